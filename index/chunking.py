@@ -1,0 +1,151 @@
+"""Split a `Document` into `Chunk`s along its structure.
+
+Headings become the chunk's ``section`` path; an FAQ question stays with its answer; a list stays
+with the sentence that introduces it; a flattened table stays whole. Chunks never cross a heading
+or a boilerplate block, target `min_words`..`max_words` words, and are always verbatim spans:
+``document.text[chunk.start:chunk.end] == chunk.text``. Blocks too long for one chunk are split at
+sentence boundaries (list items and table rows are sentences too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from corpus.models import Document
+from index.sentences import split_sentences
+from index.structure import Block, parse_blocks
+from index.types import Chunk
+
+SECTION_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class ChunkerConfig:
+    """Size bounds of a chunk, in words.
+
+    Raises:
+        ValueError: When the bounds are not ``0 < min_words <= max_words``.
+    """
+
+    min_words: int = 40
+    max_words: int = 200
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_words <= self.max_words:
+            raise ValueError(f"need 0 < min_words <= max_words, got {self.min_words}, {self.max_words}")
+
+
+@dataclass(frozen=True)
+class _Piece:
+    start: int
+    end: int
+    section: tuple[str, ...]
+    words: int
+    breaks_before: bool  # a new section, or boilerplate/heading in between: never merge across
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _heading_level(block: Block, label: str, prev_level: int | None, stack: list[tuple[int, str]], next_kind: str) -> int:
+    """Nesting level of a heading: Markdown says it; in plain text it is inferred from shape."""
+    if block.level:
+        return block.level
+    if prev_level is not None:  # a heading right under another heading is its child
+        return prev_level + 1
+    if block.kind == "question":
+        return 2 if stack and not stack[0][1].endswith("?") else 1
+    if len(label.split()) <= 3 and next_kind not in ("heading", "question"):
+        return 2 if stack else 1  # a short label ("Focus", "Scope") under the current topic
+    return 1
+
+
+def _sections(text: str, blocks: list[Block]) -> list[tuple[Block, tuple[str, ...], bool]]:
+    """Pair each block (headings included) with its section path and whether a break precedes it."""
+    stack: list[tuple[int, str]] = []
+    out: list[tuple[Block, tuple[str, ...], bool]] = []
+    pending_break, prev_level = True, None
+    content = [b for b in blocks if b.kind != "boilerplate"]
+    next_kinds = {id(b): (content[i + 1].kind if i + 1 < len(content) else "") for i, b in enumerate(content)}
+    for block in blocks:
+        if block.kind in ("heading", "question"):
+            label = " ".join(text[block.start : block.end].lstrip("#").split())
+            level = _heading_level(block, label, prev_level, stack, next_kinds[id(block)])
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, label))
+            out.append((block, tuple(lbl for _, lbl in stack), True))
+            pending_break, prev_level = False, level
+            continue
+        prev_level = None
+        if block.kind == "boilerplate":
+            pending_break = True
+            continue
+        out.append((block, tuple(lbl for _, lbl in stack), pending_break))
+        pending_break = False
+    return out
+
+
+def _pieces(text: str, blocks: list[Block], max_words: int) -> list[_Piece]:
+    """Content pieces: whole blocks, or sentence groups of blocks longer than `max_words`."""
+    pieces: list[_Piece] = []
+    for block, path, brk in _sections(text, blocks):
+        body = text[block.start : block.end]
+        if _words(body) <= max_words or block.kind in ("heading", "question"):
+            pieces.append(_Piece(block.start, block.end, path, _words(body), brk))
+            continue
+        group_start, group_words = block.start, 0
+        spans = split_sentences(text, block.start, block.end)
+        for i, (s_start, s_end) in enumerate(spans):
+            n = _words(text[s_start:s_end])
+            if group_words and group_words + n > max_words:
+                prev_end = spans[i - 1][1]
+                pieces.append(_Piece(group_start, prev_end, path, group_words, brk))
+                group_start, group_words, brk = s_start, 0, False
+            group_words += n
+        pieces.append(_Piece(group_start, block.end, path, group_words, brk))
+    return pieces
+
+
+def chunk_document(document: Document, config: ChunkerConfig | None = None, first_id: int = 0) -> list[Chunk]:
+    """Chunk one document.
+
+    Args:
+        document: The document; its text is not modified.
+        config: Size bounds (default 40..200 words).
+        first_id: `chunk_id` of the first chunk (ids are dense across a corpus).
+
+    Returns:
+        The chunks in document order.
+    """
+    config = config or ChunkerConfig()
+    text = document.text
+    groups: list[list[_Piece]] = []
+    for piece in _pieces(text, parse_blocks(text), config.max_words):
+        current = groups[-1] if groups else None
+        if current is not None and not piece.breaks_before and piece.section == current[0].section:
+            size = sum(p.words for p in current)
+            heading_only = len(current) == 1 and current[0].breaks_before and _is_heading_piece(current)
+            if heading_only or size < config.min_words or size + piece.words <= config.max_words // 2:
+                current.append(piece)
+                continue
+        groups.append([piece])
+    return _to_chunks(document, groups, first_id)
+
+
+def _is_heading_piece(group: list[_Piece]) -> bool:
+    return bool(group[0].section) and group[0].words <= 14
+
+
+def _to_chunks(document: Document, groups: list[list[_Piece]], first_id: int) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for group in groups:
+        start, end = group[0].start, group[-1].end
+        body = document.text[start:end]
+        section = SECTION_SEPARATOR.join(group[0].section)
+        if len(group) == 1 and group[0].section and " ".join(body.lstrip("#").split()) == group[0].section[-1]:
+            continue  # a heading with no content under it
+        embed = f"{document.title}\n{section}\n{body}" if section else f"{document.title}\n{body}"
+        chunks.append(Chunk(first_id + len(chunks), document.doc_id, section, start, end, body, embed))
+    return chunks

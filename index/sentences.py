@@ -1,0 +1,69 @@
+"""A careful rule-based sentence splitter that returns exact character spans.
+
+Why rule-based rather than pysbd or nltk punkt: citations need exact offsets into the verbatim
+text, our documents are web articles whose line breaks already end most sentences (bullets, table
+rows, headings), and a deterministic splitter with no data files cannot drift between the machine
+that builds the index and the one that serves it. The rules: a line break always ends a sentence;
+inside a line, ``.``, ``!`` or ``?`` (plus closing quotes/brackets) ends one when followed by space and
+an upper-case letter, digit, quote or bullet, unless the word before is a known abbreviation or an
+initial ("vs.", "e.g.", "Dr.", "J.").
+"""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = frozenset(
+    "vs v etc e.g i.e mr mrs ms dr prof inc ltd co corp st jr sr no fig approx dept est u.s a.m p.m cf al".split()
+)
+_END_RE = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"“'‘(\[•\-–*]?[A-Z0-9$])")
+_BULLET_RE = re.compile(r"\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+")
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    if text[dot] != ".":
+        return False
+    word_match = re.search(r"([A-Za-z.]+)$", text[:dot])
+    if not word_match:
+        return False
+    word = word_match.group(1).lower().rstrip(".")
+    return word in _ABBREVIATIONS or (len(word) == 1 and text[dot - 1].isupper())
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    bullet = _BULLET_RE.match(text, start, end)
+    if bullet:
+        start = bullet.end()
+    return start, end
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split ``text[start:end]`` into sentences.
+
+    Args:
+        text: The whole document text (offsets are absolute into it).
+        start: Where the region to split begins.
+        end: Where it ends (default: the end of `text`).
+
+    Returns:
+        ``(start, end)`` spans, whitespace and bullet markers trimmed, empty spans dropped, in order.
+    """
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    line_start = start
+    while line_start < end:
+        newline = text.find("\n", line_start, end)
+        line_end = end if newline == -1 else newline
+        cursor = line_start
+        for match in _END_RE.finditer(text, line_start, line_end):
+            if _is_abbreviation(text, match.start()):
+                continue
+            spans.append(_trim(text, cursor, match.end()))
+            cursor = match.end()
+        spans.append(_trim(text, cursor, line_end))
+        line_start = line_end + 1
+    return [(s, e) for s, e in spans if e > s and any(ch.isalnum() for ch in text[s:e])]

@@ -1,0 +1,162 @@
+"""Find a document's structure: blocks (paragraphs, lists, tables), headings and boilerplate.
+
+Everything here reads the verbatim text and returns offsets; nothing rewrites it. Scraped pages
+carry navigation words, image names, author bios and newsletter sign-ups; those blocks are marked
+``boilerplate`` so the chunker leaves them out while citations still point into the original file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+BlockKind = Literal["heading", "question", "leadin", "list", "table", "para", "boilerplate"]
+
+_BULLET_LINE = re.compile(r"^\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+\S")
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+\S")
+_NAV_WORDS = frozenset(
+    """blog home menu share tweet print search login log in sign in sign up subscribe author authors
+    scroll image image advertisement related articles related posts table of contents toc ask us how
+    read more next previous back to top cookie settings""".split("\n")
+)
+_NAV_PHRASES = frozenset(
+    {"blog", "home", "menu", "share", "author", "scroll image", "related articles", "related posts",
+     "ask us how", "read more", "table of contents", "back to top", "advertisement", "tags", "categories"}
+)
+_BOILER_PREFIX = re.compile(
+    r"^(related( articles| posts)?\s*:|also read\s*:|read more\s*:|see also\s*:|visit\s*:|published (in|on|by)\b|"
+    r"posted (in|on|by)\b|updated on\b|to (know|learn|read) more\b|click here\b|share (this|on)\b|tags?\s*:|"
+    r"categor(y|ies)\s*:|photo\s*:|image\s*:|source\s*:)",
+    re.IGNORECASE,
+)
+_MARKETING = re.compile(
+    r"\b(subscribe|newsletter|never miss|sign up|join our|drop us a note|stay on top of|follow us|"
+    r"all rights reserved|cookie)\b",
+    re.IGNORECASE,
+)
+_TOKEN_ONLY = re.compile(r"^[\w.]+[-_][\w.-]+$|^[\w-]+\.(png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
+_TAIL_MARKERS = frozenset({"authors", "about the author", "about the authors", "author"})
+
+
+@dataclass(frozen=True)
+class Block:
+    """A run of text between blank lines (or one line, in a document without blank lines)."""
+
+    start: int
+    end: int
+    kind: BlockKind
+    level: int = 0
+
+
+def _raw_blocks(text: str) -> list[tuple[int, int]]:
+    """Blank-line separated blocks when the document uses blank lines, else one block per line."""
+    uses_blank_lines = len(re.findall(r"\n[ \t]*\n", text)) >= 2
+    separator = re.compile(r"\n[ \t]*\n+") if uses_blank_lines else re.compile(r"\n+")
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for match in [*separator.finditer(text), None]:
+        stop = match.start() if match else len(text)
+        spans.extend(_split_markdown_headings(text, cursor, stop))
+        cursor = match.end() if match else len(text)
+    return [(s, e) for s, e in (_strip(text, s, e) for s, e in spans) if e > s]
+
+
+def _split_markdown_headings(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A Markdown heading line is its own block even without a blank line around it."""
+    spans, cursor, pos = [], start, start
+    for line in text[start:end].split("\n"):
+        line_end = pos + len(line)
+        if _MD_HEADING.match(line):
+            spans += [(cursor, pos), (pos, line_end)]
+            cursor = line_end + 1
+        pos = line_end + 1
+    spans.append((cursor, end))
+    return spans
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _is_boilerplate(line: str) -> bool:
+    low = line.strip().lower().rstrip(":")
+    words = low.split()
+    if not words:
+        return True
+    if low in _NAV_PHRASES or _TOKEN_ONLY.match(low) or _BOILER_PREFIX.match(line.strip()):
+        return True
+    if len(words) <= 25 and _MARKETING.search(line):
+        return True
+    return len(words) == 1 and low.isalpha() and line.strip().islower()
+
+
+def _looks_like_heading(line: str) -> bool:
+    stripped = line.strip()
+    words = stripped.split()
+    if _MD_HEADING.match(line):
+        return True
+    if not words or len(words) > 14 or len(stripped) > 120 or _BULLET_LINE.match(line):
+        return False
+    if stripped[-1] in ".!;,":
+        return False
+    return stripped[0].isupper() or stripped[0].isdigit()
+
+
+def _classify(text: str, start: int, end: int) -> tuple[BlockKind, int]:
+    body = text[start:end]
+    lines = [ln for ln in body.split("\n") if ln.strip()]
+    md = _MD_HEADING.match(lines[0])
+    if len(lines) == 1:
+        if md:
+            return "heading", len(md.group(1))
+        if _is_boilerplate(lines[0]):
+            return "boilerplate", 0
+        if _looks_like_heading(lines[0]):
+            return ("question" if body.rstrip().endswith("?") else "heading"), 0
+        return "para", 0
+    bullets = sum(1 for ln in lines if _BULLET_LINE.match(ln))
+    if bullets >= len(lines) - 1 and bullets:
+        return "list", 0
+    return ("table" if len(lines) >= 3 else "para"), 0
+
+
+def parse_blocks(text: str) -> list[Block]:
+    """Split a document into classified blocks, in order.
+
+    A one-line block ending with ``:`` right before a list is its lead-in; everything after an
+    "Authors" marker is the page's tail (bios, sign-ups) and is boilerplate.
+    """
+    blocks: list[Block] = []
+    in_tail = False
+    for start, end in _raw_blocks(text):
+        kind, level = _classify(text, start, end)
+        if text[start:end].strip().lower().rstrip(":") in _TAIL_MARKERS:
+            in_tail = True
+        if in_tail:
+            kind = "boilerplate"
+        blocks.append(Block(start, end, kind, level))
+    return _mark_leadins(text, blocks)
+
+
+def _mark_leadins(text: str, blocks: list[Block]) -> list[Block]:
+    out: list[Block] = []
+    for i, block in enumerate(blocks):
+        nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        ends_colon = text[block.start : block.end].rstrip().endswith(":")
+        if ends_colon and nxt is not None and nxt.kind == "list" and block.kind in ("heading", "para", "question"):
+            block = Block(block.start, block.end, "leadin", 0)
+        elif block.kind in ("heading", "question") and not block.level and (
+            ends_colon or (out and out[-1].kind == "question")
+        ):
+            # "Here's the breakdown:" introduces what follows; a short line after a question answers it.
+            block = Block(block.start, block.end, "para", 0)
+        elif block.kind in ("heading", "question") and (nxt is None or nxt.kind == "boilerplate") and not block.level:
+            # A "heading" with nothing under it is a stray line (a caption, a promo), not structure.
+            block = Block(block.start, block.end, "boilerplate" if nxt is None else "para", 0)
+        out.append(block)
+    return out
