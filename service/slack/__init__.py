@@ -47,5 +47,6 @@ def install_slack(app: FastAPI, settings: Settings) -> None:
     from service.slack.events import mount_slack_routes
 
     mount_slack_routes(app, settings)
-    logger.info("Slack is on: POST /slack/events and /slack/commands mounted, Web API at %s",
-                settings.slack_api_url)
+    logger.info(
+        "Slack is on: POST /slack/events and /slack/commands mounted, Web API at %s", settings.slack_api_url
+    )

@@ -1,0 +1,342 @@
+"""The Slack bot's listeners (slack_bolt ``AsyncApp``) and their mounting in the FastAPI service.
+
+Every listener acknowledges Slack first (events are auto-acknowledged by bolt; commands and
+actions call ``ack()`` on their first line) and only then runs the CPU-bound chat call in a
+worker thread, so a slow answer never makes Slack wait past its 3-second limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CollectorRegistry
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from index.errors import QAError
+from service.config import Settings
+from service.slack.dedupe import SeenEvents
+from service.slack.feedback import FeedbackStore, SlackMetrics
+from service.slack.render import ACTION_CLARIFY, ACTION_FEEDBACK, ACTION_SHARE, render_answer, render_notice
+
+logger = logging.getLogger(__name__)
+
+Ack = Callable[..., Awaitable[Any]]
+Respond = Callable[..., Awaitable[Any]]
+HELP = "Ask me a question about the documents, e.g. “What does a Chief Commercial Officer do?”"
+NOT_READY = "docqa is still loading its index; please ask again in a minute."
+FAILED = "Sorry, something went wrong while answering; please try again."
+
+
+class ChatResultLike(Protocol):
+    """What the Slack bot needs of ``service.chat.ChatResult``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """QueryResponse plus ``session_id`` and ``resolved_question``."""
+
+
+class ChatLike(Protocol):
+    """What the Slack bot needs of ``service.chat.ChatService``."""
+
+    def chat(self, session_id: str | None, message: str, top_k: int = 5) -> ChatResultLike:
+        """Answer ``message`` in the context of the session's earlier turns."""
+
+
+ChatProvider = Callable[[], ChatLike | None]
+
+_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+_MENTION = re.compile(r"<[@!][^>]*>")
+
+
+def question_text(text: str, bot_user_id: str | None = None) -> str:
+    """The question inside a Slack message: mentions dropped, links to labels, entities decoded.
+
+    Args:
+        text: The ``text`` field of a Slack message event (Slack's mrkdwn markup).
+        bot_user_id: The bot's own user id, whose mention is removed wherever it appears.
+
+    Returns:
+        Plain text as the user typed it, whitespace-trimmed.
+    """
+    if bot_user_id:
+        text = text.replace(f"<@{bot_user_id}>", " ")
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _CHANNEL.sub(lambda m: "#" + m.group(1), text)
+    text = _MENTION.sub(" ", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+def session_for(team: str | None, channel: str, thread_ts: str) -> str:
+    """The chat session of a Slack thread: one per team, channel and thread root."""
+    return f"slack:{team or '-'}:{channel}:{thread_ts}"
+
+
+def _decode(value: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(value or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class SlackBot:
+    """The bolt app with docqa's listeners; one per service (or Socket Mode process).
+
+    Args:
+        settings: Slack secrets, Web API base URL, public URL and data directory.
+        chat_provider: Returns the ChatService, or None while the index is still loading.
+        socket_mode: Requests come over Socket Mode (unsigned), so no signing secret is needed.
+        registry: Prometheus registry for the Slack counters (the app's, rendered by /metrics).
+
+    Raises:
+        ValueError: A Slack secret the mode needs is missing.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        chat_provider: ChatProvider,
+        *,
+        socket_mode: bool = False,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        if settings.slack_bot_token is None:
+            raise ValueError("the Slack bot needs SLACK_BOT_TOKEN")
+        if settings.slack_signing_secret is None and not socket_mode:
+            raise ValueError("the Slack bot needs SLACK_SIGNING_SECRET to verify Slack's requests")
+        self.settings = settings
+        self._chat_provider = chat_provider
+        self.metrics = SlackMetrics(registry)
+        self.feedback = FeedbackStore(settings.data_dir, self.metrics)
+        self.seen_events = SeenEvents()
+        secret = settings.slack_signing_secret  # Socket Mode requests are not signed.
+        # The client talks to DOCQA_SLACK_API_URL; AsyncApp makes no Web API call at startup
+        # (auth.test runs lazily on the first event, through this client).
+        client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+        )
+        self.app = AsyncApp(
+            name="docqa",
+            logger=logging.getLogger("service.slack.bolt"),
+            client=client,
+            signing_secret=secret.get_secret_value() if secret else "",
+            process_before_response=False,
+        )
+        self._register()
+
+    def _register(self) -> None:
+        app = self.app
+        app.middleware(self._drop_repeated_events)
+        app.event("app_mention")(self._on_mention)
+        app.event("message")(self._on_message)
+        app.command("/ask")(self._on_ask_command)
+        app.action(re.compile(rf"^{ACTION_CLARIFY}_\d+$"))(self._on_clarify)
+        app.action(re.compile(rf"^{ACTION_FEEDBACK}_(up|down)$"))(self._on_feedback)
+        app.action(ACTION_SHARE)(self._on_share)
+
+    async def _drop_repeated_events(
+        self, body: dict[str, Any], req: Any, next_: Callable[[], Awaitable[Any]]
+    ) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not self.seen_events.first_time(str(event_id)):
+            retry = (req.headers.get("x-slack-retry-num") or ["-"])[0]
+            logger.info("slack event %s already handled; ignoring retry %s", event_id, retry)
+            return BoltResponse(status=200, body="")
+        await next_()
+        return None
+
+    async def answer(self, session_id: str | None, question: str) -> dict[str, Any] | str:
+        """Run the chat call in a worker thread; a dict result, or a message to show instead.
+
+        Args:
+            session_id: The chat session (derived from the Slack thread), or None for one-off.
+            question: The user's question.
+
+        Returns:
+            The ChatResult dict, or a user-facing notice (help, not ready, error message).
+        """
+        if not question:
+            return HELP
+        chat = self._chat_provider()
+        if chat is None:
+            return NOT_READY
+        try:
+            result = await asyncio.to_thread(chat.chat, session_id, question)
+        except QAError as exc:
+            return exc.message
+        except Exception:
+            logger.exception("slack answer failed")
+            return FAILED
+        return result.to_dict()
+
+    def _render(self, outcome: dict[str, Any] | str, session_id: str, **kwargs: Any) -> dict[str, Any]:
+        if isinstance(outcome, str):
+            return render_notice(outcome)
+        return render_answer(outcome, self.settings.public_url, session_id=session_id, **kwargs)
+
+    async def _reply_in_thread(
+        self, client: AsyncWebClient, event: Mapping[str, Any], team: str | None, question: str, source: str
+    ) -> None:
+        root = str(event.get("thread_ts") or event["ts"])
+        channel = str(event["channel"])
+        session_id = session_for(team, channel, root)
+        outcome = await self.answer(session_id, question)
+        self.metrics.questions.labels(source=source).inc()
+        message = self._render(outcome, session_id)
+        await client.chat_postMessage(
+            channel=channel, thread_ts=root, unfurl_links=False, unfurl_media=False, **message
+        )
+
+    @staticmethod
+    def _from_a_bot(event: Mapping[str, Any]) -> bool:
+        return bool(event.get("bot_id") or event.get("subtype") or event.get("bot_profile"))
+
+    async def _on_mention(
+        self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
+        """``app_mention`` in a channel: answer in the thread of the mentioning message."""
+        if self._from_a_bot(event):
+            return
+        question = question_text(str(event.get("text", "")), context.bot_user_id)
+        await self._reply_in_thread(client, event, body.get("team_id"), question, "mention")
+
+    async def _on_message(
+        self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
+        """``message.im``: a direct message, answered in its thread. Edits and bots are ignored."""
+        if event.get("channel_type") != "im" or self._from_a_bot(event):
+            return
+        question = question_text(str(event.get("text", "")), context.bot_user_id)
+        await self._reply_in_thread(client, event, body.get("team_id"), question, "dm")
+
+    async def _on_ask_command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        """``/ask QUESTION``: acknowledged at once, answered ephemerally through response_url."""
+        question = question_text(str(command.get("text", "")))
+        if not question:
+            await ack(response_type="ephemeral", text=HELP)
+            return
+        await ack()
+        session_id = session_for(
+            command.get("team_id"),
+            str(command.get("channel_id", "-")),
+            f"ask-{command.get('trigger_id', '')}",
+        )
+        outcome = await self.answer(session_id, question)
+        self.metrics.questions.labels(source="command").inc()
+        await respond(
+            response_type="ephemeral", replace_original=False, **self._render(outcome, session_id, share=True)
+        )
+
+    async def _on_clarify(
+        self, ack: Ack, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        """A meaning button of an ambiguous acronym: re-ask with that meaning, in the same place."""
+        await ack()
+        value = _decode(action.get("value"))
+        question, session_id = str(value.get("q", "")), str(value.get("s") or "") or None
+        outcome = await self.answer(session_id, question)
+        self.metrics.questions.labels(source="clarification").inc()
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        if container.get("is_ephemeral") or not message or not channel:
+            await respond(
+                response_type="ephemeral",
+                replace_original=False,
+                **self._render(outcome, session_id or "", share=True),
+            )
+            return
+        root = str(message.get("thread_ts") or message.get("ts"))
+        await client.chat_postMessage(
+            channel=str(channel),
+            thread_ts=root,
+            unfurl_links=False,
+            unfurl_media=False,
+            **self._render(outcome, session_id or ""),
+        )
+
+    async def _on_share(
+        self, ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond
+    ) -> None:
+        """The "Share in channel" button of an /ask answer: post it for all, drop the private copy."""
+        await ack()
+        question = str(_decode(action.get("value")).get("q", ""))
+        outcome = await self.answer(None, question)
+        user = str((body.get("user") or {}).get("id", ""))
+        await respond(
+            response_type="in_channel",
+            replace_original=False,
+            **self._render(outcome, "", shared_by=user or None),
+        )
+        await respond(delete_original=True)
+
+    async def _on_feedback(
+        self, ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond
+    ) -> None:
+        """👍/👎: record the rating with the question, answer and citations; thank the user."""
+        await ack()
+        rating = "up" if str(action.get("action_id", "")).endswith("_up") else "down"
+        value = _decode(action.get("value"))
+        cited = [
+            {"doc_id": c[0], "start": c[1], "end": c[2]}
+            for c in value.get("c", [])
+            if isinstance(c, list) and len(c) == 3
+        ]
+        extra = {
+            "team": (body.get("team") or {}).get("id"),
+            "channel": (body.get("channel") or {}).get("id"),
+            "message_ts": (body.get("message") or {}).get("ts"),
+        }
+        self.feedback.record(
+            rating,
+            user=str((body.get("user") or {}).get("id", "")),
+            question=str(value.get("q", "")),
+            answer=str(value.get("a", "")),
+            citations=cited,
+            extra=extra,
+        )
+        if body.get("response_url"):
+            await respond(
+                response_type="ephemeral", replace_original=False, **render_notice("Thanks for the feedback!")
+            )
+
+
+def mount_slack_routes(app: FastAPI, settings: Settings) -> SlackBot:
+    """Mount ``POST /slack/events`` and ``POST /slack/commands`` on ``app``.
+
+    Args:
+        app: The FastAPI application; its ``state.chat`` is read on every question.
+        settings: Settings with both Slack secrets set.
+
+    Returns:
+        The SlackBot, also kept as ``app.state.slack``.
+    """
+    from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+
+    metrics = getattr(app.state, "metrics", None)
+    bot = SlackBot(
+        settings, lambda: getattr(app.state, "chat", None), registry=getattr(metrics, "registry", None)
+    )
+    handler = AsyncSlackRequestHandler(bot.app)
+    app.state.slack = bot
+
+    async def slack_events(req: Request) -> Response:
+        """Slack Events API and interactivity (buttons); signed by Slack, verified by bolt."""
+        return await handler.handle(req)
+
+    async def slack_commands(req: Request) -> Response:
+        """The ``/ask`` slash command; signed by Slack, verified by bolt."""
+        return await handler.handle(req)
+
+    app.add_api_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/slack/commands", slack_commands, methods=["POST"], include_in_schema=False)
+    return bot
