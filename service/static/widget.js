@@ -122,14 +122,15 @@ button, input { font: inherit; color: inherit; margin: 0; }
 .bot { align-self: flex-start; background: var(--soft); border-bottom-left-radius: 4px; }
 .greeting { color: var(--fg); }
 .answer-text { font-weight: 500; }
-.ref { font-size: 12px; vertical-align: super; margin-left: 2px; color: var(--accent); }
+.ref { font-size: 12px; vertical-align: super; color: var(--accent); font-weight: 600; text-decoration: none; }
+a.ref:hover { text-decoration: underline; }
 .abstain { font-weight: 600; }
 .resolved { font-size: 12px; color: var(--muted); }
 .label { margin: 10px 0 4px; font-size: 12px; font-weight: 700; color: var(--muted);
   text-transform: uppercase; letter-spacing: .04em; }
 ol.cites { margin: 0; padding: 0 0 0 22px; }
 ol.cites li { margin: 6px 0 0; padding-left: 2px; }
-ol.cites a { color: var(--accent); font-weight: 600; text-decoration: underline; text-underline-offset: 2px; }
+ol.cites a { font-size: 14px; color: var(--accent); font-weight: 600; text-decoration: underline; text-underline-offset: 2px; }
 .section { display: block; font-size: 13px; color: var(--muted); }
 details { margin-top: 2px; font-size: 13px; }
 summary { cursor: pointer; color: var(--muted); width: fit-content; border-radius: 4px; }
@@ -314,6 +315,13 @@ blockquote {
 
     scrollToEnd() { this.log.scrollTop = this.log.scrollHeight; }
 
+    /** Scrolls a new reply into view, its start first when it is taller than the log. */
+    reveal(bubble) {
+      const top = bubble.offsetTop - this.log.offsetTop - 12;
+      const fits = bubble.offsetHeight + 24 <= this.log.clientHeight;
+      this.log.scrollTop = fits ? this.log.scrollHeight : top;
+    }
+
     submit() {
       const text = this.input.value.trim();
       if (!text || this.pending) return;
@@ -340,16 +348,19 @@ blockquote {
         const reply = await this.post(text);
         if (reply.session_id) this.store.set("session", String(reply.session_id));
         typing.remove();
-        this.log.append(this.replyBubble(reply, false));
+        const bubble = this.replyBubble(reply, false);
+        this.log.append(bubble);
         this.remember({ role: "bot", reply: compactReply(reply) });
+        this.reveal(bubble);
       } catch (err) {
         typing.remove();
-        this.log.append(this.errorBubble(err, text));
+        const bubble = this.errorBubble(err, text);
+        this.log.append(bubble);
+        this.reveal(bubble);
       } finally {
         this.pending = false;
         this.send.disabled = false;
         this.log.removeAttribute("aria-busy");
-        this.scrollToEnd();
         this.refocus();
       }
     }
@@ -422,7 +433,15 @@ blockquote {
       const answer = reply.answer;
       const idx = passages.findIndex((p) => p.rank === answer.passage_rank);
       const p = h("p", { class: "answer-text" }, String(answer.text || "").trim());
-      if (idx >= 0) p.append(h("span", { class: "ref", "aria-label": "source " + (idx + 1), text: "[" + (idx + 1) + "]" }));
+      if (idx >= 0) {
+        // The reference opens the viewer on the answer sentence itself, else on its passage.
+        const href = safeLink(answer.url || passages[idx].url, this.config.api);
+        const label = "[" + (idx + 1) + "]";
+        p.append(" ", href
+          ? h("a", { class: "ref", href, target: "_blank", rel: "noopener", "data-docqa": "citation",
+            "aria-label": "Open source " + (idx + 1) + " at the answer" }, label)
+          : h("span", { class: "ref", text: label }));
+      }
       bubble.append(p);
       if (passages.length) {
         bubble.append(h("p", { class: "label", text: passages.length > 1 ? "Sources" : "Source" }));
@@ -481,7 +500,9 @@ blockquote {
       rank: p.rank, title: p.title, doc_id: p.doc_id, section: p.section, url: p.url, text: p.text,
     }));
     return {
-      answer: reply.answer ? { text: reply.answer.text, passage_rank: reply.answer.passage_rank } : null,
+      answer: reply.answer
+        ? { text: reply.answer.text, passage_rank: reply.answer.passage_rank, url: reply.answer.url }
+        : null,
       abstained: Boolean(reply.abstained), passages, clarifications: reply.clarifications || [],
       resolved_question: reply.resolved_question, question: reply.question,
     };
