@@ -1,0 +1,287 @@
+"""Slack pieces that need no server: Block Kit rendering, escaping, text cleanup, retry memory, feedback log.
+
+The end-to-end behaviour (signed requests to the real service) is in ``test_slack_live.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, generate_latest
+
+from service.config import Settings
+from service.slack import install_slack
+from service.slack.dedupe import SeenEvents
+from service.slack.events import question_text, session_for
+from service.slack.feedback import FeedbackStore, SlackMetrics
+from service.slack.render import (
+    NO_ANSWER,
+    escape_mrkdwn,
+    feedback_value,
+    render_answer,
+    rewrite_with_meaning,
+    viewer_url,
+)
+
+PUBLIC = "https://docqa.example.com/"
+DOC_TEXT = "Escalations: notify <!channel> & <@U123> when the desk opens. The desk reports to the COO."
+
+
+def _passage(rank: int, doc_id: str, start: int, end: int, title: str = "Desk <guide>") -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "score": 0.5 / rank,
+        "doc_id": doc_id,
+        "title": title,
+        "source": f"corpus/{doc_id}.txt",
+        "section": "Escalations",
+        "start": start,
+        "end": end,
+        "text": DOC_TEXT[start:end],
+        "url": f"/documents/{doc_id}?start={start}&end={end}",
+    }
+
+
+def _result(**overrides: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "question": "Who do I notify?",
+        "resolved_question": "Who do I notify?",
+        "session_id": "s1",
+        "answer": {"text": DOC_TEXT[:61], "doc_id": "desk", "start": 0, "end": 61, "passage_rank": 2},
+        "abstained": False,
+        "confidence": 0.8312,
+        "passages": [
+            _passage(1, "other", 62, 89, "Other"),
+            _passage(2, "desk", 0, 89),
+            _passage(3, "third", 0, 10, "Third"),
+            _passage(4, "fourth", 0, 10, "Fourth"),
+        ],
+        "clarifications": [],
+    }
+    result.update(overrides)
+    return result
+
+
+def _displayed_text(message: dict[str, Any]) -> str:
+    """Everything Slack renders: the fallback and every text object (button values are not shown)."""
+    found = [message["text"]]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                found.append(node["text"])
+            for key, child in node.items():
+                if key != "value":
+                    walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(message["blocks"])
+    return "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("<!channel>", "&lt;!channel&gt;"),
+        ("<@U123>", "&lt;@U123&gt;"),
+        ("a & b", "a &amp; b"),
+        ("&lt;", "&amp;lt;"),
+        ("plain", "plain"),
+    ],
+)
+def test_escape_mrkdwn_neutralises_slack_control_characters(raw: str, escaped: str) -> None:
+    assert escape_mrkdwn(raw) == escaped
+
+
+def test_answer_has_sentence_three_numbered_absolute_citations_and_confidence() -> None:
+    message = render_answer(_result(), PUBLIC, session_id="s1")
+    texts = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert texts[0].startswith("Escalations: notify &lt;!channel&gt; &amp; &lt;@U123&gt;")
+    links = re.findall(r"<(https://[^|>]+)\|([^>]+)>", texts[1])
+    assert [u.replace("&amp;", "&") for u, _ in links] == [
+        "https://docqa.example.com/documents/desk?start=0&end=61",  # the answer span first
+        "https://docqa.example.com/documents/other?start=62&end=89",
+        "https://docqa.example.com/documents/third?start=0&end=10",
+    ]
+    assert links[0][1] == "Desk &lt;guide&gt;"
+    assert re.search(r"^1\. .*\n2\. .*\n3\. ", texts[1], re.MULTILINE)
+    context = next(b for b in message["blocks"] if b["type"] == "context")
+    assert "0.83" in context["elements"][0]["text"]
+    shown = _displayed_text(message)
+    assert "<!channel>" not in shown and "<@U123>" not in shown and "&lt;!channel&gt;" in shown
+    assert message["text"].startswith("Escalations: notify &lt;!channel&gt;")
+
+
+def test_every_answer_has_feedback_buttons_carrying_question_answer_and_citations() -> None:
+    message = render_answer(_result(), PUBLIC)
+    actions = message["blocks"][-1]
+    ids = [e["action_id"] for e in actions["elements"]]
+    assert ids == ["docqa_feedback_up", "docqa_feedback_down"]
+    value = json.loads(actions["elements"][0]["value"])
+    assert value == {
+        "q": "Who do I notify?",
+        "a": DOC_TEXT[:61],
+        "c": [["desk", 0, 61], ["other", 62, 89], ["third", 0, 10]],
+    }
+
+
+def test_share_button_only_when_asked_for() -> None:
+    ids = [e["action_id"] for e in render_answer(_result(), PUBLIC, share=True)["blocks"][-1]["elements"]]
+    assert ids[-1] == "docqa_share"
+
+
+def test_abstention_says_so_and_lists_closest_passages_with_snippets() -> None:
+    message = render_answer(_result(answer=None, abstained=True, confidence=0.1), PUBLIC)
+    texts = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert texts[0].startswith(NO_ANSWER)
+    assert "&lt;!channel&gt;" in texts[1] and "> " in texts[1]
+    assert message["text"].startswith(NO_ANSWER)
+    assert [e["action_id"] for e in message["blocks"][-1]["elements"]] == [
+        "docqa_feedback_up",
+        "docqa_feedback_down",
+    ]
+
+
+def test_clarification_offers_one_button_per_meaning_that_re_asks_with_it() -> None:
+    clarifications = [
+        {
+            "term": "CCO",
+            "meanings": [
+                {"expansion": "Chief Commercial Officer", "doc_ids": ["a"]},
+                {"expansion": "Chief Customer Officer", "doc_ids": ["b"]},
+            ],
+        }
+    ]
+    result = _result(resolved_question="What does a CCO do?", clarifications=clarifications)
+    message = render_answer(result, PUBLIC, session_id="slack:T:C:1.0")
+    buttons = [
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("docqa_clarify_")
+    ]
+    assert [b["text"]["text"] for b in buttons] == ["Chief Commercial Officer", "Chief Customer Officer"]
+    assert len({b["action_id"] for b in buttons}) == 2  # action ids must be unique within a message
+    assert json.loads(buttons[1]["value"]) == {
+        "q": "What does a Chief Customer Officer do?",
+        "s": "slack:T:C:1.0",
+    }
+
+
+def test_block_and_value_limits_hold_for_huge_inputs() -> None:
+    long = "word " * 2000
+    message = render_answer(
+        _result(
+            question=long,
+            resolved_question=long,
+            answer={"text": long, "doc_id": "d", "start": 0, "end": 5, "passage_rank": 1},
+        ),
+        PUBLIC,
+        share=True,
+    )
+    for block in message["blocks"]:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+        for element in block.get("elements", []):
+            assert len(element.get("value", "")) <= 2000
+            if element["type"] == "button":
+                assert len(element["text"]["text"]) <= 75
+    assert len(feedback_value(long, long, [{"doc_id": "d", "start": 0, "end": 1}])) <= 2000
+
+
+def test_viewer_url_is_absolute_and_quotes_the_doc_id() -> None:
+    assert viewer_url("http://h:8000/", "a b", 1, 2) == "http://h:8000/documents/a%20b?start=1&end=2"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What does a CCO do?", "What does a Chief Customer Officer do?"),
+        ("who reports to the cco", "who reports to the Chief Customer Officer"),
+        ("What do they do?", "What do they do? (Chief Customer Officer)"),
+    ],
+)
+def test_rewrite_with_meaning(question: str, expected: str) -> None:
+    assert rewrite_with_meaning(question, "CCO", "Chief Customer Officer") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("<@UBOT> What does a CCO do?", "What does a CCO do?"),
+        ("<@UBOT>   ", ""),
+        ("is <https://x.io/a|this page> right &amp; fair? <@UBOT>", "is this page right & fair?"),
+        ("see <#C1|general> and <@U9> &lt;3", "see #general and &lt;3".replace("&lt;", "<")),
+    ],
+)
+def test_question_text_strips_slack_markup(text: str, question: str) -> None:
+    assert question_text(text, "UBOT") == question
+
+
+def test_session_follows_the_thread() -> None:
+    assert session_for("T1", "C1", "1.5") == session_for("T1", "C1", "1.5")
+    assert session_for("T1", "C1", "1.5") != session_for("T1", "C1", "1.6")
+
+
+def test_seen_events_forgets_after_ttl_and_stays_bounded() -> None:
+    now = [0.0]
+    seen = SeenEvents(ttl_seconds=10, max_size=3, clock=lambda: now[0])
+    assert seen.first_time("a") and not seen.first_time("a")
+    now[0] = 11.0
+    assert seen.first_time("a")
+    for name in "bcdef":
+        seen.first_time(name)
+    assert len(seen) == 3
+
+
+def test_seen_events_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="ttl_seconds"):
+        SeenEvents(ttl_seconds=0)
+    with pytest.raises(ValueError, match="max_size"):
+        SeenEvents(max_size=0)
+
+
+def test_feedback_store_appends_json_lines_and_counts(tmp_path: Any) -> None:
+    registry = CollectorRegistry()
+    store = FeedbackStore(tmp_path / "data", SlackMetrics(registry))
+    store.record("up", user="U1", question="q", answer="a", citations=[{"doc_id": "d", "start": 0, "end": 1}])
+    store.record("down", user="U2", question="q2", answer="", citations=[])
+    lines = [
+        json.loads(line) for line in (tmp_path / "data" / "slack_feedback.jsonl").read_text().splitlines()
+    ]
+    assert [(r["rating"], r["user"], r["question"]) for r in lines] == [
+        ("up", "U1", "q"),
+        ("down", "U2", "q2"),
+    ]
+    assert lines[0]["citations"] == [{"doc_id": "d", "start": 0, "end": 1}]
+    metrics = generate_latest(registry).decode()
+    assert 'docqa_slack_feedback_total{rating="up"} 1.0' in metrics
+    with pytest.raises(ValueError, match="rating"):
+        store.record("meh", user="U1", question="q", answer="a", citations=[])
+
+
+def test_install_slack_without_secrets_mounts_nothing_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
+    app = FastAPI()
+    with caplog.at_level(logging.INFO, logger="service.slack"):
+        install_slack(app, Settings(slack_signing_secret=None, slack_bot_token="xoxb-1"))
+    assert not [r for r in app.routes if getattr(r, "path", "").startswith("/slack")]
+    assert "Slack is off: SLACK_SIGNING_SECRET not set" in caplog.text
+
+
+def test_install_slack_with_secrets_mounts_both_routes_without_calling_slack() -> None:
+    app = FastAPI()
+    # An unroutable API URL: AsyncApp must not call auth.test (or anything) at install time.
+    settings = Settings(
+        slack_signing_secret="s", slack_bot_token="xoxb-1", slack_api_url="http://127.0.0.1:9/"
+    )
+    install_slack(app, settings)
+    paths = {getattr(r, "path", "") for r in app.routes}
+    assert {"/slack/events", "/slack/commands"} <= paths
