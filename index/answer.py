@@ -1,0 +1,122 @@
+"""Pick the answering sentence among the top passages, and score how sure we are.
+
+Each answer unit (a sentence, or a table row) of the top passages is scored by:
+
+- ``sim``: cosine of the question's and the unit's embeddings (precomputed at build time);
+- ``lex``: the share of the question's content words (stemmed) the unit contains;
+- ``order``: whether the question's words appear in the unit in the same order. This is what makes
+  direction count: "who reports to the COO" wants "X report to the COO", while "who does the COO
+  report to" wants "the COO reports to X";
+- a small bonus for numbers when the question asks "how much/many", and a prior for the passage rank.
+
+Confidence is a logistic function of the best unit's similarity and the question's word coverage
+by the best passage; `ABSTAIN_BELOW` is the threshold (see `bench/calibrate_abstention.py`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from index.tokenize import tokenize
+
+_QUANTITY_Q = re.compile(r"\b(how (much|many|long|old)|salary|salaries|earn|paid|pay|cost|percent|number of)\b", re.I)
+_HAS_NUMBER = re.compile(r"\d")
+_ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both)\b", re.I)
+
+# Logistic calibration of confidence: fitted on a labelled set of answerable and off-topic
+# questions (bench/calibrate_abstention.py), not on the dev set.
+CONF_BIAS = -9.0
+CONF_SIM = 14.0
+CONF_LEX = 4.0
+ABSTAIN_BELOW = 0.5
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    """A scored answer unit."""
+
+    chunk_id: int
+    start: int
+    end: int
+    score: float
+    sim: float
+    lex: float
+
+
+def _ordered_agreement(q_tokens: list[str], u_tokens: list[str]) -> float:
+    """In [-1, 1]: +1 when every shared pair of question words keeps its order in the unit."""
+    first = {}
+    for i, tok in enumerate(u_tokens):
+        first.setdefault(tok, i)
+    shared = [t for t in dict.fromkeys(q_tokens) if t in first]
+    pairs = [(a, b) for i, a in enumerate(shared) for b in shared[i + 1 :]]
+    if not pairs:
+        return 0.0
+    agree = sum(1 if first[a] < first[b] else -1 for a, b in pairs)
+    return agree / len(pairs)
+
+
+def coverage(q_tokens: list[str], text_tokens: list[str]) -> float:
+    """Share of the question's distinct content words found in the text."""
+    distinct = set(q_tokens)
+    return len(distinct & set(text_tokens)) / len(distinct) if distinct else 0.0
+
+
+def score_units(
+    question: str,
+    q_vector: npt.NDArray[np.float32],
+    candidates: list[tuple[int, int, int, int, int]],
+    unit_vectors: npt.NDArray[np.float32],
+    text_of: dict[int, str],
+) -> list[UnitScore]:
+    """Score answer units.
+
+    Args:
+        question: The (resolved) question.
+        q_vector: Its normalised embedding.
+        candidates: ``(unit_row, chunk_id, passage_rank0, start, end)`` for each unit of the top passages, with
+            ``text_of[unit_row]`` its text.
+        unit_vectors: All units' embeddings (rows indexed by unit_row).
+        text_of: Unit texts by unit_row.
+
+    Returns:
+        The units best first; units that are questions themselves or under three words are skipped.
+    """
+    q_tokens = tokenize(question)
+    wants_number = bool(_QUANTITY_Q.search(question))
+    scored: list[UnitScore] = []
+    for order, (row, chunk_id, rank, start, end) in enumerate(candidates):
+        text = text_of[row]
+        if text.rstrip().endswith("?") or len(text.split()) < 3:
+            continue
+        u_tokens = tokenize(text)
+        sim = float(unit_vectors[row] @ q_vector)
+        lex = coverage(q_tokens, u_tokens)
+        score = sim + 0.35 * lex + 0.1 * _ordered_agreement(q_tokens, u_tokens) - 0.05 * rank - 0.0005 * order
+        if wants_number and _HAS_NUMBER.search(text):
+            score += 0.15
+        scored.append(UnitScore(chunk_id, start, end, score, sim, lex))
+    scored.sort(key=lambda u: -u.score)
+    return scored
+
+
+def extend_anaphora(best: UnitScore, units_in_chunk: list[tuple[int, int]], doc_text: str) -> tuple[int, int]:
+    """Join the preceding sentence when the answer starts with "They/This/It ..." (it needs its subject)."""
+    text = doc_text[best.start : best.end]
+    if not _ANAPHOR.match(text):
+        return best.start, best.end
+    previous = [(s, e) for s, e in units_in_chunk if e <= best.start]
+    if previous and "\n\n" not in doc_text[previous[-1][1] : best.start]:
+        return previous[-1][0], best.end
+    return best.start, best.end
+
+
+def confidence(best_sim: float, lex_coverage: float) -> float:
+    """Calibrated probability that the corpus answers the question, in [0, 1]."""
+    z = CONF_BIAS + CONF_SIM * best_sim + CONF_LEX * lex_coverage
+    return 1.0 / (1.0 + math.exp(-z))

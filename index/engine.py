@@ -1,0 +1,236 @@
+"""`Index`: hybrid retrieval, acronym-aware ranking and cited extractive answers over a built bundle."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from corpus.models import Document
+from index.acronyms import acronyms_in, meaning_named_in
+from index.answer import ABSTAIN_BELOW, confidence, coverage, extend_anaphora, score_units
+from index.embedder import SentenceTransformerEmbedder
+from index.errors import EmptyQuery, QueryTooLong, UnknownDocument
+from index.hybrid import FusionParams, fuse
+from index.store import check_corpus_unchanged, read_bundle, read_manifest
+from index.tokenize import tokenize
+from index.types import AnswerSpan, Chunk, Clarification, Meaning, Passage, QueryResult
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "bm25", "dense"]
+MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
+ANSWER_PASSAGES = 3
+
+
+class Index:
+    """A loaded index: search it, or ask it a question.
+
+    Example:
+        >>> index = load_index(Path("var/index"), Settings().model_path)
+        >>> result = index.query("Who reports to the COO?")
+        >>> result.answer.text
+        'Department heads and managers typically report to the COO.'
+    """
+
+    def __init__(self, manifest: dict[str, Any], bundle: dict[str, Any], embedder: SentenceTransformerEmbedder) -> None:
+        self.manifest = manifest
+        self.documents: dict[str, Document] = {d.doc_id: d for d in bundle["documents"]}
+        self.chunks: list[Chunk] = bundle["chunks"]
+        self.acronyms: dict[str, tuple[Meaning, ...]] = bundle["acronyms"]
+        self._units: npt.NDArray[np.int64] = bundle["units"]
+        self._unit_vectors: npt.NDArray[np.float32] = bundle["unit_vectors"]
+        self._dense = bundle["dense"]
+        self._sparse = bundle["sparse"]
+        self._embedder = embedder
+        self._encode_lock = threading.Lock()  # HF fast tokenizers fail when shared across threads
+        self.fusion = FusionParams()
+        bounds = np.searchsorted(self._units[:, 0], np.arange(len(self.chunks) + 1)) if len(self._units) else None
+        self._unit_bounds = bounds
+
+    # -- public API -------------------------------------------------------------------------
+    def document(self, doc_id: str) -> Document:
+        """The document with this id.
+
+        Raises:
+            UnknownDocument: No such document.
+        """
+        doc = self.documents.get(doc_id)
+        if doc is None:
+            raise UnknownDocument(f"no document {doc_id!r}; GET /v1/documents lists the ids")
+        return doc
+
+    def encode_query(self, text: str) -> npt.NDArray[np.float32]:
+        """One bare model encode of a query (the latency floor of every search)."""
+        with self._encode_lock:
+            return self._embedder.encode([text])[0]
+
+    def search(self, question: str, top_k: int = 5, mode: str = "hybrid", *, max_chars: int = 4000) -> list[Passage]:
+        """Rank passages for a question.
+
+        Args:
+            question: Free text.
+            top_k: How many passages (>= 1).
+            mode: ``"hybrid"`` (default), ``"bm25"`` or ``"dense"``.
+            max_chars: Longest accepted question.
+
+        Returns:
+            Passages, best first, with exact offsets into their documents.
+
+        Raises:
+            EmptyQuery, QueryTooLong: Bad question. ValueError: bad `top_k` or `mode`.
+        """
+        passages, _, _ = self._retrieve(question, top_k, mode, max_chars)
+        return passages
+
+    def query(self, question: str, top_k: int = 5, *, max_chars: int = 4000) -> QueryResult:
+        """Answer a question: passages, the answering sentence, confidence, acronym clarifications.
+
+        Raises:
+            EmptyQuery, QueryTooLong: Bad question. ValueError: bad `top_k`.
+        """
+        started = time.perf_counter()
+        passages, q_vector, clarifications = self._retrieve(question, top_k, "hybrid", max_chars)
+        answer, conf = self._answer(question.strip(), q_vector, passages)
+        abstained = answer is None or conf < ABSTAIN_BELOW
+        logger.info(
+            "query answered",
+            extra={"q_len": len(question), "top_k": top_k, "abstained": abstained, "ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
+        return QueryResult(
+            question=question,
+            answer=None if abstained else answer,
+            abstained=abstained,
+            confidence=conf,
+            passages=tuple(passages),
+            clarifications=tuple(clarifications),
+        )
+
+    # -- retrieval --------------------------------------------------------------------------
+    def _validate(self, question: str, top_k: int, mode: str, max_chars: int) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise EmptyQuery("the question is empty; send a question such as \"Who reports to the COO?\"")
+        if len(question) > max_chars:
+            raise QueryTooLong(f"the question has {len(question)} characters; the limit is {max_chars}")
+        if not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        return " ".join(question.split())
+
+    def _expanded(self, question: str) -> tuple[str, list[Clarification], set[str]]:
+        """Add acronym expansions to the query text; find ambiguous acronyms and the docs to demote."""
+        extra: list[str] = []
+        clarifications: list[Clarification] = []
+        demote: set[str] = set()
+        used = acronyms_in(question, self.acronyms)
+        for term, meanings in self.acronyms.items():
+            named = meaning_named_in(question, meanings) if len(meanings) > 1 else None
+            if named is not None:
+                demote.update(d for m in meanings if m is not named for d in m.doc_ids if d not in named.doc_ids)
+                extra.append(term)
+            elif term in used and len(meanings) > 1:
+                clarifications.append(Clarification(term, meanings))
+            elif term in used:
+                extra.append(meanings[0].expansion)
+        return (question + " " + " ".join(extra)).strip(), clarifications, demote
+
+    def _ranked_ids(self, text: str, q_vector: npt.NDArray[np.float32], mode: str, depth: int) -> list[tuple[int, float]]:
+        if mode == "bm25":
+            return self._sparse.search(text, depth)  # type: ignore[no-any-return]
+        dense_hits: list[tuple[int, float]] = self._dense.search(q_vector, depth)
+        if mode == "dense":
+            return dense_hits
+        return fuse(self._sparse.search(text, depth), dense_hits, depth, self.fusion)
+
+    def _retrieve(
+        self, question: str, top_k: int, mode: str, max_chars: int
+    ) -> tuple[list[Passage], npt.NDArray[np.float32], list[Clarification]]:
+        clean = self._validate(question, top_k, mode, max_chars)
+        text, clarifications, demote = self._expanded(clean)
+        q_vector = self.encode_query(text)
+        depth = min(len(self.chunks), max(self.fusion.depth, top_k * 4))
+        ranked = self._ranked_ids(text, q_vector, mode, depth)
+        if demote:  # passages about the other meaning of an acronym must not outrank the one asked about
+            ranked = [r for r in ranked if self.chunks[r[0]].doc_id not in demote] + [
+                r for r in ranked if self.chunks[r[0]].doc_id in demote
+            ]
+        top = ranked[:top_k]
+        for clar in clarifications:
+            top = self._cover_meanings(top, ranked, clar, top_k)
+        return [self._passage(rank, cid, score) for rank, (cid, score) in enumerate(top, 1)], q_vector, clarifications
+
+    def _cover_meanings(
+        self, top: list[tuple[int, float]], ranked: list[tuple[int, float]], clar: Clarification, top_k: int
+    ) -> list[tuple[int, float]]:
+        """Make sure every meaning of an ambiguous acronym has a passage among the top ones."""
+        for meaning in clar.meanings:
+            docs = set(meaning.doc_ids)
+            if any(self.chunks[cid].doc_id in docs for cid, _ in top):
+                continue
+            best = next((r for r in ranked if self.chunks[r[0]].doc_id in docs), None)
+            if best is not None:
+                top = (top[:1] + [best] + top[1:])[:top_k]
+        return top
+
+    def _passage(self, rank: int, chunk_id: int, score: float) -> Passage:
+        chunk = self.chunks[chunk_id]
+        doc = self.documents[chunk.doc_id]
+        return Passage(
+            rank=rank, score=float(score), doc_id=doc.doc_id, title=doc.title, source=doc.source,
+            section=chunk.section, start=chunk.start, end=chunk.end, text=chunk.text, chunk_id=chunk_id,
+        )
+
+    # -- answers ----------------------------------------------------------------------------
+    def _units_of(self, chunk_id: int) -> list[tuple[int, int, int]]:
+        if self._unit_bounds is None:
+            return []
+        lo, hi = int(self._unit_bounds[chunk_id]), int(self._unit_bounds[chunk_id + 1])
+        return [(row, int(self._units[row, 1]), int(self._units[row, 2])) for row in range(lo, hi)]
+
+    def _answer(
+        self, question: str, q_vector: npt.NDArray[np.float32], passages: list[Passage]
+    ) -> tuple[AnswerSpan | None, float]:
+        candidates: list[tuple[int, int, int, int, int]] = []
+        texts: dict[int, str] = {}
+        for passage in passages[:ANSWER_PASSAGES]:
+            doc = self.documents[passage.doc_id]
+            for row, start, end in self._units_of(passage.chunk_id):
+                candidates.append((row, passage.chunk_id, passage.rank - 1, start, end))
+                texts[row] = doc.text[start:end]
+        scored = score_units(question, q_vector, candidates, self._unit_vectors, texts)
+        if not scored:
+            return None, 0.0
+        best = scored[0]
+        top_tokens = tokenize(passages[0].section + " " + passages[0].text)
+        conf = confidence(max(u.sim for u in scored), coverage(tokenize(question), top_tokens))
+        chunk = self.chunks[best.chunk_id]
+        doc = self.documents[chunk.doc_id]
+        start, end = extend_anaphora(best, [(s, e) for _, s, e in self._units_of(best.chunk_id)], doc.text)
+        rank = next(p.rank for p in passages if p.chunk_id == best.chunk_id)
+        return AnswerSpan(text=doc.text[start:end], doc_id=doc.doc_id, start=start, end=end, passage_rank=rank), conf
+
+
+def load_index(index_dir: Path, model: str, corpus_dir: Path | None = None) -> Index:
+    """Load a built index and the model that embeds queries.
+
+    Args:
+        index_dir: The index folder (``docqa build`` writes it).
+        model: The query-time model; must be the one the index was built with.
+        corpus_dir: When given, refuse the index if this corpus changed since the build.
+
+    Raises:
+        IndexNotReady: Missing, corrupt, built with another model, or stale; the message says what to run.
+    """
+    manifest = read_manifest(index_dir, model)
+    if corpus_dir is not None:
+        check_corpus_unchanged(manifest, corpus_dir)
+    bundle = read_bundle(index_dir)
+    embedder = SentenceTransformerEmbedder(model)
+    embedder.warm_up()
+    return Index(manifest, bundle, embedder)
