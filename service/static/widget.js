@@ -20,6 +20,7 @@
   const REQUEST_TIMEOUT_MS = 45000;
   const MAX_STORED_TURNS = 30;
   const MAX_MESSAGE_CHARS = 4000;
+  const VISIBLE_SOURCES = 3;
 
   /** Reads the embedding script's data-* attributes into a validated config object. */
   function readConfig(script) {
@@ -133,6 +134,8 @@ ol.cites li { margin: 6px 0 0; padding-left: 2px; }
 ol.cites a { font-size: 14px; color: var(--accent); font-weight: 600; text-decoration: underline; text-underline-offset: 2px; }
 .section { display: block; font-size: 13px; color: var(--muted); }
 details { margin-top: 2px; font-size: 13px; }
+details.more { margin-top: 8px; }
+details.more > summary { font-weight: 600; }
 summary { cursor: pointer; color: var(--muted); width: fit-content; border-radius: 4px; }
 blockquote {
   margin: 4px 0 0; padding: 6px 10px; border-left: 3px solid var(--accent);
@@ -315,11 +318,15 @@ blockquote {
 
     scrollToEnd() { this.log.scrollTop = this.log.scrollHeight; }
 
-    /** Scrolls a new reply into view, its start first when it is taller than the log. */
+    /** Scrolls a new reply into view: with its question above it when that fits, else its start. */
     reveal(bubble) {
-      const top = bubble.offsetTop - this.log.offsetTop - 12;
-      const fits = bubble.offsetHeight + 24 <= this.log.clientHeight;
-      this.log.scrollTop = fits ? this.log.scrollHeight : top;
+      const question = bubble.previousElementSibling;
+      const top = (el) => el.offsetTop - this.log.offsetTop - 12;
+      const bottom = bubble.offsetTop + bubble.offsetHeight - this.log.offsetTop + 12;
+      if (bottom - top(bubble) > this.log.clientHeight) this.log.scrollTop = top(bubble);
+      else if (question && bottom - top(question) > this.log.clientHeight) this.log.scrollTop = top(bubble);
+      else if (question) this.log.scrollTop = Math.max(top(question), bottom - this.log.clientHeight);
+      else this.log.scrollTop = this.log.scrollHeight;
     }
 
     submit() {
@@ -470,8 +477,21 @@ blockquote {
       return [intro, choices];
     }
 
+    /** Numbered sources; past the first few they fold into a "more sources" expander. */
     citationList(passages) {
-      const list = h("ol", { class: "cites" });
+      const shown = this.sourceItems(passages.slice(0, VISIBLE_SOURCES), 1);
+      if (passages.length <= VISIBLE_SOURCES) return shown;
+      const rest = passages.length - VISIBLE_SOURCES;
+      const more = h("details", { class: "more" },
+        h("summary", { text: rest + (rest === 1 ? " more source" : " more sources") }),
+        this.sourceItems(passages.slice(VISIBLE_SOURCES), VISIBLE_SOURCES + 1));
+      const wrap = document.createDocumentFragment();
+      wrap.append(shown, more);
+      return wrap;
+    }
+
+    sourceItems(passages, first) {
+      const list = h("ol", { class: "cites", start: String(first) });
       for (const passage of passages) {
         const href = safeLink(passage.url, this.config.api);
         const title = String(passage.title || passage.doc_id || "Source");
