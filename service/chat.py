@@ -1,0 +1,225 @@
+"""Conversations over the index: sessions in memory, follow-ups resolved before searching.
+
+`ChatService` is what `/v1/chat`, the Slack bot and `docqa eval` share. It knows nothing of
+HTTP: give it something that returns the current `Index` and call `chat()`.
+
+Example:
+    >>> chat = ChatService(index, Settings())                      # doctest: +SKIP
+    >>> first = chat.chat(None, "What does a chief revenue officer focus on?")
+    >>> chat.chat(first.session_id, "Who do they report to?").resolved_question
+    'Who does the chief revenue officer report to?'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from index import Index
+from index.errors import EmptyQuery, QAError, QueryTooLong
+from index.types import QueryResult
+from service.config import Settings
+from service.followup import Resolution, Turn, Vocabulary, resolve
+
+logger = logging.getLogger(__name__)
+
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# A resolved question may be longer than the message it came from ("they" -> "the chief ...").
+_RESOLUTION_SLACK = 512
+
+
+class InvalidSessionId(QAError):
+    """The session id has characters or a length the service does not accept."""
+
+    status = 422
+    code = "invalid_session_id"
+
+
+def validate_question(text: str, limit: int) -> None:
+    """Refuse empty, whitespace-only and over-long questions.
+
+    Raises:
+        EmptyQuery: `text` is empty or whitespace.
+        QueryTooLong: `text` has more than `limit` characters.
+    """
+    if not text or not text.strip():
+        raise EmptyQuery("The question is empty; send some text to search for.")
+    if len(text) > limit:
+        raise QueryTooLong(f"The question has {len(text)} characters; the limit is {limit}.")
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """One chat reply: the QueryResult plus the session and the question actually searched."""
+
+    session_id: str
+    resolved_question: str
+    result: QueryResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's chat response: QueryResponse + `session_id` + `resolved_question`."""
+        body = self.result.to_dict()
+        body["session_id"] = self.session_id
+        body["resolved_question"] = self.resolved_question
+        return body
+
+
+@dataclass
+class _Session:
+    session_id: str
+    turns: deque[Turn]
+    last_used: float
+    chosen: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SessionStore:
+    """Chat sessions in memory: least recently used first, idle ones expire, both capped.
+
+    Args:
+        ttl_seconds: Idle time after which a session is forgotten.
+        max_sessions: Most sessions kept; the least recently used is dropped beyond it.
+        max_turns: Most turns kept per session (older ones are forgotten).
+        clock: Monotonic time source (seconds).
+    """
+
+    def __init__(
+        self,
+        ttl_seconds: float,
+        max_sessions: int,
+        max_turns: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._max_sessions = max_sessions
+        self._max_turns = max_turns
+        self._clock = clock
+        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire(self._clock())
+            return len(self._sessions)
+
+    def get_or_create(self, session_id: str | None) -> _Session:
+        """The live session of that id, a fresh one under that id, or a new id when None."""
+        now = self._clock()
+        with self._lock:
+            self._expire(now)
+            if session_id is not None and session_id in self._sessions:
+                session = self._sessions[session_id]
+                self._sessions.move_to_end(session_id)
+            else:
+                session_id = session_id or uuid.uuid4().hex
+                session = _Session(session_id, deque(maxlen=self._max_turns), now)
+                self._sessions[session_id] = session
+                while len(self._sessions) > self._max_sessions:
+                    self._sessions.popitem(last=False)
+            session.last_used = now
+            return session
+
+    def _expire(self, now: float) -> None:
+        while self._sessions:
+            oldest = next(iter(self._sessions.values()))
+            if now - oldest.last_used < self._ttl:
+                break
+            self._sessions.popitem(last=False)
+
+
+class ChatService:
+    """Answers chat messages, resolving follow-ups against each session's earlier turns.
+
+    Args:
+        index_provider: A callable returning the current `Index` (so hot reloads are seen), or
+            an `Index` itself.
+        settings: Limits: `max_question_chars`, `session_ttl_seconds`, `max_sessions`, `max_turns`.
+    """
+
+    def __init__(self, index_provider: Callable[[], Index] | Index, settings: Settings) -> None:
+        if isinstance(index_provider, Index):
+            fixed = index_provider
+
+            def provider() -> Index:
+                return fixed
+
+            self._provider: Callable[[], Index] = provider
+        else:
+            self._provider = index_provider
+        self._settings = settings
+        self.sessions = SessionStore(settings.session_ttl_seconds, settings.max_sessions, settings.max_turns)
+        self._vocab_lock = threading.Lock()
+        self._vocab_for: tuple[Index, Vocabulary] | None = None
+
+    def chat(self, session_id: str | None, message: str, top_k: int = 5) -> ChatResult:
+        """Answer `message` in the session `session_id` (a new session when None).
+
+        Args:
+            session_id: An id returned earlier, any id of 1-128 characters ``[A-Za-z0-9._:-]``
+                to start a session under that id, or None to have one issued.
+            message: The question or follow-up.
+            top_k: How many passages to return.
+
+        Returns:
+            The answer with `session_id` and the standalone `resolved_question` that was searched.
+
+        Raises:
+            EmptyQuery: `message` is empty or whitespace.
+            QueryTooLong: `message` is longer than `max_question_chars`.
+            InvalidSessionId: `session_id` is malformed.
+            IndexNotReady: No index is loaded.
+        """
+        self._validate(session_id, message)
+        index = self._provider()
+        vocab = self._vocabulary(index)
+        session = self.sessions.get_or_create(session_id)
+        with session.lock:
+            resolution = resolve(message, tuple(session.turns), vocab, session.chosen)
+            result = index.query(
+                resolution.question, top_k, max_chars=self._settings.max_question_chars + _RESOLUTION_SLACK
+            )
+            self._remember(session, message, resolution, result)
+        logger.info(
+            "chat session=%s turns=%d resolved=%s abstained=%s",
+            session.session_id,
+            len(session.turns),
+            resolution.question != message.strip(),
+            result.abstained,
+        )
+        return ChatResult(
+            session_id=session.session_id,
+            resolved_question=resolution.question,
+            result=dataclasses.replace(result, question=message),
+        )
+
+    def _validate(self, session_id: str | None, message: str) -> None:
+        if session_id is not None and not SESSION_ID_PATTERN.match(session_id):
+            raise InvalidSessionId("session_id must be 1-128 characters of letters, digits and ._:-")
+        validate_question(message, self._settings.max_question_chars)
+
+    @staticmethod
+    def _remember(session: _Session, message: str, resolution: Resolution, result: QueryResult) -> None:
+        session.chosen.update(resolution.chosen)
+        session.turns.append(
+            Turn(
+                message=message,
+                resolved=resolution.question,
+                subjects=resolution.subjects,
+                clarifications=result.clarifications,
+            )
+        )
+
+    def _vocabulary(self, index: Index) -> Vocabulary:
+        with self._vocab_lock:
+            if self._vocab_for is None or self._vocab_for[0] is not index:
+                texts = (doc.text for doc in index.documents.values())
+                self._vocab_for = (index, Vocabulary.build(index.acronyms, texts))
+            return self._vocab_for[1]

@@ -1,0 +1,345 @@
+"""Rule-based follow-up resolution: turn a chat message into a standalone question.
+
+The vocabulary of things a conversation can be *about* comes from the corpus itself: every
+acronym the index knows (``index.acronyms``) and every "Expansion (ACR)" definition found in
+the documents. Nothing here is specific to one corpus or to the dev questions.
+
+Three kinds of follow-up are resolved against the session's earlier turns:
+
+* pronouns -- "Who do they report to?" -> "Who does the chief revenue officer report to?";
+* ellipsis -- "and the salary?" keeps the subject and changes the aspect, "what about the CFO?"
+  keeps the aspect and changes the subject, "and in healthcare?" extends the last question;
+* clarification replies -- after "CCO" was reported ambiguous, "Chief Customer Officer" (or just
+  "customer") re-asks the previous question with that meaning, and later mentions of "CCO" in
+  the session keep that meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from index.types import Clarification, Meaning
+
+_DEFINITION = re.compile(r"((?:[A-Z][\w’'-]*\s+(?:(?:of|and|for|the|&)\s+)?){1,6})\(([A-Z]{2,6})s?\)")
+_SMALL_WORDS = {"of", "and", "for", "the", "&"}
+# Acronyms that are also ordinary words only match when written in capitals.
+_WORDLIKE = {
+    "it",
+    "us",
+    "an",
+    "as",
+    "at",
+    "be",
+    "by",
+    "do",
+    "go",
+    "he",
+    "if",
+    "in",
+    "is",
+    "me",
+    "my",
+    "no",
+    "of",
+    "on",
+    "or",
+    "so",
+    "to",
+    "up",
+    "we",
+    "can",
+    "hr",
+    "pr",
+    "am",
+    "pm",
+}
+_WH_OR_AUX = re.compile(
+    r"^(what|who|whom|whose|which|when|where|why|how|is|are|was|were|do|does|did|can|could|should|"
+    r"would|will|has|have|had|may|might|must|shall|tell|explain|describe|list|give|show|compare)\b",
+    re.IGNORECASE,
+)
+_LEADING_CONJ = re.compile(r"^(?:and|but|also|so|ok(?:ay)?|then|now)\b[\s,]*", re.IGNORECASE)
+_ABOUT = re.compile(r"^(?:what|how)\s+about\s+|^what\s+of\s+", re.IGNORECASE)
+_PREPOSITION = re.compile(
+    r"^(in|for|at|on|within|during|among|without|with|inside|outside|across|under|compared)\b", re.IGNORECASE
+)
+_DETERMINER = re.compile(r"^(the|a|an|its|their|his|her|this|that|these|those)\b", re.IGNORECASE)
+_PRONOUN = re.compile(
+    r"\b(they|them|their|theirs|they're|it|its|it's|he|him|his|she|her|hers|"
+    r"(?:this|that)\s+(?:role|position|job|title|executive|officer|person))\b",
+    re.IGNORECASE,
+)
+_FILLER = {"the", "a", "an", "s", "for", "of", "about", "then", "one"}
+_CHOICE_STOPWORDS = {"the", "a", "an", "one", "i", "mean", "meant", "chief", "officer", "please", "yes"}
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One occurrence of a vocabulary entity in a text."""
+
+    surface: str
+    key: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The entities a conversation can be about: acronyms and their expansions."""
+
+    pattern: re.Pattern[str] | None
+    keys: Mapping[str, str]
+
+    @classmethod
+    def build(cls, acronyms: Mapping[str, Sequence[Meaning]], texts: Iterable[str]) -> Vocabulary:
+        """Collect acronyms and expansions from the index and from definitions in `texts`."""
+        phrases: dict[str, str] = {}
+        for acronym, meanings in acronyms.items():
+            phrases.setdefault(acronym.lower(), acronym.upper())
+            for meaning in meanings:
+                phrases.setdefault(_norm(meaning.expansion), _norm(meaning.expansion))
+        for text in texts:
+            for match in _DEFINITION.finditer(text):
+                expansion = _trim_to_initials(match.group(1).split(), match.group(2))
+                if expansion:
+                    phrases.setdefault(match.group(2).lower(), match.group(2))
+                    phrases.setdefault(_norm(expansion), _norm(expansion))
+        if not phrases:
+            return cls(pattern=None, keys={})
+        alternatives = []
+        for phrase in sorted(phrases, key=len, reverse=True):
+            body = r"\s+".join(re.escape(w) for w in phrase.split())
+            if " " not in phrase and phrase in _WORDLIKE:
+                alternatives.append(f"(?-i:{re.escape(phrase.upper())})")
+            else:
+                alternatives.append(body)
+        pattern = re.compile(r"(?<![\w-])(" + "|".join(alternatives) + r")(?:['’]s|s)?(?![\w-])", re.I)
+        return cls(pattern=pattern, keys=phrases)
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Every entity mention of `text`, in order."""
+        if self.pattern is None:
+            return []
+        found = []
+        for m in self.pattern.finditer(text):
+            key = self.keys.get(_norm(m.group(1)), _norm(m.group(1)))
+            found.append(Mention(surface=m.group(1), key=key, start=m.start(1), end=m.end(1)))
+        return found
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a session, as follow-up resolution needs it."""
+
+    message: str
+    resolved: str
+    subjects: tuple[str, ...]
+    clarifications: tuple[Clarification, ...] = ()
+
+
+@dataclass
+class Resolution:
+    """A standalone question plus what it changes in the session."""
+
+    question: str
+    subjects: tuple[str, ...]
+    chosen: dict[str, str] = field(default_factory=dict)
+
+
+def resolve(
+    message: str, history: Sequence[Turn], vocab: Vocabulary, chosen: Mapping[str, str]
+) -> Resolution:
+    """Resolve `message` against the earlier turns of its session.
+
+    Args:
+        message: What the user sent.
+        history: Earlier turns, oldest first.
+        vocab: The corpus's entities.
+        chosen: Meanings the user already picked for ambiguous acronyms (term -> expansion).
+
+    Returns:
+        The question to search, its subjects, and any newly chosen meaning.
+    """
+    text = " ".join(message.split())
+    previous = history[-1] if history else None
+    if previous is not None and previous.clarifications:
+        picked = _clarification_choice(text, previous.clarifications)
+        if picked is not None:
+            term, expansion = picked
+            question = _replace_term(previous.resolved, term, expansion)
+            return Resolution(question, _subjects(question, vocab), {term: expansion})
+    text = _apply_chosen(text, chosen)
+    own = vocab.mentions(text)
+    subjects = _last_subjects(history)
+    if previous is None or not subjects:
+        stripped = _strip_conjunction(text) if previous is not None else text
+        return Resolution(stripped, _subjects(stripped, vocab))
+    fragment = _fragment(text)
+    if fragment is not None:
+        question = _resolve_fragment(fragment, previous, subjects, vocab)
+    elif not own and _PRONOUN.search(text):
+        question = _capitalise(substitute_pronouns(_strip_conjunction(text), subjects))
+    else:
+        question = _strip_conjunction(text)
+    return Resolution(question, _subjects(question, vocab) or subjects)
+
+
+def substitute_pronouns(text: str, subjects: Sequence[str]) -> str:
+    """Replace pronouns referring to an earlier subject by that subject.
+
+    Args:
+        text: The follow-up question.
+        subjects: Entity phrases of the earlier turn, main subject first.
+
+    Returns:
+        The text with "they/their/it/this role…" spelled out, verbs agreeing in number.
+    """
+    plural = len(subjects) > 1
+    group = " and ".join(_with_article(s) for s in subjects)
+    single = _with_article(subjects[0])
+    rules: list[tuple[str, str]] = [
+        (r"\b(this|that)\s+(role|position|job|title)\b", f"{single} \\2"),
+        (r"\b(this|that)\s+(executive|officer|person)\b", single),
+        (r"\bit['’]s\b", f"{single} is"),
+        (r"\bthey['’]re\b", f"{group} are" if plural else f"{single} is"),
+    ]
+    if not plural:
+        rules += [
+            (r"\bdo\s+they\b", f"does {single}"),
+            (r"\bare\s+they\b", f"is {single}"),
+            (r"\bwere\s+they\b", f"was {single}"),
+            (r"\bhave\s+they\b", f"has {single}"),
+            (r"\bthey\s+are\b", f"{single} is"),
+            (r"\bthey\s+were\b", f"{single} was"),
+            (r"\bthey\s+have\b", f"{single} has"),
+            (r"\bthey\s+do\b", f"{single} does"),
+        ]
+    rules += [
+        (r"\b(they|them)\b", group),
+        (r"\b(their|theirs)\b", _possessive(group)),
+        (r"\b(his|its|hers)\b", _possessive(single)),
+        (r"\bher(?=\s+[a-z])", _possessive(single)),
+        (r"\b(he|she|him|her|it)\b", single),
+    ]
+    for pattern, replacement in rules:
+        text = re.sub(pattern, replacement, text, flags=re.IGNORECASE)
+    return text
+
+
+def _resolve_fragment(fragment: str, previous: Turn, subjects: Sequence[str], vocab: Vocabulary) -> str:
+    frag = fragment.rstrip("?.! ")
+    frag_mentions = vocab.mentions(frag)
+    if frag_mentions:
+        leftover = frag
+        for mention in reversed(frag_mentions):
+            leftover = leftover[: mention.start] + leftover[mention.end :]
+        leftover_words = [w for w in re.findall(r"[\w’']+", leftover.lower()) if w not in _FILLER]
+        earlier = vocab.mentions(previous.resolved)
+        if leftover_words or not earlier:
+            return f"What about {frag}?"
+        # Same aspect, new subject: "what about the CFO?" after "Who does the CRO report to?"
+        last = earlier[-1]
+        return previous.resolved[: last.start] + frag_mentions[0].surface + previous.resolved[last.end :]
+    if _PREPOSITION.match(frag):
+        return f"{previous.resolved.rstrip('?.! ')} {frag}?"
+    if _PRONOUN.search(frag):
+        return f"What about {substitute_pronouns(frag, subjects)}?"
+    noun = frag if _DETERMINER.match(frag) else f"the {frag}"
+    return f"What is {noun} of {_with_article(subjects[0])}?"
+
+
+def _fragment(text: str) -> str | None:
+    """The elliptical part of a follow-up ("and the salary?"), or None for a full question."""
+    rest = _LEADING_CONJ.sub("", text, count=1).strip()
+    about = _ABOUT.match(rest)
+    if about:
+        return rest[about.end() :] or None
+    if _WH_OR_AUX.match(rest):
+        return None
+    had_conjunction = rest != text
+    if had_conjunction or (len(rest.split()) <= 4 and rest.endswith("?")):
+        return rest or None
+    return None
+
+
+def _clarification_choice(text: str, clarifications: Sequence[Clarification]) -> tuple[str, str] | None:
+    """The (term, expansion) the user picked, if `text` names exactly one offered meaning."""
+    norm = _norm(re.sub(r"[^\w\s’'-]", " ", text))
+    words = [w for w in norm.split() if w not in _CHOICE_STOPWORDS]
+    if not norm or len(norm.split()) > 8:
+        return None
+    candidates: list[tuple[str, str]] = []
+    for clar in clarifications:
+        for number, meaning in enumerate(clar.meanings, start=1):
+            expansion = _norm(meaning.expansion)
+            if expansion in norm or norm == str(number):
+                return clar.term, meaning.expansion
+            if words and all(w in expansion.split() for w in words):
+                candidates.append((clar.term, meaning.expansion))
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _apply_chosen(text: str, chosen: Mapping[str, str]) -> str:
+    for term, expansion in chosen.items():
+        if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, flags=re.IGNORECASE):
+            text = _replace_term(text, term, expansion)
+    return text
+
+
+def _replace_term(text: str, term: str, expansion: str) -> str:
+    pattern = rf"(?<![\w-]){re.escape(term)}(?![\w-])"
+    replaced = re.sub(pattern, expansion, text, flags=re.IGNORECASE)
+    return replaced if replaced != text else f"{text.rstrip('?.! ')} ({expansion})?"
+
+
+def _subjects(text: str, vocab: Vocabulary) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for mention in vocab.mentions(text):
+        seen.setdefault(mention.key, mention.surface)
+    return tuple(seen.values())
+
+
+def _last_subjects(history: Sequence[Turn]) -> tuple[str, ...]:
+    for turn in reversed(history):
+        if turn.subjects:
+            return turn.subjects
+    return ()
+
+
+def _strip_conjunction(text: str) -> str:
+    rest = _LEADING_CONJ.sub("", text, count=1).strip()
+    return _capitalise(rest) if rest else text
+
+
+def _with_article(phrase: str) -> str:
+    return phrase if _DETERMINER.match(phrase) else f"the {phrase}"
+
+
+def _possessive(phrase: str) -> str:
+    return f"{phrase}'" if phrase.endswith("s") and not phrase.isupper() else f"{phrase}'s"
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
+
+
+def _trim_to_initials(words: list[str], acronym: str) -> str | None:
+    """The trailing words of `words` whose initials spell `acronym` (small words skipped)."""
+    letters = acronym.upper()
+    picked: list[str] = []
+    significant = 0
+    for word in reversed(words):
+        picked.insert(0, word)
+        if word.lower() in _SMALL_WORDS:
+            continue
+        significant += 1
+        if significant == len(letters):
+            break
+    initials = "".join(w[0].upper() for w in picked if w.lower() not in _SMALL_WORDS)
+    return " ".join(picked) if initials == letters else None

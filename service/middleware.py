@@ -1,0 +1,291 @@
+"""Pure-ASGI middleware: request ids and access log, body-size limit, API keys, rate limit.
+
+Order (outermost first, see `install_middleware`): request context -> CORS -> body limit ->
+rate limit -> API keys -> the app. The request-context layer also turns any exception that
+escaped everything else into the JSON 500, so even that response carries `X-Request-ID`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import math
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.config import Settings
+from service.errors import error_response, internal_error_response
+from service.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("service.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def client_host(scope: Scope) -> str:
+    """The peer address of the connection ("-" when unknown)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "-"
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and the test client's "testclient"."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if any."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = str(value.decode("latin-1")).partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+def key_is_valid(token: str | None, keys: list[str]) -> bool:
+    """Constant-time check of `token` against every configured key."""
+    if token is None:
+        return False
+    matches = [hmac.compare_digest(token.encode(), k.encode()) for k in keys]
+    return any(matches)
+
+
+class RequestContextMiddleware:
+    """Request id (echoed as `X-Request-ID`), one access-log line, metrics, and the last-resort 500."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception("unhandled error request_id=%s path=%s", request_id, scope.get("path"))
+            if not response_started:
+                await internal_error_response(request_id)(scope, receive, send_with_id)
+            status = 500
+        finally:
+            self._record(scope, request_id, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        self.metrics.http_requests.labels(scope["method"], route, str(status)).inc()
+        self.metrics.http_latency.labels(route).observe(seconds)
+        access_logger.info(
+            "request_id=%s method=%s path=%s status=%d ms=%.1f client=%s",
+            request_id,
+            scope["method"],
+            scope["path"],
+            status,
+            seconds * 1000,
+            client_host(scope),
+            extra={"request_id": request_id, "path": scope["path"], "status": status, "ms": seconds * 1000},
+        )
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over `max_bytes` with a 413, reading at most `max_bytes + 1` bytes.
+
+    The body is buffered (it is small by construction) and replayed to the app.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, "body_too_large", f"The request body is larger than {self.max_bytes} bytes."
+        )
+        await response(scope, receive, send)
+
+
+class TokenBucket:
+    """Per-client token buckets: `per_minute` requests a minute, bursts up to `per_minute`.
+
+    Args:
+        per_minute: Sustained rate and burst size.
+        max_clients: Most clients tracked; the least recently seen are forgotten beyond it.
+        clock: Monotonic time source (seconds).
+    """
+
+    def __init__(
+        self, per_minute: int, max_clients: int = 50_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.max_clients = max_clients
+        self.clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """Take one token for `client`; returns 0 when allowed, else seconds until a token frees up."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.pop(client, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            wait = 0.0
+            if tokens >= 1.0:
+                tokens -= 1.0
+            else:
+                wait = (1.0 - tokens) / self.rate
+            self._buckets[client] = (tokens, now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+            return wait
+
+
+class RateLimitMiddleware:
+    """429 with `Retry-After` once a client exceeds its rate on `/v1/*` or the viewer.
+
+    A client is its valid API key when it presents one, else its address.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
+        self.app = app
+        self.keys = settings.api_key_list
+        self.bucket = TokenBucket(settings.rate_limit_per_minute)
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path.startswith("/v1/") or path.startswith("/documents/")) or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token(scope)
+        client = f"key:{token}" if key_is_valid(token, self.keys) else f"ip:{client_host(scope)}"
+        wait = self.bucket.take(client)
+        if wait > 0:
+            self.metrics.rate_limited.inc()
+            retry = str(max(1, math.ceil(wait)))
+            response = error_response(
+                429, "rate_limited", f"Too many requests; retry in {retry} s.", {"Retry-After": retry}
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class ApiKeyMiddleware:
+    """When API keys are configured, `/v1/*` needs ``Authorization: Bearer <key>``.
+
+    Health, metrics, the viewer, the widget and Slack (which signs its own requests) stay open.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.keys = settings.api_key_list
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and self.keys
+            and scope.get("path", "").startswith("/v1/")
+            and scope["method"] != "OPTIONS"
+            and not key_is_valid(bearer_token(scope), self.keys)
+        ):
+            response = error_response(
+                401,
+                "unauthorized",
+                "This endpoint needs an API key: send 'Authorization: Bearer <key>'.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Add the middleware stack (the last added runs first)."""
+    app.add_middleware(ApiKeyMiddleware, settings=settings)
+    if settings.rate_limit_per_minute > 0:
+        app.add_middleware(RateLimitMiddleware, settings=settings, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)

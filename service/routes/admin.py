@@ -1,0 +1,62 @@
+"""`POST /v1/admin/reload`: swap in a rebuilt index without dropping in-flight requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from index.errors import QAError
+from service.deps import HolderDep, MetricsDep, SettingsDep
+from service.holder import IndexHolder
+from service.metrics import Metrics
+from service.middleware import client_host, is_loopback
+from service.schemas import ReloadOut, ReloadRequest, error_responses
+
+router = APIRouter(prefix="/v1/admin", tags=["operations"])
+
+
+class Forbidden(QAError):
+    """The client may not call this endpoint."""
+
+    status = 403
+    code = "forbidden"
+
+
+def reload_index(holder: IndexHolder, metrics: Metrics, rebuild: bool = False) -> dict[str, object]:
+    """Blocking reload (optionally rebuild) that records its outcome in the metrics.
+
+    Raises:
+        ReloadInProgress: Another reload is running.
+        QAError: The new index could not be built or loaded; the old one keeps serving.
+    """
+    try:
+        outcome = holder.load(rebuild=rebuild)
+    except QAError:
+        metrics.reloads.labels("failed").inc()
+        raise
+    metrics.reloads.labels("ok").inc()
+    metrics.documents.set(outcome.documents)
+    return {"status": "reloaded", "documents": outcome.documents, "seconds": round(outcome.seconds, 3)}
+
+
+@router.post("/reload", response_model=ReloadOut, responses=error_responses(401, 403, 409, 422, 503))
+async def reload(
+    request: Request,
+    holder: HolderDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    options: Annotated[ReloadRequest | None, Body()] = None,
+) -> JSONResponse:
+    """Load the index again from `DOCQA_INDEX_DIR` (after `docqa build`) and swap it in.
+
+    With `{"rebuild": true}` the corpus is rebuilt first. In-flight requests finish on the old
+    index. Needs an API key when `DOCQA_API_KEYS` is set; otherwise only loopback clients may call it.
+    The same happens on SIGHUP.
+    """
+    if not settings.api_key_list and not is_loopback(client_host(request.scope)):
+        raise Forbidden("Reload is only allowed from loopback when no API keys are configured.")
+    rebuild = options.rebuild if options is not None else False
+    return JSONResponse(await run_in_threadpool(reload_index, holder, metrics, rebuild))

@@ -1,0 +1,271 @@
+"""Request and response models of the HTTP API (the contract's JSON names, with OpenAPI examples).
+
+Routes return the index's own `to_dict()` output directly; these models document it in
+`/openapi.json` and the contract tests validate real responses against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EXAMPLE_PASSAGE: dict[str, Any] = {
+    "rank": 1,
+    "score": 0.0328,
+    "doc_id": "customer-officer-vs-coo",
+    "title": "Chief Customer Officer vs Chief Operating Officer: The Differences",
+    "source": "corpus/documents/002_0a07134e0e61bcb5.txt",
+    "section": "FAQ › Who reports to the COO?",
+    "start": 11730,
+    "end": 11919,
+    "text": "Department heads and managers typically report to the COO. This includes leaders of "
+    "various operational departments such as production, marketing, human resources, and sales.",
+    "url": "/documents/customer-officer-vs-coo?start=11730&end=11919",
+}
+EXAMPLE_ANSWER: dict[str, Any] = {
+    "text": "Department heads and managers typically report to the COO.",
+    "doc_id": "customer-officer-vs-coo",
+    "start": 11730,
+    "end": 11788,
+    "passage_rank": 1,
+    "url": "/documents/customer-officer-vs-coo?start=11730&end=11788",
+}
+EXAMPLE_CLARIFICATION: dict[str, Any] = {
+    "term": "CCO",
+    "meanings": [
+        {"expansion": "Chief Commercial Officer", "doc_ids": ["cco-vs-coo", "cco-vs-cro"]},
+        {"expansion": "Chief Customer Officer", "doc_ids": ["customer-officer-vs-coo"]},
+    ],
+}
+EXAMPLE_QUERY_RESPONSE: dict[str, Any] = {
+    "question": "Who reports to the COO?",
+    "answer": EXAMPLE_ANSWER,
+    "abstained": False,
+    "confidence": 0.87,
+    "passages": [EXAMPLE_PASSAGE],
+    "clarifications": [],
+}
+
+
+class QueryRequest(BaseModel):
+    """A standalone question.
+
+    Types are strict: `top_k` must be a JSON integer, `question` a JSON string.
+    """
+
+    model_config = ConfigDict(
+        strict=True,
+        json_schema_extra={"examples": [{"question": "Who reports to the COO?", "top_k": 5}]},
+    )
+
+    question: str = Field(
+        description="The question; not empty, at most `DOCQA_MAX_QUESTION_CHARS` (default 4000) characters.",
+        examples=["Who reports to the COO?"],
+    )
+    top_k: int = Field(5, ge=1, le=50, description="How many passages to return (1..50).")
+
+
+class ChatRequest(BaseModel):
+    """One message of a conversation; omit `session_id` to start a new one."""
+
+    model_config = ConfigDict(
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"message": "What does a chief revenue officer focus on?"},
+                {"session_id": "3f2c9a1e5b7d4c0e8a6f1b2d3c4e5f60", "message": "Who do they report to?"},
+            ]
+        },
+    )
+
+    session_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:\-]+$",
+        description="Conversation id returned by an earlier call; a new one is issued when omitted.",
+    )
+    message: str = Field(description="The user's message (a question or a follow-up).")
+    top_k: int = Field(5, ge=1, le=50, description="How many passages to return (1..50).")
+
+
+class AnswerOut(BaseModel):
+    """The answering sentence, an exact span of one document."""
+
+    text: str = Field(description="Equals `document.text[start:end]`.")
+    doc_id: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    passage_rank: int = Field(ge=1, description="Rank of the passage the answer comes from.")
+    url: str | None = Field(None, description="Citation viewer link for the answer span.")
+
+
+class PassageOut(BaseModel):
+    """A retrieved passage with everything a citation needs."""
+
+    rank: int = Field(ge=1)
+    score: float
+    doc_id: str
+    title: str
+    source: str
+    section: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str = Field(description="Equals `document.text[start:end]`.")
+    url: str = Field(description="Relative link to the citation viewer, span highlighted.")
+
+
+class MeaningOut(BaseModel):
+    """One expansion of an ambiguous acronym and the documents that use it."""
+
+    expansion: str
+    doc_ids: list[str]
+
+
+class ClarificationOut(BaseModel):
+    """An acronym of the question that means different things in different documents."""
+
+    term: str
+    meanings: list[MeaningOut]
+
+
+class QueryResponse(BaseModel):
+    """The contract's QueryResponse."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_QUERY_RESPONSE]})
+
+    question: str
+    answer: AnswerOut | None = Field(description="Null when `abstained` is true.")
+    abstained: bool = Field(description="True when the corpus does not answer the question.")
+    confidence: float = Field(ge=0.0, le=1.0)
+    passages: list[PassageOut] = Field(description="Ordered by rank, 1 = best.")
+    clarifications: list[ClarificationOut] = Field(description="Ambiguous acronyms of the question.")
+
+
+class ChatResponse(QueryResponse):
+    """A QueryResponse plus the conversation id and the standalone question that was searched."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **EXAMPLE_QUERY_RESPONSE,
+                    "question": "Who do they report to?",
+                    "session_id": "3f2c9a1e5b7d4c0e8a6f1b2d3c4e5f60",
+                    "resolved_question": "Who does the chief revenue officer report to?",
+                }
+            ]
+        }
+    )
+
+    session_id: str
+    resolved_question: str
+
+
+class DocumentSummary(BaseModel):
+    """One entry of `GET /v1/documents`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_id": "cco-vs-cro",
+                    "title": "What is the difference between CCO and CRO?",
+                    "source": "corpus/documents/001_fd03dcd6d25ed936.txt",
+                    "chars": 2853,
+                }
+            ]
+        }
+    )
+
+    doc_id: str
+    title: str
+    source: str
+    chars: int = Field(ge=0, description="Length of the document text in characters.")
+
+
+class DocumentOut(BaseModel):
+    """A whole document; every citation offset points into `text`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_id": "cco-vs-cro",
+                    "title": "What is the difference between CCO and CRO?",
+                    "source": "corpus/documents/001_fd03dcd6d25ed936.txt",
+                    "text": "askvity\n\nWhat is the difference between CCO and CRO?\n…",
+                }
+            ]
+        }
+    )
+
+    doc_id: str
+    title: str
+    source: str
+    text: str
+
+
+class ErrorDetail(BaseModel):
+    """A stable machine-readable `code` and a human message saying what to do next."""
+
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The one error shape of every non-2xx JSON response."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"error": {"code": "empty_question", "message": "The question is empty."}}]
+        }
+    )
+
+    error: ErrorDetail
+
+
+class HealthOut(BaseModel):
+    """Liveness or readiness status."""
+
+    status: str = Field(examples=["ok", "ready"])
+    documents: int | None = Field(None, description="Documents in the loaded index (readiness only).")
+
+
+class ReloadRequest(BaseModel):
+    """Options of a hot reload."""
+
+    model_config = ConfigDict(strict=True, json_schema_extra={"examples": [{"rebuild": False}]})
+
+    rebuild: bool = Field(
+        False, description="Rebuild the index from `DOCQA_CORPUS_DIR` before loading it (slow)."
+    )
+
+
+class ReloadOut(BaseModel):
+    """Outcome of a hot reload."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "reloaded", "documents": 4, "seconds": 1.92}]}
+    )
+
+    status: str
+    documents: int
+    seconds: float
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting the error shape for the given statuses."""
+    described = {
+        400: "Malformed JSON or a bad parameter.",
+        401: "Missing or wrong API key.",
+        403: "Not allowed from this client.",
+        404: "Unknown document.",
+        409: "A reload is already running.",
+        413: "Request body too large.",
+        422: "Validation error (empty or too long question, top_k out of range, wrong types).",
+        429: "Rate limit exceeded; see `Retry-After`.",
+        503: "The index is not loaded yet.",
+    }
+    return {s: {"model": ErrorOut, "description": described[s]} for s in statuses}
