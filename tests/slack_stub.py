@@ -52,8 +52,8 @@ class SlackStub:
     @property
     def url(self) -> str:
         """Base URL to use as DOCQA_SLACK_API_URL (ends with a slash, like Slack's)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/"
 
     def response_url(self, name: str) -> str:
         """A response_url that the stub records under method ``response/<name>``."""

@@ -86,7 +86,7 @@ def slack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackEnv]:
             "DOCQA_RATE_LIMIT_PER_MINUTE": "0",
         }
         with live_server(env=env) as server:
-            base = server if isinstance(server, str) else str(server.url)  # type: ignore[attr-defined]
+            base = server if isinstance(server, str) else str(server.url)
             yield SlackEnv(base_url=base.rstrip("/"), stub=stub, data_dir=data_dir)
 
 
@@ -452,7 +452,7 @@ def test_retried_event_is_answered_once(slack: SlackEnv) -> None:
 
 def test_bot_messages_edits_and_own_messages_are_ignored(slack: SlackEnv) -> None:
     ts = new_ts()
-    ignored = [
+    ignored: list[dict[str, Any]] = [
         {
             "type": "message",
             "subtype": "bot_message",
