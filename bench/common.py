@@ -171,6 +171,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "torch_threads": threads,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "git_commit": git_commit(),
         "libraries": library_versions(),
     }
@@ -182,7 +183,8 @@ def machine_markdown(info: dict[str, Any]) -> str:
     return (
         f"- date: {info['date']}; git commit: {info['git_commit']}\n"
         f"- machine: nproc={info['nproc']}, CPU: {info['cpu']}, {info['memory_gib']} GiB RAM, "
-        f"torch threads {info['torch_threads']}\n"
+        f"torch threads {info['torch_threads']}, load average {info['load_average']} "
+        "(the 2 cores are shared with other work: figures carry that noise)\n"
         f"- python {info['python']} on {info['platform']}\n- libraries: {libs}\n"
     )
 
@@ -225,19 +227,29 @@ def current_rss_mb() -> float:
 
 
 def run_measured(
-    cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT, quiet: bool = True
 ) -> dict[str, float]:
     """Run a command to completion; return its wall seconds and peak RSS (MiB) via ``wait4``.
 
+    Args:
+        cmd: The command.
+        env: Its environment (this one's when None).
+        cwd: Its working directory.
+        quiet: Capture its stderr (shown only on failure) instead of passing it through.
+
     Raises:
-        RuntimeError: if the command fails (its stderr tail is in the message).
+        RuntimeError: if the command fails.
     """
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        list(cmd), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        list(cmd),
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if quiet else None,
+        text=True,
     )
-    assert proc.stderr is not None
-    err = proc.stderr.read()
+    err = proc.stderr.read() if proc.stderr is not None else ""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - t0

@@ -4,7 +4,9 @@ Same corpus, same questions, same MiniLM model (loaded by path, offline), same r
 
 - SciFact test (300 queries, 5,183 abstracts): nDCG@10, Recall@10, Recall@100, MRR@10 (ranx),
   and per-query latency. docqa ranks chunks; its ranking is reduced to documents (first hit wins).
-  Haystack indexes each abstract whole (title + text), as BEIR does.
+  Haystack indexes each abstract whole (title + text), as BEIR does; its document vectors come from the
+  benchmarks' embedding cache (the same MiniLM on the same texts: identical to what its document
+  embedder computes, without paying for the encode twice), its query vectors from its own embedder.
 - The seed corpus and its dev questions (those with ``expect_any``): hit@5, an expected phrase in
   a top-5 passage, as ``docqa eval`` counts it. Haystack splits the documents its own way
   (DocumentSplitter, 150 words, overlap 30).
@@ -28,6 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
+import numpy as np  # noqa: E402
+from embed_cache import embed  # noqa: E402  (SciFact vectors by model + text hash, shared with scifact.py)
 
 PEER_VENV = common.ROOT / "bench" / ".venv-peer"
 PEER_PY = PEER_VENV / "bin" / "python"
@@ -116,13 +120,16 @@ def scifact(folder: Path, model: str, tmp: Path) -> dict[str, Any]:
     ]
     index = docqa_index(documents, "scifact", model)
     ours, our_ms = docqa_rankings(index, test, 100)
+    texts = [f"{d['title']} {d['text']}" for d in corpus.values()]
+    np.save(tmp / "vectors.npy", embed(texts, model, common.CACHE, label="SciFact abstracts"))
     peer = run_peer(
         {
             "model": model,
             "cache_dir": str(common.CACHE / "peer"),
             "split_words": 0,
             "top_k": 100,
-            "documents": [{"id": did, "text": f"{d['title']} {d['text']}"} for did, d in corpus.items()],
+            "vectors_file": str(tmp / "vectors.npy"),
+            "documents": [{"id": did, "text": text} for did, text in zip(corpus, texts, strict=True)],
             "queries": [{"id": qid, "text": text} for qid, text in test.items()],
         },
         tmp,

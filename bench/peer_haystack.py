@@ -5,7 +5,8 @@ venv's interpreter; it answers with a result file (rankings, per-query latency, 
 
     bench/.venv-peer/bin/python bench/peer_haystack.py JOB.json RESULT.json
 
-Job: ``{"model", "cache_dir", "split_words" (0 = index documents whole), "top_k",
+Job: ``{"model", "cache_dir", "split_words" (0 = index documents whole), "top_k", "vectors_file"
+(optional .npy of the documents' vectors, same model, same texts: skips the document encode),
 "documents": [{"id", "text"}], "queries": [{"id", "text"}]}``.
 Result: ``{"versions", "build_s", "embed_s", "latency_ms": [...], "rankings": {qid: [[doc_id, score,
 text], ...]}, "chunks"}``.
@@ -54,13 +55,17 @@ def split(job: dict[str, Any]) -> list[Document]:
     return list(splitter.run(documents=docs)["documents"])
 
 
-def embed(docs: list[Document], model: str, cache_dir: Path) -> tuple[list[Document], float]:
+def embed(
+    docs: list[Document], model: str, cache_dir: Path, vectors_file: str | None = None
+) -> tuple[list[Document], float]:
     """Embed the documents (cached by model and text hash, so a rerun takes seconds); and seconds spent."""
     key = hashlib.sha256(
         model.encode() + b"\0" + "\0".join(d.content or "" for d in docs).encode()
     ).hexdigest()
     cache = cache_dir / f"haystack-{key[:20]}.npy"
     t0 = time.perf_counter()
+    if vectors_file:
+        cache = Path(vectors_file)  # the same model's vectors of the same texts, computed by the caller
     if cache.is_file():
         vectors = np.load(cache)
         docs = [replace(d, embedding=v.tolist()) for d, v in zip(docs, vectors, strict=True)]
@@ -108,7 +113,7 @@ def main() -> None:
     model, top_k = job["model"], int(job["top_k"])
     t0 = time.perf_counter()
     docs = split(job)
-    docs, embed_s = embed(docs, model, Path(job["cache_dir"]))
+    docs, embed_s = embed(docs, model, Path(job["cache_dir"]), job.get("vectors_file"))
     store = InMemoryDocumentStore(embedding_similarity_function="cosine")
     store.write_documents(docs)
     pipe = pipeline(store, model, top_k)
