@@ -7,7 +7,7 @@ Each answer unit (a sentence, or a table row) of the top passages is scored by:
 - ``order``: whether the question's words appear in the unit in the same order. This is what makes
   direction count: "who reports to the COO" wants "X report to the COO", while "who does the COO
   report to" wants "the COO reports to X";
-- a small bonus for numbers when the question asks "how much/many", and a prior for the passage rank.
+- a small bonus for numbers when the question asks "how much/many", and a prior from the passage's retrieval score.
 
 Confidence is a logistic function of the best unit's similarity and the question's word coverage
 by the best passage; `ABSTAIN_BELOW` is the threshold (see `bench/calibrate_abstention.py`).
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,28 +62,31 @@ def _ordered_agreement(q_tokens: list[str], u_tokens: list[str]) -> float:
     return agree / len(pairs)
 
 
-def coverage(q_tokens: list[str], text_tokens: list[str]) -> float:
-    """Share of the question's distinct content words found in the text."""
+def coverage(q_tokens: list[str], text_tokens: list[str], idf: Callable[[str], float]) -> float:
+    """Share of the question's distinct content words found in the text, weighted by rarity (idf)."""
     distinct = set(q_tokens)
-    return len(distinct & set(text_tokens)) / len(distinct) if distinct else 0.0
+    total = sum(idf(t) for t in distinct)
+    return sum(idf(t) for t in distinct & set(text_tokens)) / total if total > 0 else 0.0
 
 
 def score_units(
     question: str,
     q_vector: npt.NDArray[np.float32],
-    candidates: list[tuple[int, int, int, int, int]],
+    candidates: list[tuple[int, int, float, int, int]],
     unit_vectors: npt.NDArray[np.float32],
     text_of: dict[int, str],
+    idf: Callable[[str], float],
 ) -> list[UnitScore]:
     """Score answer units.
 
     Args:
         question: The (resolved) question.
         q_vector: Its normalised embedding.
-        candidates: ``(unit_row, chunk_id, passage_rank0, start, end)`` for each unit of the top passages, with
+        candidates: ``(unit_row, chunk_id, score_gap, start, end)`` (score_gap: how far the unit's passage scores below the best passage) for each unit of the top passages, with
             ``text_of[unit_row]`` its text.
         unit_vectors: All units' embeddings (rows indexed by unit_row).
         text_of: Unit texts by unit_row.
+        idf: Rarity of a token in the corpus (rarer question words count more).
 
     Returns:
         The units best first; units that are questions themselves or under three words are skipped.
@@ -90,14 +94,14 @@ def score_units(
     q_tokens = tokenize(question)
     wants_number = bool(_QUANTITY_Q.search(question))
     scored: list[UnitScore] = []
-    for order, (row, chunk_id, rank, start, end) in enumerate(candidates):
+    for order, (row, chunk_id, gap, start, end) in enumerate(candidates):
         text = text_of[row]
         if text.rstrip().endswith("?") or len(text.split()) < 3:
             continue
         u_tokens = tokenize(text)
         sim = float(unit_vectors[row] @ q_vector)
-        lex = coverage(q_tokens, u_tokens)
-        score = sim + 0.35 * lex + 0.1 * _ordered_agreement(q_tokens, u_tokens) - 0.05 * rank - 0.0005 * order
+        lex = coverage(q_tokens, u_tokens, idf)
+        score = sim + 0.5 * lex + 0.1 * _ordered_agreement(q_tokens, u_tokens) - 0.5 * gap - 0.0005 * order
         if wants_number and _HAS_NUMBER.search(text):
             score += 0.15
         scored.append(UnitScore(chunk_id, start, end, score, sim, lex))

@@ -52,6 +52,20 @@ class Index:
         self.fusion = FusionParams()
         bounds = np.searchsorted(self._units[:, 0], np.arange(len(self.chunks) + 1)) if len(self._units) else None
         self._unit_bounds = bounds
+        self._idf = self._idf_table()
+
+    def _idf_table(self) -> dict[str, float]:
+        """BM25-style idf of every indexed token, from the sparse index's term rows."""
+        weights = self._sparse._weights  # terms x chunks
+        doc_freq = np.diff(weights.indptr) if hasattr(weights, "indptr") else np.zeros(0)
+        n = max(len(self.chunks), 1)
+        idf = np.log1p((n - doc_freq + 0.5) / (doc_freq + 0.5))
+        self._max_idf = float(np.log1p((n + 0.5) / 0.5))
+        return {token: float(idf[row]) for token, row in self._sparse._vocab.items()}
+
+    def idf(self, token: str) -> float:
+        """Rarity of a token in this corpus; unseen tokens are the rarest."""
+        return self._idf.get(token, self._max_idf)
 
     # -- public API -------------------------------------------------------------------------
     def document(self, doc_id: str) -> Document:
@@ -88,14 +102,20 @@ class Index:
         passages, _, _ = self._retrieve(question, top_k, mode, max_chars)
         return passages
 
-    def query(self, question: str, top_k: int = 5, *, max_chars: int = 4000) -> QueryResult:
+    def query(self, question: str, top_k: int = 5, *, max_chars: int = 4000, mode: str = "hybrid") -> QueryResult:
         """Answer a question: passages, the answering sentence, confidence, acronym clarifications.
 
+        Args:
+            question: Free text.
+            top_k: How many passages (>= 1).
+            max_chars: Longest accepted question.
+            mode: Retrieval mode (``"hybrid"``; ``"bm25"``/``"dense"`` for comparisons).
+
         Raises:
-            EmptyQuery, QueryTooLong: Bad question. ValueError: bad `top_k`.
+            EmptyQuery, QueryTooLong: Bad question. ValueError: bad `top_k` or `mode`.
         """
         started = time.perf_counter()
-        passages, q_vector, clarifications = self._retrieve(question, top_k, "hybrid", max_chars)
+        passages, q_vector, clarifications = self._retrieve(question, top_k, mode, max_chars)
         answer, conf = self._answer(question.strip(), q_vector, passages)
         abstained = answer is None or conf < ABSTAIN_BELOW
         logger.info(
@@ -196,19 +216,20 @@ class Index:
     def _answer(
         self, question: str, q_vector: npt.NDArray[np.float32], passages: list[Passage]
     ) -> tuple[AnswerSpan | None, float]:
-        candidates: list[tuple[int, int, int, int, int]] = []
+        candidates: list[tuple[int, int, float, int, int]] = []
         texts: dict[int, str] = {}
+        best_score = passages[0].score if passages else 0.0
         for passage in passages[:ANSWER_PASSAGES]:
             doc = self.documents[passage.doc_id]
             for row, start, end in self._units_of(passage.chunk_id):
-                candidates.append((row, passage.chunk_id, passage.rank - 1, start, end))
+                candidates.append((row, passage.chunk_id, best_score - passage.score, start, end))
                 texts[row] = doc.text[start:end]
-        scored = score_units(question, q_vector, candidates, self._unit_vectors, texts)
+        scored = score_units(question, q_vector, candidates, self._unit_vectors, texts, self.idf)
         if not scored:
             return None, 0.0
         best = scored[0]
         top_tokens = tokenize(passages[0].section + " " + passages[0].text)
-        conf = confidence(max(u.sim for u in scored), coverage(tokenize(question), top_tokens))
+        conf = confidence(max(u.sim for u in scored), coverage(tokenize(question), top_tokens, self.idf))
         chunk = self.chunks[best.chunk_id]
         doc = self.documents[chunk.doc_id]
         start, end = extend_anaphora(best, [(s, e) for _, s, e in self._units_of(best.chunk_id)], doc.text)

@@ -1,0 +1,5 @@
+"""`python -m service` runs the `docqa` command."""
+
+from service.cli import cli
+
+cli()

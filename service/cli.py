@@ -1,0 +1,194 @@
+"""The `docqa` command: build, ask, eval, serve (CONTRACT.md). Each command wraps a library call."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from index import IndexNotReady, QAError, QueryResult, build_index, load_index
+from index.store import check_corpus_unchanged, read_manifest
+from service.config import Settings
+
+logger = logging.getLogger("docqa")
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _setup_logging(settings: Settings, *, quiet: bool = False) -> None:
+    """Log to stderr; `quiet` commands (ask, eval) show warnings and errors only."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    level = logging.getLevelName(settings.log_level.upper())
+    level = max(level, logging.WARNING) if quiet and isinstance(level, int) else level
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("sentence_transformers", "transformers", "httpx", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _Progress:
+    """Progress lines on stderr: one per stage, updated in place on a terminal."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+        self.started = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage and self.stage and self.tty:
+            click.echo("", err=True)
+        self.stage = stage
+        pct = 100 * done // total if total else 100
+        line = f"{stage:<20} {done:>7}/{total:<7} {pct:>3}%  {time.perf_counter() - self.started:6.1f}s"
+        if self.tty:
+            click.echo("\r" + line, err=True, nl=done >= total)
+        elif done >= total:
+            click.echo(line, err=True)
+
+
+def _build(settings: Settings) -> dict[str, Any]:
+    click.echo(f"building the index of {settings.corpus_dir} into {settings.index_dir} ...", err=True)
+    manifest = build_index(settings.corpus_dir, settings.index_dir, settings.model_path, progress=_Progress())
+    click.echo(
+        f"index ready: {manifest['documents']} documents, {manifest['chunks']} chunks, "
+        f"{manifest['build_seconds']}s -> {settings.index_dir}",
+        err=True,
+    )
+    return manifest
+
+
+def _load(settings: Settings) -> Any:
+    try:
+        return load_index(settings.index_dir, settings.model_path)
+    except IndexNotReady as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+_corpus_opt = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Corpus folder [DOCQA_CORPUS_DIR].")
+_index_opt = click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder [DOCQA_INDEX_DIR].")
+_model_opt = click.option("--model", help="sentence-transformers model name or path [DOCQA_MODEL].")
+_topk_opt = click.option("--top-k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to return.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="docqa")
+def cli() -> None:
+    """docqa: ask questions of a folder of documents, get cited answers."""
+
+
+@cli.command()
+@_corpus_opt
+@_index_opt
+@_model_opt
+def build(corpus_dir: Path | None, index_dir: Path | None, model: str | None) -> None:
+    """Chunk, embed and index the corpus (written atomically, with progress)."""
+    settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+    _setup_logging(settings)
+    try:
+        _build(settings)
+    except QAError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def _print_result(result: QueryResult) -> None:
+    if result.abstained:
+        click.echo(f"The documents do not answer this (confidence {result.confidence:.2f}). Closest passages:")
+    else:
+        assert result.answer is not None
+        click.secho(result.answer.text, bold=True)
+        click.echo(f"  [{result.answer.passage_rank}] confidence {result.confidence:.2f}")
+    for clar in result.clarifications:
+        meanings = "; ".join(f"{m.expansion} ({', '.join(m.doc_ids)})" for m in clar.meanings)
+        click.secho(f"Note: {clar.term} means different things in different documents: {meanings}", fg="yellow")
+    for p in result.passages:
+        click.echo("")
+        click.secho(f"[{p.rank}] {p.title}", bold=True)
+        click.echo(f"    {p.section or '(top)'} · {p.source} [{p.start}:{p.end}] · score {p.score:.3f}")
+        snippet = " ".join(p.text.split())
+        click.echo(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}")
+
+
+@cli.command()
+@click.argument("question")
+@_topk_opt
+@click.option("--json", "as_json", is_flag=True, help="Print the QueryResponse JSON.")
+@_index_opt
+@_model_opt
+def ask(question: str, top_k: int, as_json: bool, index_dir: Path | None, model: str | None) -> None:
+    """Answer QUESTION from the built index."""
+    settings = _settings(index_dir=index_dir, model=model)
+    _setup_logging(settings, quiet=True)
+    index = _load(settings)
+    try:
+        result = index.query(question, top_k, max_chars=settings.max_question_chars)
+    except QAError as exc:
+        raise click.ClickException(exc.message) from exc
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_result(result)
+
+
+@cli.command(name="eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_topk_opt
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True,
+              help="Retrieval mode for single questions (to compare retrievers).")
+@_index_opt
+@_model_opt
+def eval_(file: Path, top_k: int, as_json: bool, mode: str, index_dir: Path | None, model: str | None) -> None:
+    """Run a question set (JSON lines, CONTRACT.md format) and print the metrics."""
+    from service.evaluation import evaluate, format_report, load_questions
+
+    settings = _settings(index_dir=index_dir, model=model)
+    _setup_logging(settings, quiet=True)
+    try:
+        rows = load_questions(file)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    report = evaluate(_load(settings), rows, top_k=top_k, mode=mode, settings=settings)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_report(report))
+
+
+def ensure_index(settings: Settings) -> None:
+    """Build the index when it is missing, stale (corpus changed) or built with another model."""
+    try:
+        manifest = read_manifest(settings.index_dir, settings.model_path)
+        check_corpus_unchanged(manifest, settings.corpus_dir)
+    except IndexNotReady as exc:
+        click.echo(f"{exc.message.split(';')[0]}: building it now.", err=True)
+        _build(settings)
+
+
+@cli.command()
+@click.option("--host", help="Bind address [DOCQA_HOST].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [DOCQA_PORT].")
+@_corpus_opt
+@_index_opt
+@_model_opt
+def serve(host: str | None, port: int | None, corpus_dir: Path | None, index_dir: Path | None, model: str | None) -> None:
+    """Start the HTTP service (builds the index first if none exists)."""
+    import uvicorn
+
+    settings = _settings(host=host, port=port, corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+    _setup_logging(settings)
+    try:
+        ensure_index(settings)
+    except QAError as exc:
+        raise click.ClickException(exc.message) from exc
+    # The app factory reads its settings from the environment: pass the CLI's choices on.
+    for name, value in (("CORPUS_DIR", corpus_dir), ("INDEX_DIR", index_dir), ("MODEL", model)):
+        if value is not None:
+            os.environ[f"DOCQA_{name}"] = str(value)
+    click.echo(f"serving on http://{settings.host}:{settings.port}", err=True)
+    uvicorn.run("service.app:create_app", factory=True, host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower(), access_log=False)
