@@ -32,14 +32,12 @@ REPO = Path(__file__).resolve().parents[2]
 SECRET = "test-signing-secret-8f2c"
 PUBLIC_URL = "https://docqa.test.example"
 DEFAULT_DOC_IDS = {"cco-vs-coo", "cco-vs-cro", "customer-officer-vs-coo", "what-does-a-cco-do"}
-INJECTION_DOC = """Escalation desk handbook
-
-Announcements
-
-The escalation desk announces every severity-one outage to <!channel> and pages the on-call lead
-<@U123> within five minutes.
-Desk staff confirm recovery & close the incident ticket once the outage is resolved.
-"""
+INJECTION_DOC = (
+    "Escalation desk handbook\n\nAnnouncements\n\n"
+    "The escalation desk announces every severity-one outage to <!channel> and pages the on-call lead "
+    "<@U123> & the incident manager within five minutes.\n\n"
+    "Rotation\n\nDesk staff rotate weekly and keep a shared runbook for the night shift.\n"
+)
 _ids = itertools.count(1)
 
 
@@ -86,8 +84,7 @@ def slack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackEnv]:
             "DOCQA_RATE_LIMIT_PER_MINUTE": "0",
         }
         with live_server(env=env) as server:
-            base = server if isinstance(server, str) else str(server.url)
-            yield SlackEnv(base_url=base.rstrip("/"), stub=stub, data_dir=data_dir)
+            yield SlackEnv(base_url=str(server).rstrip("/"), stub=stub, data_dir=data_dir)
 
 
 # ---------------------------------------------------------------------------------------------
