@@ -192,3 +192,30 @@ def serve(host: str | None, port: int | None, corpus_dir: Path | None, index_dir
     click.echo(f"serving on http://{settings.host}:{settings.port}", err=True)
     uvicorn.run("service.app:create_app", factory=True, host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(), access_log=False)
+
+
+@cli.command()
+@click.option("--socket-mode", is_flag=True, help="Connect out to Slack (SLACK_APP_TOKEN, SLACK_BOT_TOKEN).")
+@_corpus_opt
+@_index_opt
+@_model_opt
+def slack(socket_mode: bool, corpus_dir: Path | None, index_dir: Path | None, model: str | None) -> None:
+    """Run the Slack bot over Socket Mode, for a service Slack cannot reach (docs/slack.md)."""
+    from service.slack.socket_mode import SocketModeNotConfigured, check_socket_mode_settings, run_socket_mode
+
+    if not socket_mode:
+        raise click.UsageError(
+            "over HTTP the Slack bot runs inside `docqa serve` (POST /slack/events); "
+            "pass --socket-mode to connect out to Slack instead"
+        )
+    settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+    _setup_logging(settings)
+    try:
+        check_socket_mode_settings(settings)
+        ensure_index(settings)
+        click.echo("connecting to Slack over Socket Mode ...", err=True)
+        run_socket_mode(settings)
+    except SocketModeNotConfigured as exc:
+        raise click.ClickException(str(exc)) from exc
+    except QAError as exc:
+        raise click.ClickException(exc.message) from exc
