@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=_version(),
         description=DESCRIPTION,
         lifespan=_lifespan,
+        # An API answers the path it was asked, in JSON; no 307s to a slash-less twin.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = metrics
