@@ -128,7 +128,7 @@ def _classify(text: str, start: int, end: int) -> tuple[BlockKind, int]:
 def parse_blocks(text: str) -> list[Block]:
     """Split a document into classified blocks, in order.
 
-    A one-line block ending with ``:`` right before a list is its lead-in; everything after an
+    A block ending with ``:`` right before a list is its lead-in and joins the list; everything after an
     "Authors" marker is the page's tail (bios, sign-ups) and is boilerplate.
     """
     blocks: list[Block] = []
@@ -148,7 +148,11 @@ def _mark_leadins(text: str, blocks: list[Block]) -> list[Block]:
     for i, block in enumerate(blocks):
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
         ends_colon = text[block.start : block.end].rstrip().endswith(":")
-        if ends_colon and nxt is not None and nxt.kind == "list" and block.kind in ("heading", "para", "question"):
+        if out and out[-1].kind == "leadin":
+            # A list keeps the sentence that introduces it: one block from the lead-in to the list's end.
+            lead = out.pop()
+            block = Block(lead.start, block.end, "list", 0)
+        elif ends_colon and nxt is not None and nxt.kind == "list" and block.kind in ("heading", "para", "question"):
             block = Block(block.start, block.end, "leadin", 0)
         elif block.kind in ("heading", "question") and not block.level and (
             ends_colon or (out and out[-1].kind == "question")
