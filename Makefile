@@ -1,0 +1,69 @@
+# docqa — `make help` lists the targets. Every target installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+# Extra pip arguments for torch (the Dockerfile points them at PyTorch's CPU wheel index; on the
+# development machines pip's own configuration already finds the local CPU wheel).
+TORCH_PIP_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SCIFACT ?= ../shared/benchmarks/scifact
+
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.DEFAULT_GOAL := help
+.PHONY: help setup setup-dev index serve test test-all lint fmt typecheck docker-lint clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.setup-done: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade "pip>=25.1"
+	$(PIP) install -c constraints.txt "torch==2.13.0" $(TORCH_PIP_ARGS)
+	$(PIP) install -c constraints.txt -e .
+	touch $@
+
+setup: $(BIN)/.setup-done ## Create .venv: CPU torch first, then docqa and its pinned dependencies
+
+$(BIN)/.dev-done: $(BIN)/.setup-done
+	$(PIP) install -c constraints.txt --group dev
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests (apt-get, needs root)"; \
+	  apt-get update && apt-get install -y --no-install-recommends chromium; }
+	touch $@
+
+setup-dev: $(BIN)/.dev-done ## setup + test and lint tools + Debian's chromium
+
+index: setup ## Build the index of the default corpus (var/index)
+	$(BIN)/docqa build
+
+serve: setup ## Serve on http://$(HOST):$(PORT), building the index on first run
+	$(BIN)/docqa serve --host $(HOST) --port $(PORT)
+
+test: setup-dev ## Run the test suite (real model, real index, real server, real browser)
+	$(BIN)/pytest
+
+test-all: setup-dev ## Run every test, the slow ones too
+	$(BIN)/pytest -m ""
+
+lint: setup-dev ## ruff check, ruff format --check, mypy, hadolint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+
+fmt: setup-dev ## Format and autofix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: setup-dev ## mypy --strict on index/, service/, corpus/
+	$(BIN)/mypy
+
+docker-lint: setup-dev ## Check the Dockerfile statically (no Docker engine needed)
+	$(BIN)/hadolint Dockerfile
+
+clean: ## Remove the venv, the built index and caches
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
