@@ -3,6 +3,9 @@
 The only stand-in our tests allow: the service's Slack client is pointed at it through
 ``DOCQA_SLACK_API_URL``, and response_urls in test payloads point at ``{url}response/<name>``.
 It answers like Slack (``{"ok": true, ...}``); ``auth.test`` names the bot user ``UBOT`` / ``BBOT``.
+With ``socket_mode=True`` it also plays Slack's Socket Mode WebSocket endpoint: ``apps.connections.open``
+returns its ``ws://`` URL, :meth:`SlackStub.push` sends an envelope to the connected app and the
+app's acknowledgements are recorded in ``frames``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import Server, ServerConnection, serve
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -41,13 +47,16 @@ class SlackStub:
         ...     slack.url  # e.g. 'http://127.0.0.1:45678/'
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, socket_mode: bool = False) -> None:
         self.calls: list[RecordedCall] = []
+        self.frames: list[dict[str, Any]] = []  # what Socket Mode apps sent back (acknowledgements)
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._connections: list[ServerConnection] = []
+        self._ws: Server | None = serve(self._socket_session, "127.0.0.1", 0) if socket_mode else None
 
     @property
     def url(self) -> str:
@@ -59,13 +68,64 @@ class SlackStub:
         """A response_url that the stub records under method ``response/<name>``."""
         return f"{self.url}response/{name}"
 
+    @property
+    def socket_url(self) -> str:
+        """The ws:// URL that ``apps.connections.open`` hands out (Socket Mode only)."""
+        if self._ws is None:
+            raise RuntimeError("SlackStub(socket_mode=True) is needed for a Socket Mode endpoint")
+        return f"ws://127.0.0.1:{self._ws.socket.getsockname()[1]}/link"
+
     def __enter__(self) -> SlackStub:
         self._thread.start()
+        if self._ws is not None:
+            threading.Thread(target=self._ws.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._ws is not None:
+            self._ws.shutdown()
         self._server.shutdown()
         self._server.server_close()
+
+    def _socket_session(self, connection: ServerConnection) -> None:
+        connection.send(
+            json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0DOCQA"}})
+        )
+        with self._lock:
+            self._connections.append(connection)
+        try:
+            for message in connection:
+                with self._lock:
+                    self.frames.append(json.loads(message))
+        except ConnectionClosed:
+            pass
+        finally:
+            with self._lock:
+                self._connections.remove(connection)
+
+    def push(self, envelope: dict[str, Any], timeout: float = 120.0) -> None:
+        """Send a Socket Mode envelope to the connected app, waiting up to ``timeout`` s for it to connect."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                connection = self._connections[-1] if self._connections else None
+            if connection is not None:
+                connection.send(json.dumps(envelope))
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no Socket Mode connection within {timeout}s")
+            time.sleep(0.1)
+
+    def wait_for_frame(self, envelope_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The app's acknowledgement of one envelope; AssertionError after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                found = [f for f in self.frames if f.get("envelope_id") == envelope_id]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"envelope {envelope_id} was not acknowledged within {timeout}s")
 
     def calls_to(self, method: str) -> list[RecordedCall]:
         """The recorded calls of one Web API method (or response/<name>), oldest first."""
@@ -106,6 +166,8 @@ class SlackStub:
                 "user_id": BOT_USER_ID,
                 "bot_id": BOT_ID,
             }
+        if call.method == "apps.connections.open" and self._ws is not None:
+            return {"ok": True, "url": self.socket_url}
         if call.method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
             ts = f"{1700000000 + next(self._ts)}.000100"
             return {"ok": True, "channel": call.body.get("channel"), "ts": ts, "message_ts": ts}
