@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev index serve test test-all lint fmt typecheck docker-lint clean
+.PHONY: help setup setup-dev index serve test test-all lint fmt typecheck docker-lint bench clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,13 @@ typecheck: setup-dev ## mypy --strict on index/, service/, corpus/
 
 docker-lint: setup-dev ## Check the Dockerfile statically (no Docker engine needed)
 	$(BIN)/hadolint Dockerfile
+
+bench: setup-dev ## Every benchmark (SCIFACT=folder): quality, latency, scale, peer -> bench/results/
+	$(BIN)/python bench/scifact.py $(SCIFACT)
+	$(BIN)/python bench/search_latency.py --profile
+	$(BIN)/python bench/http_latency.py
+	$(BIN)/python bench/scale.py $(SCIFACT)
+	$(BIN)/python bench/peer.py --scifact $(SCIFACT)
 
 clean: ## Remove the venv, the built index and caches
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
