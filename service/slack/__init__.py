@@ -44,7 +44,7 @@ def install_slack(app: FastAPI, settings: Settings) -> None:
             " and ".join(_missing_variables(settings)),
         )
         return
-    from service.slack.events import mount_slack_routes
+    from service.slack.http import mount_slack_routes
 
     mount_slack_routes(app, settings)
     logger.info(

@@ -14,7 +14,6 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
@@ -54,6 +53,7 @@ ChatProvider = Callable[[], ChatLike | None]
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
 _MENTION = re.compile(r"<[@!][^>]*>")
+_SESSION_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def question_text(text: str, bot_user_id: str | None = None) -> str:
@@ -76,8 +76,13 @@ def question_text(text: str, bot_user_id: str | None = None) -> str:
 
 
 def session_for(team: str | None, channel: str, thread_ts: str) -> str:
-    """The chat session of a Slack thread: one per team, channel and thread root."""
-    return f"slack:{team or '-'}:{channel}:{thread_ts}"
+    """The chat session of a Slack thread: one per team, channel and thread root.
+
+    Returns:
+        An id within ChatService's alphabet (``[A-Za-z0-9._:-]``, at most 128 characters).
+    """
+    parts = [_SESSION_UNSAFE.sub("", part or "-")[:40] or "-" for part in (team, channel, thread_ts)]
+    return "slack:" + ":".join(parts)
 
 
 def _decode(value: str | None) -> dict[str, Any]:
@@ -186,8 +191,10 @@ class SlackBot:
     async def _reply_in_thread(
         self, client: AsyncWebClient, event: Mapping[str, Any], team: str | None, question: str, source: str
     ) -> None:
-        root = str(event.get("thread_ts") or event["ts"])
-        channel = str(event["channel"])
+        root, channel = str(event.get("thread_ts") or event.get("ts") or ""), str(event.get("channel") or "")
+        if not root or not channel:
+            logger.warning("slack event without channel or ts; ignored")
+            return
         session_id = session_for(team, channel, root)
         outcome = await self.answer(session_id, question)
         self.metrics.questions.labels(source=source).inc()
@@ -308,35 +315,3 @@ class SlackBot:
             await respond(
                 response_type="ephemeral", replace_original=False, **render_notice("Thanks for the feedback!")
             )
-
-
-def mount_slack_routes(app: FastAPI, settings: Settings) -> SlackBot:
-    """Mount ``POST /slack/events`` and ``POST /slack/commands`` on ``app``.
-
-    Args:
-        app: The FastAPI application; its ``state.chat`` is read on every question.
-        settings: Settings with both Slack secrets set.
-
-    Returns:
-        The SlackBot, also kept as ``app.state.slack``.
-    """
-    from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-
-    metrics = getattr(app.state, "metrics", None)
-    bot = SlackBot(
-        settings, lambda: getattr(app.state, "chat", None), registry=getattr(metrics, "registry", None)
-    )
-    handler = AsyncSlackRequestHandler(bot.app)
-    app.state.slack = bot
-
-    async def slack_events(req: Request) -> Response:
-        """Slack Events API and interactivity (buttons); signed by Slack, verified by bolt."""
-        return await handler.handle(req)
-
-    async def slack_commands(req: Request) -> Response:
-        """The ``/ask`` slash command; signed by Slack, verified by bolt."""
-        return await handler.handle(req)
-
-    app.add_api_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
-    app.add_api_route("/slack/commands", slack_commands, methods=["POST"], include_in_schema=False)
-    return bot

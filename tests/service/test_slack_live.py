@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
 from tests.live_server import live_server
@@ -393,6 +395,7 @@ def _feedback_count(env: SlackEnv, rating: str) -> float:
 def test_forged_signature_is_rejected(slack: SlackEnv) -> None:
     response, _ = send_event(slack, mention("C0FORGED", "What does a CCO do?"), secret="not-the-secret")
     assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_slack_signature"
     settle(slack)
     assert not [c for c in slack.stub.calls_to("chat.postMessage") if c.body.get("channel") == "C0FORGED"]
 
@@ -515,3 +518,89 @@ def test_document_text_cannot_inject_mentions(slack: SlackEnv) -> None:
         assert raw not in rendered
     assert "&lt;!here&gt;" in rendered  # the hostile title is shown, escaped
     assert "&lt;!channel&gt;" in rendered or "&lt;@U123&gt;" in rendered  # and so is the hostile text
+
+
+MALFORMED = [
+    ("application/json", "not json"),
+    ("application/json", ""),
+    ("application/json", "[1, 2]"),
+    ("application/json", '{"type": "event_callback", "event_id": "EvBAD1", "event": "text"}'),
+    ("application/json", '{"type": "event_callback", "event_id": "EvBAD2", "authorizations": {"a": 1}}'),
+    ("application/x-www-form-urlencoded", "payload=notjson"),
+    ("application/x-www-form-urlencoded", "payload=" + json.dumps({"type": "block_actions", "actions": [1]})),
+    ("application/x-www-form-urlencoded", "payload=" + json.dumps({"type": "block_actions", "user": "U1"})),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body"), MALFORMED)
+def test_signed_but_malformed_payloads_get_a_400_error_json(
+    slack: SlackEnv, content_type: str, body: str
+) -> None:
+    response = _send(slack, "/slack/events", body, content_type)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_slack_payload"
+
+
+def test_unsigned_request_gets_the_contract_error_shape(slack: SlackEnv) -> None:
+    response = httpx.post(
+        f"{slack.base_url}/slack/events",
+        content=b"not json",
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_slack_signature"
+
+
+def test_events_and_buttons_no_listener_wants_are_acknowledged(slack: SlackEnv) -> None:
+    reaction = {"type": "reaction_added", "user": "U0ASKER", "reaction": "thumbsup", "event_ts": new_ts()}
+    assert send_event(slack, reaction)[0].status_code == 200
+    unknown = {"type": "block_actions", "user": {"id": "U0ASKER"}, "actions": [{"action_id": "elsewhere"}]}
+    assert send_action(slack, unknown).status_code == 200
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "event",
+                    "user",
+                    "text",
+                    "ts",
+                    "channel",
+                    "actions",
+                    "value",
+                    "action_id",
+                    "channel_type",
+                    "thread_ts",
+                    "subtype",
+                    "bot_id",
+                    "container",
+                    "message",
+                    "team",
+                    "response_url",
+                    "event_id",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=json_values, kind=st.sampled_from(["event_callback", "block_actions", None]))
+def test_no_signed_payload_makes_the_service_fail(slack: SlackEnv, payload: Any, kind: str | None) -> None:
+    if isinstance(payload, dict) and kind:
+        payload = {**payload, "type": kind}
+    as_form = kind == "block_actions"
+    body = urlencode({"payload": json.dumps(payload)}) if as_form else json.dumps(payload)
+    ctype = "application/x-www-form-urlencoded" if as_form else "application/json"
+    response = _send(slack, "/slack/events", body, ctype)
+    assert response.status_code < 500, response.text

@@ -1,0 +1,120 @@
+"""The Slack routes of the FastAPI service: ``POST /slack/events`` and ``POST /slack/commands``.
+
+Each request's signature is checked (Slack's v0 HMAC scheme, timestamps older than five minutes
+refused) and its body is checked for shape *before* bolt sees it, so forged, stale or malformed
+requests get the contract's 4xx error JSON instead of reaching bolt's parser.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request, Response
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
+
+from service.config import Settings
+from service.errors import error_response
+from service.slack.events import SlackBot
+
+logger = logging.getLogger(__name__)
+
+_DICT_FIELDS = ("event", "user", "team", "channel", "container", "message", "view")
+_LIST_FIELDS = ("authorizations", "actions")
+
+
+def _json_problem(text: str) -> str | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "the payload is not valid JSON"
+    if not isinstance(data, dict):
+        return "the payload must be a JSON object"
+    for key in _DICT_FIELDS:
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"`{key}` must be an object"
+    for key in _LIST_FIELDS:
+        if data.get(key) is not None and not isinstance(data[key], list):
+            return f"`{key}` must be a list"
+    if any(not isinstance(action, dict) for action in data.get("actions") or []):
+        return "every action must be an object"
+    return None
+
+
+def payload_problem(body: bytes, content_type: str) -> str | None:
+    """Why a signed body is not a Slack payload (JSON event or form), or None when it is one.
+
+    Args:
+        body: The raw request body.
+        content_type: The request's Content-Type header.
+
+    Returns:
+        A short reason for a 400 response, or None.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if "application/json" in content_type:
+        return _json_problem(text)
+    form = parse_qs(text, keep_blank_values=True)
+    if "payload" in form:
+        return _json_problem(form["payload"][0])
+    return None
+
+
+def mount_slack_routes(app: FastAPI, settings: Settings) -> SlackBot:
+    """Mount ``POST /slack/events`` and ``POST /slack/commands`` on ``app``.
+
+    Args:
+        app: The FastAPI application; its ``state.chat`` is read on every question.
+        settings: Settings with both Slack secrets set.
+
+    Returns:
+        The SlackBot, also kept as ``app.state.slack``.
+
+    Raises:
+        ValueError: A Slack secret is missing.
+    """
+    if settings.slack_signing_secret is None:
+        raise ValueError("the Slack routes need SLACK_SIGNING_SECRET")
+    metrics = getattr(app.state, "metrics", None)
+    bot = SlackBot(
+        settings, lambda: getattr(app.state, "chat", None), registry=getattr(metrics, "registry", None)
+    )
+    handler = AsyncSlackRequestHandler(bot.app)
+    verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
+    app.state.slack = bot
+
+    async def dispatch(req: Request) -> Response:
+        body = await req.body()
+        if not verifier.is_valid_request(body, dict(req.headers)):
+            return error_response(
+                401,
+                "invalid_slack_signature",
+                "Bad or missing X-Slack-Signature, or X-Slack-Request-Timestamp older than 5 minutes.",
+            )
+        problem = payload_problem(body, req.headers.get("content-type", ""))
+        if problem:
+            return error_response(400, "bad_slack_payload", f"Not a Slack payload: {problem}.")
+        response = await handler.handle(req)
+        if response.status_code == 404:
+            # A verified request no listener wants (another event type, an unknown button): acknowledge
+            # it, or Slack retries it and eventually disables the subscription.
+            logger.info("slack request not handled; acknowledged")
+            return Response(status_code=200)
+        return response
+
+    async def slack_events(req: Request) -> Response:
+        """Slack Events API and interactivity (buttons). Signed by Slack."""
+        return await dispatch(req)
+
+    async def slack_commands(req: Request) -> Response:
+        """The ``/ask`` slash command. Signed by Slack."""
+        return await dispatch(req)
+
+    app.add_api_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/slack/commands", slack_commands, methods=["POST"], include_in_schema=False)
+    return bot
