@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from index.types import Clarification, Meaning
 
-_DEFINITION = re.compile(r"((?:[A-Z][\w’'-]*\s+(?:(?:of|and|for|the|&)\s+)?){1,6})\(([A-Z]{2,6})s?\)")
+_DEFINITION = re.compile(r"((?:[A-Za-z][\w’'-]*\s+(?:(?:of|and|for|the|&)\s+)?){1,6})\(([A-Z]{2,6})s?\)")
 _SMALL_WORDS = {"of", "and", "for", "the", "&"}
 # Acronyms that are also ordinary words only match when written in capitals.
 _WORDLIKE = {
@@ -102,7 +102,10 @@ class Vocabulary:
                 phrases.setdefault(_norm(meaning.expansion), _norm(meaning.expansion))
         for text in texts:
             for match in _DEFINITION.finditer(text):
-                expansion = _trim_to_initials(match.group(1).split(), match.group(2))
+                words = match.group(1).split()
+                if match.group(0).endswith("s)") and words[-1].endswith("s"):
+                    words[-1] = words[-1][:-1]
+                expansion = _trim_to_initials(words, match.group(2))
                 if expansion:
                     phrases.setdefault(match.group(2).lower(), match.group(2))
                     phrases.setdefault(_norm(expansion), _norm(expansion))
@@ -283,14 +286,17 @@ def _clarification_choice(text: str, clarifications: Sequence[Clarification]) ->
 
 def _apply_chosen(text: str, chosen: Mapping[str, str]) -> str:
     for term, expansion in chosen.items():
-        if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, flags=re.IGNORECASE):
+        if _term_pattern(term).search(text):
             text = _replace_term(text, term, expansion)
     return text
 
 
+def _term_pattern(term: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(term)}(s?)(?![\w-])", re.IGNORECASE)
+
+
 def _replace_term(text: str, term: str, expansion: str) -> str:
-    pattern = rf"(?<![\w-]){re.escape(term)}(?![\w-])"
-    replaced = re.sub(pattern, expansion, text, flags=re.IGNORECASE)
+    replaced = _term_pattern(term).sub(lambda m: expansion + m.group(1), text)
     return replaced if replaced != text else f"{text.rstrip('?.! ')} ({expansion})?"
 
 

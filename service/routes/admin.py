@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from index.errors import QAError
 from service.deps import HolderDep, MetricsDep, SettingsDep
-from service.holder import IndexHolder
+from service.holder import IndexHolder, ReloadInProgress
 from service.metrics import Metrics
 from service.middleware import client_host, is_loopback
 from service.schemas import ReloadOut, ReloadRequest, error_responses
@@ -34,6 +34,9 @@ def reload_index(holder: IndexHolder, metrics: Metrics, rebuild: bool = False) -
     """
     try:
         outcome = holder.load(rebuild=rebuild)
+    except ReloadInProgress:
+        metrics.reloads.labels("busy").inc()
+        raise
     except QAError:
         metrics.reloads.labels("failed").inc()
         raise

@@ -1,0 +1,260 @@
+"""Conversations: follow-up resolution (issue 3's examples) over HTTP, plus the rules and session store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from corpus.ingest import iter_documents
+from index.types import Clarification, Meaning
+from service.chat import SessionStore
+from service.followup import Turn, Vocabulary, resolve
+
+CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "documents"
+
+
+def _talk(client: httpx.Client, *messages: str, session_id: str | None = None) -> list[dict[str, object]]:
+    replies = []
+    for message in messages:
+        payload: dict[str, object] = {"message": message}
+        if session_id is not None:
+            payload["session_id"] = session_id
+        response = client.post("/v1/chat", json=payload)
+        assert response.status_code == 200, response.text
+        reply = response.json()
+        session_id = str(reply["session_id"])
+        replies.append(reply)
+    return replies
+
+
+def _passage_text(reply: dict[str, object]) -> str:
+    return " ".join(p["text"] for p in reply["passages"])  # type: ignore[attr-defined,index]
+
+
+def _doc_ids(reply: dict[str, object], k: int = 3) -> list[str]:
+    return [p["doc_id"] for p in reply["passages"][:k]]  # type: ignore[index]
+
+
+# -- over HTTP, on the real index ----------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_they_after_chief_revenue_officer_searches_the_cro_reporting_line(client: httpx.Client) -> None:
+    first, second = _talk(client, "What does a chief revenue officer focus on?", "Who do they report to?")
+    assert second["session_id"] == first["session_id"]
+    assert second["resolved_question"] == "Who does the chief revenue officer report to?"
+    assert second["question"] == "Who do they report to?"
+    assert "Typically reports to the CEO" in _passage_text(second)
+
+
+@pytest.mark.integration
+def test_their_success_stays_on_the_chief_customer_officer(client: httpx.Client) -> None:
+    _, reply = _talk(client, "What does a chief customer officer do?", "And how is their success measured?")
+    assert reply["resolved_question"] == "How is the chief customer officer's success measured?"
+    assert _doc_ids(reply)[0] == "customer-officer-vs-coo"
+    assert "Chief Customer Officer" in _passage_text(reply)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("choice", "resolved", "expected_doc"),
+    [
+        (
+            "Chief Customer Officer",
+            "What is a Chief Customer Officer in healthcare?",
+            "customer-officer-vs-coo",
+        ),
+        ("the commercial one", "What is a Chief Commercial Officer in healthcare?", None),
+    ],
+)
+def test_answering_a_clarification_searches_with_that_meaning(
+    client: httpx.Client, choice: str, resolved: str, expected_doc: str | None
+) -> None:
+    first, second, third = _talk(client, "What is a CCO in healthcare?", choice, "What do CCOs earn?")
+    assert [c["term"] for c in first["clarifications"]] == ["CCO"]  # type: ignore[index]
+    assert second["resolved_question"] == resolved
+    assert second["clarifications"] == []
+    if expected_doc:
+        assert _doc_ids(second)[0] == expected_doc
+    else:
+        assert "customer-officer-vs-coo" not in _doc_ids(second, 2)
+    # The meaning sticks for the rest of the session.
+    meaning = resolved.split(" in ")[0].removeprefix("What is a ")
+    assert meaning in str(third["resolved_question"])
+    assert third["clarifications"] == []
+
+
+@pytest.mark.integration
+def test_elliptical_follow_ups(client: httpx.Client) -> None:
+    replies = _talk(
+        client,
+        "Who does the CRO report to?",
+        "what about the COO?",
+        "and the salary?",
+        "and in a law firm?",
+    )
+    assert [r["resolved_question"] for r in replies[1:]] == [
+        "Who does the COO report to?",
+        "What is the salary of the COO?",
+        "What is the salary of the COO in a law firm?",
+    ]
+    assert "150,000" in _passage_text(replies[2])
+
+
+@pytest.mark.integration
+def test_sessions_do_not_leak_into_each_other(client: httpx.Client) -> None:
+    [cro] = _talk(client, "What does a chief revenue officer focus on?")
+    [cco] = _talk(client, "What does a chief customer officer do?")
+    [follow_cro] = _talk(client, "Who do they report to?", session_id=str(cro["session_id"]))
+    [follow_cco] = _talk(client, "Who do they report to?", session_id=str(cco["session_id"]))
+    assert "revenue" in str(follow_cro["resolved_question"])
+    assert "customer" in str(follow_cco["resolved_question"])
+
+
+@pytest.mark.integration
+def test_client_chosen_session_id_is_kept(client: httpx.Client) -> None:
+    sid = "T0123:C0456:1700000000.000100"
+    first, second = _talk(
+        client, "What does a chief revenue officer focus on?", "Who do they report to?", session_id=sid
+    )
+    assert first["session_id"] == second["session_id"] == sid
+    assert "chief revenue officer" in str(second["resolved_question"])
+
+
+@pytest.mark.integration
+def test_first_message_is_searched_as_sent(client: httpx.Client) -> None:
+    [reply] = _talk(client, "Who do they report to?")
+    assert reply["resolved_question"] == "Who do they report to?"
+
+
+# -- the rules, over the corpus's own vocabulary -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary.build({}, [d.text for d in iter_documents(CORPUS)])
+
+
+def _turn(question: str, vocab: Vocabulary, clarifications: tuple[Clarification, ...] = ()) -> Turn:
+    subjects = tuple(dict.fromkeys(m.surface for m in vocab.mentions(question)))
+    return Turn(question, question, subjects, clarifications)
+
+
+def test_vocabulary_comes_from_definitions_in_the_corpus(vocab: Vocabulary) -> None:
+    found = {
+        m.key for m in vocab.mentions("the CRO, a chief operating officer and the Chief Executive Officer")
+    }
+    assert found == {"CRO", "chief operating officer", "chief executive officer"}
+    assert vocab.mentions("Is it new?") == []
+
+
+@pytest.mark.parametrize(
+    ("earlier", "message", "expected"),
+    [
+        (
+            "What does a chief revenue officer focus on?",
+            "Who do they report to?",
+            "Who does the chief revenue officer report to?",
+        ),
+        ("What does the COO do?", "What is their salary?", "What is the COO's salary?"),
+        ("What does the COO do?", "Is this role new?", "Is the COO role new?"),
+        ("What does the COO do?", "Are they second in command?", "Is the COO second in command?"),
+        (
+            "What is the difference between a CCO and a CRO?",
+            "Who do they report to?",
+            "Who do the CCO and the CRO report to?",
+        ),
+        (
+            "What does a chief revenue officer focus on?",
+            "and the salary?",
+            "What is the salary of the chief revenue officer?",
+        ),
+        (
+            "What does a chief revenue officer focus on?",
+            "How about their background?",
+            "What about the chief revenue officer's background?",
+        ),
+        ("Who does the CRO report to?", "And the CFO?", "Who does the CFO report to?"),
+        ("What does a CCO do?", "and in healthcare?", "What does a CCO do in healthcare?"),
+        ("What does the COO do?", "Who reports to the CEO?", "Who reports to the CEO?"),
+        ("What is a fractional COO?", "Thanks, that helps.", "Thanks, that helps."),
+    ],
+)
+def test_follow_up_rules(vocab: Vocabulary, earlier: str, message: str, expected: str) -> None:
+    assert resolve(message, [_turn(earlier, vocab)], vocab, {}).question == expected
+
+
+def test_no_subject_in_history_leaves_the_message_alone(vocab: Vocabulary) -> None:
+    history = [_turn("What is the capital of France?", vocab)]
+    assert resolve("Who do they report to?", history, vocab, {}).question == "Who do they report to?"
+
+
+CCO = Clarification(
+    "CCO",
+    (
+        Meaning("Chief Commercial Officer", ("cco-vs-coo", "cco-vs-cro", "what-does-a-cco-do")),
+        Meaning("Chief Customer Officer", ("customer-officer-vs-coo",)),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "expansion"),
+    [
+        ("Chief Customer Officer", "Chief Customer Officer"),
+        ("chief customer officer.", "Chief Customer Officer"),
+        ("I mean the Chief Commercial Officer", "Chief Commercial Officer"),
+        ("customer", "Chief Customer Officer"),
+        ("2", "Chief Customer Officer"),
+    ],
+)
+def test_clarification_replies(vocab: Vocabulary, reply: str, expansion: str) -> None:
+    history = [_turn("What does a CCO earn?", vocab, (CCO,))]
+    resolution = resolve(reply, history, vocab, {})
+    assert resolution.question == f"What does a {expansion} earn?"
+    assert resolution.chosen == {"CCO": expansion}
+
+
+def test_a_new_question_after_a_clarification_is_not_taken_as_a_choice(vocab: Vocabulary) -> None:
+    history = [_turn("What does a CCO earn?", vocab, (CCO,))]
+    resolution = resolve("Who reports to the COO?", history, vocab, {})
+    assert resolution.question == "Who reports to the COO?"
+    assert resolution.chosen == {}
+
+
+# -- the session store ---------------------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_sessions_expire_after_the_ttl() -> None:
+    clock = _Clock()
+    store = SessionStore(ttl_seconds=60, max_sessions=10, max_turns=3, clock=clock)
+    sid = store.get_or_create(None).session_id
+    clock.now += 59
+    assert store.get_or_create(sid).session_id == sid and len(store) == 1
+    clock.now += 61
+    assert len(store) == 0
+    assert not store.get_or_create(sid).turns  # same id comes back as a fresh session
+
+
+def test_session_and_turn_caps() -> None:
+    clock = _Clock()
+    store = SessionStore(ttl_seconds=3600, max_sessions=3, max_turns=2, clock=clock)
+    ids = []
+    for _ in range(5):
+        clock.now += 1
+        ids.append(store.get_or_create(None).session_id)
+    assert len(store) == 3
+    session = store.get_or_create(ids[-1])
+    for n in range(5):
+        session.turns.append(Turn(f"q{n}", f"q{n}", ()))
+    assert [t.message for t in session.turns] == ["q3", "q4"]
