@@ -200,7 +200,12 @@ class SlackBot:
         self.metrics.questions.labels(source=source).inc()
         message = self._render(outcome, session_id)
         await client.chat_postMessage(
-            channel=channel, thread_ts=root, unfurl_links=False, unfurl_media=False, **message
+            channel=channel,
+            thread_ts=root,
+            unfurl_links=False,
+            link_names=False,
+            unfurl_media=False,
+            **message,
         )
 
     @staticmethod
@@ -267,6 +272,7 @@ class SlackBot:
             channel=str(channel),
             thread_ts=root,
             unfurl_links=False,
+            link_names=False,
             unfurl_media=False,
             **self._render(outcome, session_id or ""),
         )

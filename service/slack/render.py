@@ -241,7 +241,8 @@ def render_answer(
         context += f" · shared by <@{re.sub(r'[^A-Z0-9]', '', shared_by.upper())}>"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     blocks.append(_feedback_actions(question, answer_text, cited, share=share))
-    return {"text": _fallback(answer_text if not abstained else NO_ANSWER, cited), "blocks": blocks}
+    headline = NO_ANSWER if abstained else answer_text
+    return {"text": _fallback(headline, cited, abstained=abstained), "blocks": blocks}
 
 
 def _feedback_actions(
@@ -257,9 +258,10 @@ def _feedback_actions(
     return {"type": "actions", "block_id": "docqa_feedback", "elements": elements}
 
 
-def _fallback(headline: str, cited: Sequence[Mapping[str, Any]]) -> str:
+def _fallback(headline: str, cited: Sequence[Mapping[str, Any]], *, abstained: bool) -> str:
     sources = "; ".join(f"[{n}] {c['title']} ({c['url']})" for n, c in enumerate(cited, start=1))
-    text = headline + (f" Sources: {sources}" if sources else "")
+    label = "Closest passages" if abstained else "Sources"
+    text = headline + (f" {label}: {sources}" if sources else "")
     return escape_mrkdwn(_clip(text, 3500))
 
 

@@ -143,7 +143,7 @@ def test_abstention_says_so_and_lists_closest_passages_with_snippets() -> None:
     texts = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
     assert texts[0].startswith(NO_ANSWER)
     assert "&lt;!channel&gt;" in texts[1] and "> " in texts[1]
-    assert message["text"].startswith(NO_ANSWER)
+    assert message["text"].startswith(NO_ANSWER + " Closest passages: [1] Other (https://")
     assert [e["action_id"] for e in message["blocks"][-1]["elements"]] == [
         "docqa_feedback_up",
         "docqa_feedback_down",
