@@ -110,7 +110,12 @@ button, input { font: inherit; color: inherit; margin: 0; }
   width: 36px; height: 36px; border: 0; border-radius: 8px;
   background: transparent; color: #fff; cursor: pointer; font-size: 22px; line-height: 1;
 }
-.close:hover { background: rgba(255,255,255,.18); }
+.reset {
+  min-height: 32px; padding: 0 10px; border: 1px solid rgba(255,255,255,.7); border-radius: 8px;
+  background: transparent; color: #fff; cursor: pointer; font-size: 13px; font-weight: 600;
+}
+.close:hover, .reset:hover { background: rgba(255,255,255,.18); }
+.reset:focus-visible { outline-color: #fff; outline-offset: 2px; }
 .close:focus-visible { outline-color: #fff; outline-offset: -3px; }
 .log {
   flex: 1; overflow-y: auto; overscroll-behavior: contain;
@@ -267,6 +272,7 @@ blockquote {
       },
       h("div", { class: "head" },
         h("h2", { id: uid + "-title", text: this.config.title }),
+        h("button", { type: "button", class: "reset", onclick: () => this.reset() }, "New chat"),
         h("button", { type: "button", class: "close", "aria-label": "Close chat", onclick: () => this.close() }, "×")),
       this.log, form);
       this.root.append(this.launcher, this.panel);
@@ -290,6 +296,17 @@ blockquote {
       this.launcher.setAttribute("aria-expanded", "false");
       this.store.set("open", "0");
       this.launcher.focus();
+    }
+
+    /** Forgets the session and the messages: the next question starts a new conversation. */
+    reset() {
+      if (this.pending) return;
+      this.turns = [];
+      this.store.set("turns", "[]");
+      this.store.set("session", "");
+      this.log.replaceChildren();
+      this.renderHistory();
+      this.input.focus();
     }
 
     loadTurns() {
@@ -438,6 +455,7 @@ blockquote {
         return bubble;
       }
       const answer = reply.answer;
+      if (clarifications.length) bubble.append(h("p", { class: "label", text: "Best match so far" }));
       const idx = passages.findIndex((p) => p.rank === answer.passage_rank);
       const p = h("p", { class: "answer-text" }, String(answer.text || "").trim());
       if (idx >= 0) {

@@ -416,7 +416,17 @@ def test_session_and_conversation_survive_a_reload(server: LiveServer, page: Any
     with page.expect_request(lambda r: r.url.endswith("/v1/chat")) as request_info:
         reply = ask(page, "Who do they report to?")
     assert request_info.value.post_data_json["session_id"] == session[1]
-    assert "report" in reply.inner_text().lower()
+    assert "revenue officer" in reply.inner_text().lower()  # the service resolved "they" in that session
+
+    page.locator("#docqa-widget .reset").click()  # "New chat" forgets the session and the messages
+    assert widget(page, "answer").count() == 0
+    assert shadow_eval(page, "return root.activeElement.dataset.docqa") == "input"
+    with page.expect_request(lambda r: r.url.endswith("/v1/chat")) as request_info:
+        ask(page, "Who do they report to?")
+    assert "session_id" not in request_info.value.post_data_json
+    page.reload()
+    widget(page, "answer").first.wait_for(state="visible")
+    assert widget(page, "answer").count() == 1
 
 
 def test_network_error_shows_retry_and_never_freezes(server: LiveServer, page: Any) -> None:
