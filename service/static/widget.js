@@ -237,7 +237,8 @@ blockquote {
       host.id = "docqa-widget";
       host.setAttribute("data-position", this.config.position);
       this.shadow = host.attachShadow({ mode: "open" });
-      this.shadow.append(h("style", { text: STYLE }), this.build());
+      adoptStyles(this.shadow);
+      this.shadow.append(this.build());
       (document.body || document.documentElement).append(host);
       this.host = host;
       this.renderHistory();
@@ -525,6 +526,20 @@ blockquote {
         list.append(item);
       }
       return list;
+    }
+  }
+
+  /**
+   * Styles the shadow root with a constructed stylesheet: unlike a <style> element it is not
+   * blocked by a host page's Content-Security-Policy without 'unsafe-inline'.
+   */
+  function adoptStyles(shadow) {
+    try {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(STYLE);
+      shadow.adoptedStyleSheets = [sheet];
+    } catch (_err) {
+      shadow.append(h("style", { text: STYLE }));
     }
   }
 

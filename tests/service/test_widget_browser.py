@@ -96,12 +96,13 @@ class HostPages:
     url: str
     root: Path
 
-    def write(self, name: str, css: str, api: str, *, with_widget: bool) -> str:
+    def write(self, name: str, css: str, api: str, *, with_widget: bool, head: str = "") -> str:
         """Write a host page with `css` (and the embed line when `with_widget`); return its URL."""
         script = f'<script src="{api}/widget.js" data-api="{api}" data-accent="#0f766e" defer></script>'
+        style = f"<style>{css}</style>" if css else ""
         html = (
-            "<!doctype html><html><head><meta charset=utf-8>"
-            f"<style>{css}</style></head><body>{HOST_BODY}{script if with_widget else ''}</body></html>"
+            f"<!doctype html><html><head><meta charset=utf-8>{head}{style}</head>"
+            f"<body>{HOST_BODY}{script if with_widget else ''}</body></html>"
         )
         (self.root / name).write_text(html, encoding="utf-8")
         return f"{self.url}/{name}"
@@ -545,3 +546,22 @@ def test_widget_styles_do_not_leak_into_the_host_page(
     assert page.evaluate(PROBE_HOST_STYLES, PROBED_STYLES) == baseline
     assert page.evaluate("() => document.styleSheets.length") == sheets
     assert page.evaluate(BODY_CHILDREN) == [*children, "docqa-widget"]
+
+
+def test_widget_works_under_a_strict_content_security_policy(
+    server: LiveServer, host_pages: HostPages, page: Any
+) -> None:
+    # No inline styles or scripts allowed: the widget may only load its script and call the API.
+    csp = f"default-src 'none'; script-src {server.url}; connect-src {server.url}; style-src 'none'"
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+    violations: list[str] = []
+    page.on(
+        "console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
+    page.goto(host_pages.write("csp.html", "", server.url, with_widget=True, head=meta))
+    widget(page, "launcher").click()
+    reply = ask(page, "Who reports to the COO?")
+    background = shadow_eval(page, "return getComputedStyle(root.querySelector('.head')).backgroundColor")
+    assert background == "rgb(15, 118, 110)"  # styled, with the data-accent colour
+    assert reply.locator("[data-docqa=citation]").count() >= 1
+    assert violations == []
