@@ -30,10 +30,10 @@ _HAS_NUMBER = re.compile(r"\d")
 _ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both)\b", re.I)
 
 # Logistic calibration of confidence: fitted on a labelled set of answerable and off-topic
-# questions (bench/calibrate_abstention.py), not on the dev set.
-CONF_BIAS = -9.0
-CONF_SIM = 14.0
-CONF_LEX = 4.0
+# questions (bench/calibrate_abstention.py, L2-regularised logistic regression), not on the dev set.
+CONF_BIAS = -5.33
+CONF_SIM = 7.88
+CONF_LEX = 4.63
 ABSTAIN_BELOW = 0.5
 
 
@@ -76,6 +76,7 @@ def score_units(
     unit_vectors: npt.NDArray[np.float32],
     text_of: dict[int, str],
     idf: Callable[[str], float],
+    topic: frozenset[str] = frozenset(),
 ) -> list[UnitScore]:
     """Score answer units.
 
@@ -87,6 +88,9 @@ def score_units(
         unit_vectors: All units' embeddings (rows indexed by unit_row).
         text_of: Unit texts by unit_row.
         idf: Rarity of a token in the corpus (rarer question words count more).
+        topic: Tokens naming what the question is about (an acronym and its expansion). Retrieval
+            already used them to find the passages; in the answer sentence they count half, so the
+            sentence that matches what is *asked* ("report") wins over one that only names the topic.
 
     Returns:
         The units best first; units that are questions themselves or under three words are skipped.
@@ -100,7 +104,7 @@ def score_units(
             continue
         u_tokens = tokenize(text)
         sim = float(unit_vectors[row] @ q_vector)
-        lex = coverage(q_tokens, u_tokens, idf)
+        lex = coverage(q_tokens, u_tokens, lambda t: idf(t) * (0.5 if t in topic else 1.0))
         score = sim + 0.5 * lex + 0.1 * _ordered_agreement(q_tokens, u_tokens) - 0.5 * gap - 0.0005 * order
         if wants_number and _HAS_NUMBER.search(text):
             score += 0.15

@@ -116,7 +116,8 @@ class Index:
         """
         started = time.perf_counter()
         passages, q_vector, clarifications = self._retrieve(question, top_k, mode, max_chars)
-        answer, conf = self._answer(question.strip(), q_vector, passages)
+        answer, best_sim, cover = self._answer(question.strip(), q_vector, passages)
+        conf = confidence(best_sim, cover)
         abstained = answer is None or conf < ABSTAIN_BELOW
         logger.info(
             "query answered",
@@ -158,7 +159,30 @@ class Index:
                 clarifications.append(Clarification(term, meanings))
             elif term in used:
                 extra.append(meanings[0].expansion)
+            elif len(meanings) == 1 and meaning_named_in(question, meanings):
+                extra.append(term)  # "chief operating officer" also finds passages that say "COO"
         return (question + " " + " ".join(extra)).strip(), clarifications, demote
+
+    def _is_topic(self, token: str) -> bool:
+        """True for an acronym of the corpus or a word of one of its expansions."""
+        if not hasattr(self, "_topic_vocab"):
+            words = {t for term, ms in self.acronyms.items() for m in ms for t in [term.lower(), *tokenize(m.expansion)]}
+            self._topic_vocab = frozenset(words)
+        return token in self._topic_vocab
+
+    def _with_acronyms(self, tokens: list[str]) -> list[str]:
+        """Tokens plus their acronym or expansion equivalents ("coo" <-> chief, oper, offic)."""
+        present = set(tokens)
+        extra: list[str] = []
+        for term, meanings in self.acronyms.items():
+            low = term.lower()
+            for meaning in meanings:
+                expansion = tokenize(meaning.expansion)
+                if low in present:
+                    extra.extend(expansion)
+                elif expansion and present.issuperset(expansion):
+                    extra.append(low)
+        return tokens + extra
 
     def _ranked_ids(self, text: str, q_vector: npt.NDArray[np.float32], mode: str, depth: int) -> list[tuple[int, float]]:
         if mode == "bm25":
@@ -213,9 +237,19 @@ class Index:
         lo, hi = int(self._unit_bounds[chunk_id]), int(self._unit_bounds[chunk_id + 1])
         return [(row, int(self._units[row, 1]), int(self._units[row, 2])) for row in range(lo, hi)]
 
+    def confidence_features(self, question: str, top_k: int = 5) -> tuple[float, float]:
+        """The two inputs of `confidence`: best answer-unit similarity and question coverage.
+
+        Used by ``bench/calibrate_abstention.py`` to fit the confidence function.
+        """
+        passages, q_vector, _ = self._retrieve(question, top_k, "hybrid", 10**6)
+        _, best_sim, cover = self._answer(question.strip(), q_vector, passages)
+        return best_sim, cover
+
     def _answer(
         self, question: str, q_vector: npt.NDArray[np.float32], passages: list[Passage]
-    ) -> tuple[AnswerSpan | None, float]:
+    ) -> tuple[AnswerSpan | None, float, float]:
+        """The best answer span, the best unit similarity and the top passage's coverage of the question."""
         candidates: list[tuple[int, int, float, int, int]] = []
         texts: dict[int, str] = {}
         best_score = passages[0].score if passages else 0.0
@@ -224,17 +258,19 @@ class Index:
             for row, start, end in self._units_of(passage.chunk_id):
                 candidates.append((row, passage.chunk_id, best_score - passage.score, start, end))
                 texts[row] = doc.text[start:end]
-        scored = score_units(question, q_vector, candidates, self._unit_vectors, texts, self.idf)
+        topic = frozenset(t for t in self._with_acronyms(tokenize(question)) if self._is_topic(t))
+        scored = score_units(question, q_vector, candidates, self._unit_vectors, texts, self.idf, topic)
         if not scored:
-            return None, 0.0
+            return None, 0.0, 0.0
         best = scored[0]
-        top_tokens = tokenize(passages[0].section + " " + passages[0].text)
-        conf = confidence(max(u.sim for u in scored), coverage(tokenize(question), top_tokens, self.idf))
+        top_tokens = self._with_acronyms(tokenize(passages[0].section + " " + passages[0].text))
+        best_sim, cover = max(u.sim for u in scored), coverage(tokenize(question), top_tokens, self.idf)
         chunk = self.chunks[best.chunk_id]
         doc = self.documents[chunk.doc_id]
         start, end = extend_anaphora(best, [(s, e) for _, s, e in self._units_of(best.chunk_id)], doc.text)
         rank = next(p.rank for p in passages if p.chunk_id == best.chunk_id)
-        return AnswerSpan(text=doc.text[start:end], doc_id=doc.doc_id, start=start, end=end, passage_rank=rank), conf
+        span = AnswerSpan(text=doc.text[start:end], doc_id=doc.doc_id, start=start, end=end, passage_rank=rank)
+        return span, best_sim, cover
 
 
 def load_index(index_dir: Path, model: str, corpus_dir: Path | None = None) -> Index:
