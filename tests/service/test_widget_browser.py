@@ -66,6 +66,7 @@ HOST_BODY = """
 <details id="host-details"><summary>More</summary><blockquote>quote</blockquote></details>
 <div class="msg bot root panel launcher" id="host-div">a div with the widget's class names</div>
 """
+ACCENT = 'data-accent="#0f766e"'
 PROBED_STYLES = [
     "color",
     "fontSize",
@@ -96,9 +97,11 @@ class HostPages:
     url: str
     root: Path
 
-    def write(self, name: str, css: str, api: str, *, with_widget: bool, head: str = "") -> str:
+    def write(
+        self, name: str, css: str, api: str, *, with_widget: bool, head: str = "", attrs: str = ACCENT
+    ) -> str:
         """Write a host page with `css` (and the embed line when `with_widget`); return its URL."""
-        script = f'<script src="{api}/widget.js" data-api="{api}" data-accent="#0f766e" defer></script>'
+        script = f'<script src="{api}/widget.js" data-api="{api}" {attrs} defer></script>'
         style = f"<style>{css}</style>" if css else ""
         html = (
             f"<!doctype html><html><head><meta charset=utf-8>{head}{style}</head>"
@@ -565,3 +568,24 @@ def test_widget_works_under_a_strict_content_security_policy(
     assert background == "rgb(15, 118, 110)"  # styled, with the data-accent colour
     assert reply.locator("[data-docqa=citation]").count() >= 1
     assert violations == []
+
+
+def test_optional_attributes_set_title_greeting_position_and_accent(
+    server: LiveServer, host_pages: HostPages, page: Any
+) -> None:
+    attrs = (
+        'data-title="HR &lt;handbook&gt;" data-greeting="Ask about leave." '
+        'data-position="bottom-left" data-accent="red; background: url(x)"'
+    )
+    page.goto(host_pages.write("options.html", PLAIN_CSS, server.url, with_widget=True, attrs=attrs))
+    launcher = widget(page, "launcher")
+    launcher.wait_for(state="visible")
+    box = launcher.bounding_box()
+    assert box is not None and box["x"] < 100  # bottom-left
+    assert launcher.inner_text().strip() == "HR <handbook>"
+    launcher.click()
+    assert page.locator("#docqa-widget [role=dialog] h2").inner_text() == "HR <handbook>"
+    assert "Ask about leave." in page.locator("#docqa-widget .greeting").inner_text()
+    # An invalid colour falls back to the default accent instead of injecting CSS.
+    background = shadow_eval(page, "return getComputedStyle(root.querySelector('.head')).backgroundColor")
+    assert background == "rgb(29, 78, 216)"
