@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,10 +32,15 @@ def _load(path: Path) -> dict[str, np.ndarray]:
 
 
 def _save(path: Path, cache: dict[str, np.ndarray]) -> None:
+    """Merge with what is on disk (other scripts may share the file) under a lock, then swap in."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, keys=np.asarray(list(cache)), vectors=np.stack(list(cache.values())))
-    tmp.replace(path)
+    with (path.parent / (path.name + ".lock")).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = {**_load(path), **cache}
+        cache.update(merged)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, keys=np.asarray(list(merged)), vectors=np.stack(list(merged.values())))
+        tmp.replace(path)
 
 
 def embed(texts: Sequence[str], model: str, cache_dir: Path, *, label: str = "texts") -> np.ndarray:
