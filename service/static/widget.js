@@ -269,7 +269,6 @@ blockquote {
       this.panel = h("section", {
         id: uid + "-panel", class: "panel", role: "dialog", "aria-modal": "false",
         "aria-labelledby": uid + "-title", hidden: true,
-        onkeydown: (ev) => { if (ev.key === "Escape") { ev.stopPropagation(); this.close(); } },
       },
       h("div", { class: "head" },
         h("h2", { id: uid + "-title", text: this.config.title }),
@@ -277,6 +276,10 @@ blockquote {
         h("button", { type: "button", class: "close", "aria-label": "Close chat", onclick: () => this.close() }, "×")),
       this.log, form);
       this.root.append(this.launcher, this.panel);
+      // Escape closes from anywhere in the widget (panel or launcher) and returns focus to the launcher.
+      this.root.addEventListener("keydown", (ev) => {
+        if (ev.key === "Escape" && this.isOpen()) { ev.stopPropagation(); this.close(); }
+      });
       return this.root;
     }
 
@@ -411,9 +414,12 @@ blockquote {
           method: "POST", headers, body: JSON.stringify(body), signal: ctl.signal, credentials: "omit",
         });
       } catch (err) {
-        throw new Error(err && err.name === "AbortError"
-          ? "The server took too long to answer."
-          : "Could not reach the server. Check your connection.");
+        if (err && err.name === "AbortError") throw new Error("The server took too long to answer.");
+        if (new URL(this.config.api).origin !== window.location.origin) {
+          console.warn("docqa widget: request to " + this.config.api + " failed. If the service is up, " +
+            "add this page's origin (" + window.location.origin + ") to its DOCQA_CORS_ORIGINS.");
+        }
+        throw new Error("Could not reach the server. Check your connection.");
       } finally {
         clearTimeout(timer);
       }

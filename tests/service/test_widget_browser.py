@@ -134,12 +134,12 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def server(
     host_pages: HostPages,
     service_env: dict[str, str],
-    service_corpus_dir: Path,
+    corpus_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveServer]:
     """The real service over the default corpus (the issue's questions); host pages may call it."""
     env = {**service_env, "DOCQA_CORS_ORIGINS": host_pages.url}
-    if service_corpus_dir.resolve() != DEFAULT_CORPUS.resolve():
+    if corpus_dir.resolve() != DEFAULT_CORPUS.resolve():
         env["DOCQA_CORPUS_DIR"] = str(DEFAULT_CORPUS)
         env["DOCQA_INDEX_DIR"] = str(tmp_path_factory.mktemp("widget-index") / "index")
     with live_server(env) as srv:
@@ -384,6 +384,13 @@ def test_keyboard_only_flow(server: LiveServer, page: Any) -> None:
             break
     else:
         pytest.fail("Shift+Tab never reached a citation")
+    page.keyboard.press("Enter")  # a citation link opens the viewer in a new tab, the chat stays
+    page.wait_for_timeout(300)
+    assert len(page.context.pages) == 2 and dialog.is_visible()
+    page.bring_to_front()
+    page.keyboard.press("Escape")  # from a link inside the panel, too
+    assert not dialog.is_visible()
+    assert shadow_eval(page, "return root.activeElement && root.activeElement.dataset.docqa") == "launcher"
 
 
 def test_narrow_screen_fits_320px(server: LiveServer, browser: Any) -> None:
