@@ -384,9 +384,10 @@ def test_keyboard_only_flow(server: LiveServer, page: Any) -> None:
             break
     else:
         pytest.fail("Shift+Tab never reached a citation")
-    page.keyboard.press("Enter")  # a citation link opens the viewer in a new tab, the chat stays
-    page.wait_for_timeout(300)
-    assert len(page.context.pages) == 2 and dialog.is_visible()
+    with page.context.expect_page() as viewer_info:
+        page.keyboard.press("Enter")  # a citation link opens the viewer in a new tab, the chat stays
+    viewer_info.value.wait_for_load_state()
+    assert "/documents/" in viewer_info.value.url and dialog.is_visible()
     page.bring_to_front()
     page.keyboard.press("Escape")  # from a link inside the panel, too
     assert not dialog.is_visible()
