@@ -76,10 +76,24 @@ async def _qa_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    status, code, message = describe_validation_errors(exc.errors())
+    errors = exc.errors()
+    body_not_json = any(
+        isinstance(e, Mapping) and tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes)
+        for e in errors
+    )
+    if body_not_json and not _is_json(request.headers.get("content-type", "")):
+        return error_response(
+            415, "unsupported_media_type", "Send the body as JSON with 'Content-Type: application/json'."
+        )
+    status, code, message = describe_validation_errors(errors)
     return error_response(status, code, message)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -264,6 +264,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Unknown document.",
         409: "A reload is already running.",
         413: "Request body too large.",
+        415: "The body is not sent as JSON.",
         422: "Validation error (empty or too long question, top_k out of range, wrong types).",
         429: "Rate limit exceeded; see `Retry-After`.",
         503: "The index is not loaded yet.",

@@ -15,7 +15,7 @@ from service.schemas import ChatRequest, ChatResponse, QueryRequest, QueryRespon
 
 router = APIRouter(prefix="/v1", tags=["questions"])
 
-_ERRORS = error_responses(400, 401, 413, 422, 429, 503)
+_ERRORS = error_responses(400, 401, 413, 415, 422, 429, 503)
 
 _QUERY_EXAMPLES: dict[str, Any] = {
     "fact": {"summary": "A question the corpus answers", "value": {"question": "Who reports to the COO?"}},

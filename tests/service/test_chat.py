@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,10 +13,8 @@ from index.types import Clarification, Meaning
 from service.chat import SessionStore
 from service.followup import Turn, Vocabulary, resolve
 
-CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "documents"
 
-
-def _talk(client: httpx.Client, *messages: str, session_id: str | None = None) -> list[dict[str, object]]:
+def _talk(client: httpx.Client, *messages: str, session_id: str | None = None) -> list[dict[str, Any]]:
     replies = []
     for message in messages:
         payload: dict[str, object] = {"message": message}
@@ -29,12 +28,12 @@ def _talk(client: httpx.Client, *messages: str, session_id: str | None = None) -
     return replies
 
 
-def _passage_text(reply: dict[str, object]) -> str:
-    return " ".join(p["text"] for p in reply["passages"])  # type: ignore[attr-defined,index]
+def _passage_text(reply: dict[str, Any]) -> str:
+    return " ".join(p["text"] for p in reply["passages"])
 
 
-def _doc_ids(reply: dict[str, object], k: int = 3) -> list[str]:
-    return [p["doc_id"] for p in reply["passages"][:k]]  # type: ignore[index]
+def _doc_ids(reply: dict[str, Any], k: int = 3) -> list[str]:
+    return [p["doc_id"] for p in reply["passages"][:k]]
 
 
 # -- over HTTP, on the real index ----------------------------------------------------------------
@@ -73,7 +72,7 @@ def test_answering_a_clarification_searches_with_that_meaning(
     client: httpx.Client, choice: str, resolved: str, expected_doc: str | None
 ) -> None:
     first, second, third = _talk(client, "What is a CCO in healthcare?", choice, "What do CCOs earn?")
-    assert [c["term"] for c in first["clarifications"]] == ["CCO"]  # type: ignore[index]
+    assert [c["term"] for c in first["clarifications"]] == ["CCO"]
     assert second["resolved_question"] == resolved
     assert second["clarifications"] == []
     if expected_doc:
@@ -133,8 +132,8 @@ def test_first_message_is_searched_as_sent(client: httpx.Client) -> None:
 
 
 @pytest.fixture(scope="module")
-def vocab() -> Vocabulary:
-    return Vocabulary.build({}, [d.text for d in iter_documents(CORPUS)])
+def vocab(corpus_dir: Path) -> Vocabulary:
+    return Vocabulary.build({}, [d.text for d in iter_documents(corpus_dir)])
 
 
 def _turn(question: str, vocab: Vocabulary, clarifications: tuple[Clarification, ...] = ()) -> Turn:

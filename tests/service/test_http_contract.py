@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 import subprocess
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -115,6 +116,15 @@ def test_bad_query_bodies_get_json_4xx(client: httpx.Client, content: str, statu
     _assert_error(response, status, code)
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+def test_json_sent_as_another_media_type_is_415(client: httpx.Client, content_type: str) -> None:
+    response = client.post(
+        "/v1/query", content='{"question": "Who reports to the COO?"}', headers={"content-type": content_type}
+    )
+    _assert_error(response, 415, "unsupported_media_type")
+    assert "application/json" in response.json()["error"]["message"]
+
+
 def test_validation_error_names_the_field(client: httpx.Client) -> None:
     response = client.post("/v1/query", json={"question": "COO?", "top_k": 99})
     _assert_error(response, 422, "invalid_request")
@@ -133,7 +143,7 @@ def test_body_over_the_limit_is_413(client: httpx.Client) -> None:
 
 
 def test_chunked_body_over_the_limit_is_413(client: httpx.Client) -> None:
-    def chunks() -> object:
+    def chunks() -> Iterator[bytes]:
         yield b'{"question": "COO?", "padding": "'
         for _ in range(20):
             yield b"x" * 8192
