@@ -65,6 +65,53 @@ def payload_problem(body: bytes, content_type: str) -> str | None:
     return None
 
 
+class SlackEndpoint:
+    """Checks a request (signature, then payload shape) and hands it to bolt.
+
+    Args:
+        bot: The SlackBot whose bolt app handles verified, well-formed requests.
+        signing_secret: Slack's signing secret for this app.
+    """
+
+    def __init__(self, bot: SlackBot, signing_secret: str) -> None:
+        self.bot = bot
+        self._handler = AsyncSlackRequestHandler(bot.app)
+        self._verifier = SignatureVerifier(signing_secret)
+
+    async def __call__(self, req: Request) -> Response:
+        """Answer one POST from Slack: 401/400 error JSON, or bolt's acknowledgement."""
+        body = await req.body()
+        if not self._verifier.is_valid_request(body, dict(req.headers)):
+            return error_response(
+                401,
+                "invalid_slack_signature",
+                "Bad or missing X-Slack-Signature, or X-Slack-Request-Timestamp older than 5 minutes.",
+            )
+        problem = payload_problem(body, req.headers.get("content-type", ""))
+        if problem:
+            return error_response(400, "bad_slack_payload", f"Not a Slack payload: {problem}.")
+        return await self._dispatch(req)
+
+    async def _dispatch(self, req: Request) -> Response:
+        try:
+            response = await self._handler.handle(req)
+        except Exception:
+            # Signed, but shaped in a way bolt's parser trips over: the sender's fault, not ours.
+            logger.exception("slack payload could not be dispatched")
+            return error_response(400, "bad_slack_payload", "Not a Slack payload bolt can dispatch.")
+        if response.status_code >= 500:
+            # bolt turns errors in its middleware into a 500; for a verified request that means a
+            # payload shape it cannot handle (bolt logged the details).
+            logger.error("slack payload rejected by bolt with status %d", response.status_code)
+            return error_response(400, "bad_slack_payload", "Not a Slack payload bolt can dispatch.")
+        if response.status_code == 404:
+            # A verified request no listener wants (another event type, an unknown button): acknowledge
+            # it, or Slack retries it and eventually disables the subscription.
+            logger.info("slack request not handled; acknowledged")
+            return Response(status_code=200)
+        return response
+
+
 def mount_slack_routes(app: FastAPI, settings: Settings) -> SlackBot:
     """Mount ``POST /slack/events`` and ``POST /slack/commands`` on ``app``.
 
@@ -84,36 +131,16 @@ def mount_slack_routes(app: FastAPI, settings: Settings) -> SlackBot:
     bot = SlackBot(
         settings, lambda: getattr(app.state, "chat", None), registry=getattr(metrics, "registry", None)
     )
-    handler = AsyncSlackRequestHandler(bot.app)
-    verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
+    endpoint = SlackEndpoint(bot, settings.slack_signing_secret.get_secret_value())
     app.state.slack = bot
-
-    async def dispatch(req: Request) -> Response:
-        body = await req.body()
-        if not verifier.is_valid_request(body, dict(req.headers)):
-            return error_response(
-                401,
-                "invalid_slack_signature",
-                "Bad or missing X-Slack-Signature, or X-Slack-Request-Timestamp older than 5 minutes.",
-            )
-        problem = payload_problem(body, req.headers.get("content-type", ""))
-        if problem:
-            return error_response(400, "bad_slack_payload", f"Not a Slack payload: {problem}.")
-        response = await handler.handle(req)
-        if response.status_code == 404:
-            # A verified request no listener wants (another event type, an unknown button): acknowledge
-            # it, or Slack retries it and eventually disables the subscription.
-            logger.info("slack request not handled; acknowledged")
-            return Response(status_code=200)
-        return response
 
     async def slack_events(req: Request) -> Response:
         """Slack Events API and interactivity (buttons). Signed by Slack."""
-        return await dispatch(req)
+        return await endpoint(req)
 
     async def slack_commands(req: Request) -> Response:
         """The ``/ask`` slash command. Signed by Slack."""
-        return await dispatch(req)
+        return await endpoint(req)
 
     app.add_api_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
     app.add_api_route("/slack/commands", slack_commands, methods=["POST"], include_in_schema=False)

@@ -83,50 +83,24 @@ def citations(result: Mapping[str, Any], public_url: str) -> list[dict[str, Any]
     """
     passages: Sequence[Mapping[str, Any]] = result.get("passages") or []
     answer = result.get("answer")
-    cited: list[dict[str, Any]] = []
+    spans: list[Mapping[str, Any]] = []
     if answer:
         home = next((p for p in passages if p.get("rank") == answer.get("passage_rank")), None)
         home = home or next((p for p in passages if p.get("doc_id") == answer.get("doc_id")), {})
-        cited.append(
-            _citation(
-                answer["doc_id"],
-                home.get("title", answer["doc_id"]),
-                home.get("section", ""),
-                answer["start"],
-                answer["end"],
-                answer.get("text", ""),
-                public_url,
-            )
-        )
-    for passage in passages:
-        if len(cited) >= MAX_CITATIONS:
-            break
-        if answer and passage.get("rank") == answer.get("passage_rank"):
-            continue
-        cited.append(
-            _citation(
-                passage["doc_id"],
-                passage.get("title", ""),
-                passage.get("section", ""),
-                passage["start"],
-                passage["end"],
-                passage.get("text", ""),
-                public_url,
-            )
-        )
-    return cited
+        spans.append({**answer, "title": home.get("title"), "section": home.get("section")})
+    rest = [p for p in passages if not answer or p.get("rank") != answer.get("passage_rank")]
+    return [_citation(span, public_url) for span in [*spans, *rest][:MAX_CITATIONS]]
 
 
-def _citation(
-    doc_id: str, title: str, section: str, start: int, end: int, text: str, public_url: str
-) -> dict[str, Any]:
+def _citation(span: Mapping[str, Any], public_url: str) -> dict[str, Any]:
+    doc_id, start, end = str(span["doc_id"]), int(span["start"]), int(span["end"])
     return {
         "doc_id": doc_id,
-        "title": title or doc_id,
-        "section": section,
+        "title": span.get("title") or doc_id,
+        "section": span.get("section") or "",
         "start": start,
         "end": end,
-        "text": text,
+        "text": span.get("text") or "",
         "url": viewer_url(public_url, doc_id, start, end),
     }
 

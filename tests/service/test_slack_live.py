@@ -559,48 +559,61 @@ def test_events_and_buttons_no_listener_wants_are_acknowledged(slack: SlackEnv) 
     assert send_action(slack, unknown).status_code == 200
 
 
+SLACK_KEYS = [
+    "type",
+    "event",
+    "user",
+    "text",
+    "ts",
+    "channel",
+    "actions",
+    "value",
+    "action_id",
+    "channel_type",
+    "thread_ts",
+    "subtype",
+    "bot_id",
+    "container",
+    "message",
+    "team",
+    "response_url",
+    "event_id",
+    "enterprise",
+    "authorizations",
+    "api_app_id",
+    "view",
+    "callback_id",
+    "user_team",
+    "team_id",
+]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
     lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "type",
-                    "event",
-                    "user",
-                    "text",
-                    "ts",
-                    "channel",
-                    "actions",
-                    "value",
-                    "action_id",
-                    "channel_type",
-                    "thread_ts",
-                    "subtype",
-                    "bot_id",
-                    "container",
-                    "message",
-                    "team",
-                    "response_url",
-                    "event_id",
-                ]
-            ),
-            children,
-            max_size=5,
-        )
+        st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(SLACK_KEYS), children, max_size=5)
     ),
     max_leaves=12,
 )
+KINDS = [
+    "event_callback",
+    "block_actions",
+    "view_submission",
+    "shortcut",
+    "interactive_message",
+    "url_verification",
+    None,
+]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(payload=json_values, kind=st.sampled_from(["event_callback", "block_actions", None]))
-def test_no_signed_payload_makes_the_service_fail(slack: SlackEnv, payload: Any, kind: str | None) -> None:
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=json_values, kind=st.sampled_from(KINDS), as_form=st.booleans())
+def test_no_signed_payload_makes_the_service_fail(
+    slack: SlackEnv, payload: Any, kind: str | None, as_form: bool
+) -> None:
     if isinstance(payload, dict) and kind:
         payload = {**payload, "type": kind}
-    as_form = kind == "block_actions"
     body = urlencode({"payload": json.dumps(payload)}) if as_form else json.dumps(payload)
     ctype = "application/x-www-form-urlencoded" if as_form else "application/json"
     response = _send(slack, "/slack/events", body, ctype)
     assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.json()["error"]["code"] in ("bad_slack_payload", "invalid_slack_signature")
