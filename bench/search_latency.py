@@ -51,10 +51,38 @@ def measure(index: Any, model: str, questions: list[str], rounds: int) -> dict[s
     return {name: common.summary(values) for name, values in times.items()}
 
 
-def top_costs(
-    index: Any, questions: list[str], rounds: int, limit: int = 12
-) -> tuple[str, list[tuple[str, float]]]:
-    """Profile ``Index.query`` with pyinstrument; the text tree and the largest self-time frames."""
+# Stages of Index.query, by (function, file): their inclusive time is where a query's time goes.
+STAGES = {
+    ("encode_query", "engine.py"): "model encode (Index.encode_query)",
+    ("_validate", "engine.py"): "validation",
+    ("_expanded", "engine.py"): "acronym expansion (Index._expanded)",
+    ("search", "sparse.py"): "BM25 (SparseIndex.search)",
+    ("search", "dense.py"): "FAISS (DenseIndex.search)",
+    ("fuse", "hybrid.py"): "fusion (hybrid.fuse)",
+    ("_cover_meanings", "engine.py"): "clarification cover (Index._cover_meanings)",
+    ("_passage", "engine.py"): "passage assembly (Index._passage)",
+    ("_answer", "engine.py"): "answer selection (Index._answer)",
+    ("score_units", "answer.py"): "  of which sentence scoring (answer.score_units)",
+    ("tokenize", "tokenize.py"): "tokenizer, all calls (tokenize.tokenize)",
+}
+
+
+def _walk(frame: Any, selfs: dict[str, float], stages: dict[str, float], open_stages: frozenset[str]) -> None:
+    """Self time per real frame, and inclusive time per stage (outermost call of each stage only)."""
+    if frame.is_synthetic:
+        return  # "[self]" frames: their time is already in the parent's total_self_time
+    key = f"{frame.function} ({Path(frame.file_path or '?').name}:{frame.line_no})"
+    selfs[key] = selfs.get(key, 0.0) + frame.total_self_time
+    stage = STAGES.get((frame.function, Path(frame.file_path or "?").name))
+    if stage is not None and stage not in open_stages:
+        stages[stage] = stages.get(stage, 0.0) + frame.time
+        open_stages = open_stages | {stage}
+    for child in frame.children:
+        _walk(child, selfs, stages, open_stages)
+
+
+def top_costs(index: Any, questions: list[str], rounds: int, limit: int = 10) -> dict[str, Any]:
+    """Profile ``Index.query`` with pyinstrument: time by stage, and the largest self-time frames (%)."""
     from pyinstrument import Profiler
 
     profiler = Profiler(interval=0.0005)
@@ -68,18 +96,16 @@ def top_costs(
     root = session.root_frame()
     total = root.time if root is not None else 0.0
     selfs: dict[str, float] = {}
-
-    def walk(frame: Any) -> None:
-        key = f"{frame.function} ({Path(frame.file_path or '?').name}:{frame.line_no})"
-        selfs[key] = selfs.get(key, 0.0) + frame.total_self_time
-        for child in frame.children:
-            walk(child)
-
+    stages: dict[str, float] = {}
     if root is not None:
-        walk(root)
+        _walk(root, selfs, stages, frozenset())
+    pct = lambda t: 100.0 * t / total if total else 0.0  # noqa: E731
     ranked = sorted(selfs.items(), key=lambda kv: kv[1], reverse=True)[:limit]
-    text = profiler.output_text(unicode=False, color=False, show_all=False)
-    return text, [(name, 100.0 * t / total if total else 0.0) for name, t in ranked]
+    return {
+        "stages": [(name, pct(stages.get(name, 0.0))) for name in dict.fromkeys(STAGES.values())],
+        "self": [(name, pct(t)) for name, t in ranked],
+        "tree": profiler.output_text(unicode=False, color=False, show_all=False),
+    }
 
 
 def load_or_build(index_dir: Path | None, corpus: Path, model: str, tmp: Path) -> Any:
@@ -98,11 +124,20 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=common.ROOT / "corpus" / "documents")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="also profile Index.query (pyinstrument)")
+    parser.add_argument("--questions", type=int, default=0, help="use only the first N questions")
+    parser.add_argument("--scifact", type=Path, default=None, help="ask SciFact test claims (with --index)")
+    parser.add_argument("--name", default="search_latency", help="results file name")
     args = parser.parse_args()
     model = common.model_path()
     questions = common.question_pool()
+    if args.scifact is not None:
+        _, queries, qrels = common.load_scifact(args.scifact)
+        questions = [queries[q] for q in qrels["test"]]
+    questions = questions[: args.questions or None]
     with tempfile.TemporaryDirectory(prefix="docqa-bench-") as tmp:
         index = load_or_build(args.index, args.corpus.resolve(), model, Path(tmp))
+        if args.index is not None:
+            args.corpus = Path(f"index {args.index.name} ({len(index.chunks):,} chunks)")
         results = measure(index, model, questions, args.rounds)
         profile = top_costs(index, questions, 1) if args.profile else None
     floor = results["bare model encode (floor)"]["p50"]
@@ -114,12 +149,13 @@ def main() -> None:
     sections = [("In-process latency", tab)]
     data: dict[str, Any] = {"steps": results, "questions": len(questions), "corpus": str(args.corpus)}
     if profile is not None:
-        costs = common.table(["frame (self time)", "% of Index.query"], [[n, p] for n, p in profile[1]])
-        print("\nlargest self-time costs of Index.query (pyinstrument):\n" + costs)
-        sections.append(("Where Index.query spends its time (pyinstrument, self time)", costs))
-        data["profile_top"] = profile[1]
-        data["profile_tree"] = profile[0]
-    path = common.write_results("search_latency", "In-process search latency", sections, data)
+        by_stage = common.table(["stage of Index.query (inclusive)", "% of time"], profile["stages"])
+        costs = common.table(["frame (self time)", "% of time"], profile["self"])
+        print("\nwhere Index.query spends its time (pyinstrument):\n" + by_stage + "\n\n" + costs)
+        sections.append(("Where Index.query spends its time (pyinstrument), by stage", by_stage))
+        sections.append(("Largest self-time frames", costs))
+        data["profile"] = profile
+    path = common.write_results(args.name, f"In-process search latency: {args.corpus}", sections, data)
     print(f"\nwritten: {path.relative_to(common.ROOT)}")
 
 
