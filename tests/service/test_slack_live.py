@@ -381,6 +381,8 @@ def test_feedback_button_is_recorded_and_counted(slack: SlackEnv) -> None:
         list(x) for x in links(message)
     ]
     assert _feedback_count(slack, "down") == before + 1
+    metrics = httpx.get(slack.base_url + "/metrics", timeout=30).text
+    assert re.search(r'^docqa_slack_questions_total\{source="mention"\} [1-9]', metrics, re.MULTILINE)
 
 
 def _feedback_count(env: SlackEnv, rating: str) -> float:
@@ -617,3 +619,11 @@ def test_no_signed_payload_makes_the_service_fail(
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert response.json()["error"]["code"] in ("bad_slack_payload", "invalid_slack_signature")
+
+
+def test_without_slack_variables_the_routes_are_off_and_the_log_says_why(server_url: Any) -> None:
+    """The shared default server runs with SLACK_* empty (tests/service/conftest.py)."""
+    body = json.dumps({"type": "url_verification", "challenge": "c"})
+    assert httpx.post(f"{server_url}/slack/events", content=body, timeout=30).status_code == 404
+    assert httpx.post(f"{server_url}/slack/commands", content="text=x", timeout=30).status_code == 404
+    assert "Slack is off: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN not set" in server_url.log()
