@@ -28,7 +28,9 @@ from service.config import Settings  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.001, steps: int = 20000, lr: float = 0.5) -> np.ndarray:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 0.001, steps: int = 20000, lr: float = 0.5
+) -> np.ndarray:
     """Gradient descent on the regularised log-loss; returns [bias, w1, w2] for features scaled as given."""
     design = np.hstack([np.ones((len(x), 1)), x])
     w = np.zeros(design.shape[1])
@@ -45,8 +47,10 @@ def report(name: str, probs: np.ndarray, y: np.ndarray) -> None:
     precision = tp / max(int(predicted.sum()), 1)
     recall = tp / max(int((y == 1).sum()), 1)
     abstain_ok = int((~predicted & (y == 0)).sum())
-    print(f"{name:<8} answered precision {precision:.3f} recall {recall:.3f}; "
-          f"off-topic abstained {abstain_ok}/{int((y == 0).sum())}")
+    print(
+        f"{name:<8} answered precision {precision:.3f} recall {recall:.3f}; "
+        f"off-topic abstained {abstain_ok}/{int((y == 0).sum())}"
+    )
 
 
 def main() -> None:
@@ -55,7 +59,9 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=HERE / "data" / "calibration.jsonl")
     args = parser.parse_args()
     index = load_index(args.index, Settings().model_path)
-    rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     feats = np.array([index.confidence_features(r["question"]) for r in rows])
     y = np.array([1.0 if r["answerable"] else 0.0 for r in rows])
     w = fit_logistic(feats, y)

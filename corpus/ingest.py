@@ -69,7 +69,9 @@ def iter_documents(folder: Path) -> Iterator[Document]:
         CorpusLoadError: The folder does not exist, or a manifest entry is malformed.
     """
     if not folder.is_dir():
-        raise CorpusLoadError(f"corpus folder {folder} does not exist; pass --corpus DIR or set DOCQA_CORPUS_DIR")
+        raise CorpusLoadError(
+            f"corpus folder {folder} does not exist; pass --corpus DIR or set DOCQA_CORPUS_DIR"
+        )
     manifest = _read_manifest(folder)
     seen_ids: set[str] = set()
     seen_hashes: set[str] = set()
@@ -85,13 +87,17 @@ def iter_documents(folder: Path) -> Iterator[Document]:
         entry = manifest.get(path.relative_to(folder).as_posix(), {})
         doc_id = str(entry.get("doc_id") or slugify(path.stem))
         if not _ID_RE.match(doc_id):
-            raise CorpusLoadError(f"doc_id {doc_id!r} for {path.name} must be lower-case letters, digits, '.', '_', '-'")
+            raise CorpusLoadError(
+                f"doc_id {doc_id!r} for {path.name} must be lower-case letters, digits, '.', '_', '-'"
+            )
         base, n = doc_id, 2
         while doc_id in seen_ids:
             doc_id, n = f"{base}-{n}", n + 1
         seen_ids.add(doc_id)
         title = str(entry.get("title") or markup_title or first_heading(text))
-        yield Document(doc_id=doc_id, title=title, source=_source_name(path, folder), text=text, url=entry.get("url"))
+        yield Document(
+            doc_id=doc_id, title=title, source=_source_name(path, folder), text=text, url=entry.get("url")
+        )
 
 
 def load_corpus(folder: Path) -> list[Document]:
@@ -108,5 +114,7 @@ def load_corpus(folder: Path) -> list[Document]:
     """
     documents = list(iter_documents(folder))
     if not documents:
-        raise CorpusLoadError(f"no .txt/.md/.html documents found in {folder}; add some or point --corpus elsewhere")
+        raise CorpusLoadError(
+            f"no .txt/.md/.html documents found in {folder}; add some or point --corpus elsewhere"
+        )
     return documents

@@ -13,8 +13,31 @@ from pathlib import Path
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 
 _BLOCK_TAGS = {
-    "p", "div", "section", "article", "header", "footer", "li", "ul", "ol", "table", "tr", "br",
-    "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "main", "aside", "nav", "dt", "dd",
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "br",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "main",
+    "aside",
+    "nav",
+    "dt",
+    "dd",
 }
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "head"}
 

@@ -15,7 +15,9 @@ from index.types import Meaning
 
 _MINOR = frozenset({"of", "and", "the", "for", "&", "in", "on", "to", "a", "an"})
 _PAREN_RE = re.compile(r"\(([A-Z][A-Za-z]{1,9}?)(s?)\)")
-_STANDS_RE = re.compile(r"\b([A-Z]{2,10})s?\s+(?:stands for|means|is short for)\s+(?:the\s+)?((?:[A-Za-z&-]+\s*){1,8})")
+_STANDS_RE = re.compile(
+    r"\b([A-Z]{2,10})s?\s+(?:stands for|means|is short for)\s+(?:the\s+)?((?:[A-Za-z&-]+\s*){1,8})"
+)
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z-]*|&")
 
 
@@ -68,7 +70,9 @@ def _expansion_before(text: str, end: int, acronym: str, plural: bool) -> str | 
 
 def _expansion_after(phrase: str, acronym: str) -> str | None:
     words = _WORD_RE.findall(phrase)
-    matches = [words[:size] for size in range(1, min(len(words), 8) + 1) if _initials_match(acronym, words[:size])]
+    matches = [
+        words[:size] for size in range(1, min(len(words), 8) + 1) if _initials_match(acronym, words[:size])
+    ]
     exact = [m for m in matches if sum(w.lower() not in _MINOR for w in m) == len(acronym)]
     best = exact[0] if exact else (matches[0] if matches else None)
     return _normalise(best, False) if best else None
@@ -127,11 +131,15 @@ def acronyms_in(question: str, table: dict[str, tuple[Meaning, ...]]) -> list[st
 
 
 def _phrases(meaning: Meaning, meanings: tuple[Meaning, ...]) -> list[str]:
-    """The expansion, and its distinctive tail ("customer officer") when the others share its head ("chief")."""
+    """The expansion, and its distinctive tail ("customer officer") when others share its head ("chief")."""
     words = meaning.expansion.lower().split()
     others = [m.expansion.lower().split() for m in meanings if m is not meaning]
     shared = 0
-    while others and shared < len(words) - 1 and all(len(o) > shared and o[shared] == words[shared] for o in others):
+    while (
+        others
+        and shared < len(words) - 1
+        and all(len(o) > shared and o[shared] == words[shared] for o in others)
+    ):
         shared += 1
     phrases = [" ".join(words)]
     if shared and len(words) - shared >= 2:

@@ -7,7 +7,8 @@ Each answer unit (a sentence, or a table row) of the top passages is scored by:
 - ``order``: whether the question's words appear in the unit in the same order. This is what makes
   direction count: "who reports to the COO" wants "X report to the COO", while "who does the COO
   report to" wants "the COO reports to X";
-- a small bonus for numbers when the question asks "how much/many", and a prior from the passage's retrieval score.
+- a small bonus for numbers when the question asks "how much/many", and a prior from the
+  passage's retrieval score.
 
 Confidence is a logistic function of the best unit's similarity and the question's word coverage
 by the best passage; `ABSTAIN_BELOW` is the threshold (see `bench/calibrate_abstention.py`).
@@ -25,7 +26,9 @@ import numpy.typing as npt
 
 from index.tokenize import tokenize
 
-_QUANTITY_Q = re.compile(r"\b(how (much|many|long|old)|salary|salaries|earn|paid|pay|cost|percent|number of)\b", re.I)
+_QUANTITY_Q = re.compile(
+    r"\b(how (much|many|long|old)|salary|salaries|earn|paid|pay|cost|percent|number of)\b", re.I
+)
 _HAS_NUMBER = re.compile(r"\d")
 _ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both)\b", re.I)
 
@@ -51,14 +54,14 @@ class UnitScore:
 
 def _ordered_agreement(q_tokens: list[str], u_tokens: list[str]) -> float:
     """In [-1, 1]: +1 when every shared pair of question words keeps its order in the unit."""
-    first = {}
+    first: dict[str, int] = {}
     for i, tok in enumerate(u_tokens):
         first.setdefault(tok, i)
     shared = [t for t in dict.fromkeys(q_tokens) if t in first]
     pairs = [(a, b) for i, a in enumerate(shared) for b in shared[i + 1 :]]
     if not pairs:
         return 0.0
-    agree = sum(1 if first[a] < first[b] else -1 for a, b in pairs)
+    agree = sum((1 if first[a] < first[b] else -1) for a, b in pairs)
     return agree / len(pairs)
 
 
@@ -83,7 +86,8 @@ def score_units(
     Args:
         question: The (resolved) question.
         q_vector: Its normalised embedding.
-        candidates: ``(unit_row, chunk_id, score_gap, start, end)`` (score_gap: how far the unit's passage scores below the best passage) for each unit of the top passages, with
+        candidates: ``(unit_row, chunk_id, score_gap, start, end)`` for each unit of the top
+            passages (score_gap: how far its passage scores below the best passage), with
             ``text_of[unit_row]`` its text.
         unit_vectors: All units' embeddings (rows indexed by unit_row).
         text_of: Unit texts by unit_row.

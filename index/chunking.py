@@ -48,7 +48,9 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def _heading_level(block: Block, label: str, prev_level: int | None, stack: list[tuple[int, str]], next_kind: str) -> int:
+def _heading_level(
+    block: Block, label: str, prev_level: int | None, stack: list[tuple[int, str]], next_kind: str
+) -> int:
     """Nesting level of a heading: Markdown says it; in plain text it is inferred from shape."""
     if block.level:
         return block.level
@@ -144,7 +146,11 @@ def _to_chunks(document: Document, groups: list[list[_Piece]], first_id: int) ->
         start, end = group[0].start, group[-1].end
         body = document.text[start:end]
         section = SECTION_SEPARATOR.join(group[0].section)
-        if len(group) == 1 and group[0].section and " ".join(body.lstrip("#").split()) == group[0].section[-1]:
+        if (
+            len(group) == 1
+            and group[0].section
+            and " ".join(body.lstrip("#").split()) == group[0].section[-1]
+        ):
             continue  # a heading with no content under it
         embed = f"{document.title}\n{section}\n{body}" if section else f"{document.title}\n{body}"
         chunks.append(Chunk(first_id + len(chunks), document.doc_id, section, start, end, body, embed))

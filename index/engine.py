@@ -38,7 +38,9 @@ class Index:
         'Department heads and managers typically report to the COO.'
     """
 
-    def __init__(self, manifest: dict[str, Any], bundle: dict[str, Any], embedder: SentenceTransformerEmbedder) -> None:
+    def __init__(
+        self, manifest: dict[str, Any], bundle: dict[str, Any], embedder: SentenceTransformerEmbedder
+    ) -> None:
         self.manifest = manifest
         self.documents: dict[str, Document] = {d.doc_id: d for d in bundle["documents"]}
         self.chunks: list[Chunk] = bundle["chunks"]
@@ -50,7 +52,9 @@ class Index:
         self._embedder = embedder
         self._encode_lock = threading.Lock()  # HF fast tokenizers fail when shared across threads
         self.fusion = FusionParams()
-        bounds = np.searchsorted(self._units[:, 0], np.arange(len(self.chunks) + 1)) if len(self._units) else None
+        bounds = (
+            np.searchsorted(self._units[:, 0], np.arange(len(self.chunks) + 1)) if len(self._units) else None
+        )
         self._unit_bounds = bounds
         self._idf = self._idf_table()
 
@@ -82,9 +86,12 @@ class Index:
     def encode_query(self, text: str) -> npt.NDArray[np.float32]:
         """One bare model encode of a query (the latency floor of every search)."""
         with self._encode_lock:
-            return self._embedder.encode([text])[0]
+            vectors = self._embedder.encode([text])
+        return np.asarray(vectors[0], dtype=np.float32)
 
-    def search(self, question: str, top_k: int = 5, mode: str = "hybrid", *, max_chars: int = 4000) -> list[Passage]:
+    def search(
+        self, question: str, top_k: int = 5, mode: str = "hybrid", *, max_chars: int = 4000
+    ) -> list[Passage]:
         """Rank passages for a question.
 
         Args:
@@ -102,7 +109,9 @@ class Index:
         passages, _, _ = self._retrieve(question, top_k, mode, max_chars)
         return passages
 
-    def query(self, question: str, top_k: int = 5, *, max_chars: int = 4000, mode: str = "hybrid") -> QueryResult:
+    def query(
+        self, question: str, top_k: int = 5, *, max_chars: int = 4000, mode: str = "hybrid"
+    ) -> QueryResult:
         """Answer a question: passages, the answering sentence, confidence, acronym clarifications.
 
         Args:
@@ -121,7 +130,12 @@ class Index:
         abstained = answer is None or conf < ABSTAIN_BELOW
         logger.info(
             "query answered",
-            extra={"q_len": len(question), "top_k": top_k, "abstained": abstained, "ms": round((time.perf_counter() - started) * 1000, 1)},
+            extra={
+                "q_len": len(question),
+                "top_k": top_k,
+                "abstained": abstained,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
         )
         return QueryResult(
             question=question,
@@ -135,7 +149,7 @@ class Index:
     # -- retrieval --------------------------------------------------------------------------
     def _validate(self, question: str, top_k: int, mode: str, max_chars: int) -> str:
         if not isinstance(question, str) or not question.strip():
-            raise EmptyQuery("the question is empty; send a question such as \"Who reports to the COO?\"")
+            raise EmptyQuery('the question is empty; send a question such as "Who reports to the COO?"')
         if len(question) > max_chars:
             raise QueryTooLong(f"the question has {len(question)} characters; the limit is {max_chars}")
         if not isinstance(top_k, int) or top_k < 1:
@@ -153,7 +167,9 @@ class Index:
         for term, meanings in self.acronyms.items():
             named = meaning_named_in(question, meanings) if len(meanings) > 1 else None
             if named is not None:
-                demote.update(d for m in meanings if m is not named for d in m.doc_ids if d not in named.doc_ids)
+                demote.update(
+                    d for m in meanings if m is not named for d in m.doc_ids if d not in named.doc_ids
+                )
                 extra.append(term)
             elif term in used and len(meanings) > 1:
                 clarifications.append(Clarification(term, meanings))
@@ -166,7 +182,12 @@ class Index:
     def _is_topic(self, token: str) -> bool:
         """True for an acronym of the corpus or a word of one of its expansions."""
         if not hasattr(self, "_topic_vocab"):
-            words = {t for term, ms in self.acronyms.items() for m in ms for t in [term.lower(), *tokenize(m.expansion)]}
+            words = {
+                t
+                for term, ms in self.acronyms.items()
+                for m in ms
+                for t in [term.lower(), *tokenize(m.expansion)]
+            }
             self._topic_vocab = frozenset(words)
         return token in self._topic_vocab
 
@@ -184,7 +205,9 @@ class Index:
                     extra.append(low)
         return tokens + extra
 
-    def _ranked_ids(self, text: str, q_vector: npt.NDArray[np.float32], mode: str, depth: int) -> list[tuple[int, float]]:
+    def _ranked_ids(
+        self, text: str, q_vector: npt.NDArray[np.float32], mode: str, depth: int
+    ) -> list[tuple[int, float]]:
         if mode == "bm25":
             return self._sparse.search(text, depth)  # type: ignore[no-any-return]
         dense_hits: list[tuple[int, float]] = self._dense.search(q_vector, depth)
@@ -207,7 +230,11 @@ class Index:
         top = ranked[:top_k]
         for clar in clarifications:
             top = self._cover_meanings(top, ranked, clar, top_k)
-        return [self._passage(rank, cid, score) for rank, (cid, score) in enumerate(top, 1)], q_vector, clarifications
+        return (
+            [self._passage(rank, cid, score) for rank, (cid, score) in enumerate(top, 1)],
+            q_vector,
+            clarifications,
+        )
 
     def _cover_meanings(
         self, top: list[tuple[int, float]], ranked: list[tuple[int, float]], clar: Clarification, top_k: int
@@ -226,8 +253,16 @@ class Index:
         chunk = self.chunks[chunk_id]
         doc = self.documents[chunk.doc_id]
         return Passage(
-            rank=rank, score=float(score), doc_id=doc.doc_id, title=doc.title, source=doc.source,
-            section=chunk.section, start=chunk.start, end=chunk.end, text=chunk.text, chunk_id=chunk_id,
+            rank=rank,
+            score=float(score),
+            doc_id=doc.doc_id,
+            title=doc.title,
+            source=doc.source,
+            section=chunk.section,
+            start=chunk.start,
+            end=chunk.end,
+            text=chunk.text,
+            chunk_id=chunk_id,
         )
 
     # -- answers ----------------------------------------------------------------------------
@@ -269,7 +304,9 @@ class Index:
         doc = self.documents[chunk.doc_id]
         start, end = extend_anaphora(best, [(s, e) for _, s, e in self._units_of(best.chunk_id)], doc.text)
         rank = next(p.rank for p in passages if p.chunk_id == best.chunk_id)
-        span = AnswerSpan(text=doc.text[start:end], doc_id=doc.doc_id, start=start, end=end, passage_rank=rank)
+        span = AnswerSpan(
+            text=doc.text[start:end], doc_id=doc.doc_id, start=start, end=end, passage_rank=rank
+        )
         return span, best_sim, cover
 
 

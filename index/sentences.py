@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 _ABBREVIATIONS = frozenset(
-    "vs v etc e.g i.e mr mrs ms dr prof inc ltd co corp st jr sr no fig approx dept est u.s a.m p.m cf al".split()
+    "vs v etc e.g i.e mr mrs ms dr prof inc ltd co corp st jr sr no fig approx dept est u.s a.m p.m cf al".split()  # noqa: E501
 )
 _END_RE = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"“'‘(\[•\-–*]?[A-Z0-9$])")
 _BULLET_RE = re.compile(r"\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+")

@@ -35,9 +35,9 @@ from index.chunking import ChunkerConfig, chunk_document
 from index.dense import DenseIndex
 from index.embedder import Progress, SentenceTransformerEmbedder
 from index.errors import CorpusError, IndexNotReady
+from index.sentences import split_sentences
 from index.sparse import SparseIndex
 from index.structure import parse_blocks
-from index.sentences import split_sentences
 from index.types import Chunk, Meaning
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,9 @@ def build_index_from_documents(
     embedder = SentenceTransformerEmbedder(model, cache_dir=embed_cache)
     vectors = embedder.encode([c.embed_text for c in chunks], progress=progress)
     unit_texts = [docs_by_id[chunks[int(c)].doc_id].text[int(s) : int(e)] for c, s, e in units]
-    unit_vectors = embedder.encode(unit_texts, progress=lambda _s, d, t: _notify(progress, "embedding sentences", d, t))
+    unit_vectors = embedder.encode(
+        unit_texts, progress=lambda _s, d, t: _notify(progress, "embedding sentences", d, t)
+    )
     _notify(progress, "indexing", 0, 2)
     dense = DenseIndex.build(vectors)
     sparse = SparseIndex.build([c.embed_text for c in chunks])
@@ -197,7 +199,12 @@ def build_index_from_documents(
         (target / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
     _atomic_publish(index_dir, write)
-    logger.info("index built: %s chunks from %s documents in %ss", len(chunks), len(documents), manifest["build_seconds"])
+    logger.info(
+        "index built: %s chunks from %s documents in %ss",
+        len(chunks),
+        len(documents),
+        manifest["build_seconds"],
+    )
     return manifest
 
 
@@ -231,7 +238,12 @@ def _atomic_publish(index_dir: Path, write: Any) -> None:
 
 
 def build_index(
-    corpus_dir: Path, index_dir: Path, model: str, *, progress: Progress | None = None, embed_cache: Path | None = None
+    corpus_dir: Path,
+    index_dir: Path,
+    model: str,
+    *,
+    progress: Progress | None = None,
+    embed_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Load a corpus folder and build its index (see `build_index_from_documents`).
 
@@ -243,7 +255,11 @@ def build_index(
     except CorpusLoadError as exc:
         raise CorpusError(str(exc)) from exc
     return build_index_from_documents(
-        documents, index_dir, model, progress=progress, embed_cache=embed_cache,
+        documents,
+        index_dir,
+        model,
+        progress=progress,
+        embed_cache=embed_cache,
         extra_manifest={"corpus_dir": str(corpus_dir)},
     )
 
@@ -306,7 +322,9 @@ def read_bundle(index_dir: Path) -> dict[str, Any]:
         with (index_dir / "chunks.jsonl").open(encoding="utf-8") as fh:
             chunks = [Chunk(**json.loads(line)) for line in fh]
         raw_acronyms = json.loads((index_dir / "acronyms.json").read_text(encoding="utf-8"))
-        acronyms = {k: tuple(Meaning(m["expansion"], tuple(m["doc_ids"])) for m in v) for k, v in raw_acronyms.items()}
+        acronyms = {
+            k: tuple(Meaning(m["expansion"], tuple(m["doc_ids"])) for m in v) for k, v in raw_acronyms.items()
+        }
         bundle = {
             "documents": documents,
             "chunks": chunks,
@@ -317,7 +335,9 @@ def read_bundle(index_dir: Path) -> dict[str, Any]:
             "sparse": SparseIndex.load(index_dir / "sparse"),
         }
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexNotReady(f"the index at {index_dir} is incomplete or corrupt ({exc}); {REBUILD_HINT}") from exc
+        raise IndexNotReady(
+            f"the index at {index_dir} is incomplete or corrupt ({exc}); {REBUILD_HINT}"
+        ) from exc
     if len(bundle["chunks"]) != len(bundle["dense"]) or len(bundle["chunks"]) != len(bundle["sparse"]):
         raise IndexNotReady(f"the index at {index_dir} is inconsistent (chunk counts differ); {REBUILD_HINT}")
     return bundle

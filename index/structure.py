@@ -21,11 +21,27 @@ _NAV_WORDS = frozenset(
     read more next previous back to top cookie settings""".split("\n")
 )
 _NAV_PHRASES = frozenset(
-    {"blog", "home", "menu", "share", "author", "scroll image", "related articles", "related posts",
-     "ask us how", "read more", "table of contents", "back to top", "advertisement", "tags", "categories"}
+    {
+        "blog",
+        "home",
+        "menu",
+        "share",
+        "author",
+        "scroll image",
+        "related articles",
+        "related posts",
+        "ask us how",
+        "read more",
+        "table of contents",
+        "back to top",
+        "advertisement",
+        "tags",
+        "categories",
+    }
 )
 _BOILER_PREFIX = re.compile(
-    r"^(related( articles| posts)?\s*:|also read\s*:|read more\s*:|see also\s*:|visit\s*:|published (in|on|by)\b|"
+    r"^(related( articles| posts)?\s*:|also read\s*:|read more\s*:|see also\s*:|visit\s*:|"
+    r"published (in|on|by)\b|"
     r"posted (in|on|by)\b|updated on\b|to (know|learn|read) more\b|click here\b|share (this|on)\b|tags?\s*:|"
     r"categor(y|ies)\s*:|photo\s*:|image\s*:|source\s*:)",
     re.IGNORECASE,
@@ -152,14 +168,25 @@ def _mark_leadins(text: str, blocks: list[Block]) -> list[Block]:
             # A list keeps the sentence that introduces it: one block from the lead-in to the list's end.
             lead = out.pop()
             block = Block(lead.start, block.end, "list", 0)
-        elif ends_colon and nxt is not None and nxt.kind == "list" and block.kind in ("heading", "para", "question"):
+        elif (
+            ends_colon
+            and nxt is not None
+            and nxt.kind == "list"
+            and block.kind in ("heading", "para", "question")
+        ):
             block = Block(block.start, block.end, "leadin", 0)
-        elif block.kind in ("heading", "question") and not block.level and (
-            ends_colon or (out and out[-1].kind == "question")
+        elif (
+            block.kind in ("heading", "question")
+            and not block.level
+            and (ends_colon or (out and out[-1].kind == "question"))
         ):
             # "Here's the breakdown:" introduces what follows; a short line after a question answers it.
             block = Block(block.start, block.end, "para", 0)
-        elif block.kind in ("heading", "question") and (nxt is None or nxt.kind == "boilerplate") and not block.level:
+        elif (
+            block.kind in ("heading", "question")
+            and (nxt is None or nxt.kind == "boilerplate")
+            and not block.level
+        ):
             # A "heading" with nothing under it is a stray line (a caption, a promo), not structure.
             block = Block(block.start, block.end, "boilerplate" if nxt is None else "para", 0)
         out.append(block)

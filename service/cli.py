@@ -72,10 +72,16 @@ def _load(settings: Settings) -> Any:
         raise click.ClickException(exc.message) from exc
 
 
-_corpus_opt = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Corpus folder [DOCQA_CORPUS_DIR].")
-_index_opt = click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder [DOCQA_INDEX_DIR].")
+_corpus_opt = click.option(
+    "--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Corpus folder [DOCQA_CORPUS_DIR]."
+)
+_index_opt = click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), help="Index folder [DOCQA_INDEX_DIR]."
+)
 _model_opt = click.option("--model", help="sentence-transformers model name or path [DOCQA_MODEL].")
-_topk_opt = click.option("--top-k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to return.")
+_topk_opt = click.option(
+    "--top-k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to return."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,14 +106,18 @@ def build(corpus_dir: Path | None, index_dir: Path | None, model: str | None) ->
 
 def _print_result(result: QueryResult) -> None:
     if result.abstained:
-        click.echo(f"The documents do not answer this (confidence {result.confidence:.2f}). Closest passages:")
+        click.echo(
+            f"The documents do not answer this (confidence {result.confidence:.2f}). Closest passages:"
+        )
     else:
         assert result.answer is not None
         click.secho(result.answer.text, bold=True)
         click.echo(f"  [{result.answer.passage_rank}] confidence {result.confidence:.2f}")
     for clar in result.clarifications:
         meanings = "; ".join(f"{m.expansion} ({', '.join(m.doc_ids)})" for m in clar.meanings)
-        click.secho(f"Note: {clar.term} means different things in different documents: {meanings}", fg="yellow")
+        click.secho(
+            f"Note: {clar.term} means different things in different documents: {meanings}", fg="yellow"
+        )
     for p in result.passages:
         click.echo("")
         click.secho(f"[{p.rank}] {p.title}", bold=True)
@@ -141,11 +151,18 @@ def ask(question: str, top_k: int, as_json: bool, index_dir: Path | None, model:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_topk_opt
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True,
-              help="Retrieval mode for single questions (to compare retrievers).")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "bm25", "dense"]),
+    default="hybrid",
+    show_default=True,
+    help="Retrieval mode for single questions (to compare retrievers).",
+)
 @_index_opt
 @_model_opt
-def eval_(file: Path, top_k: int, as_json: bool, mode: str, index_dir: Path | None, model: str | None) -> None:
+def eval_(
+    file: Path, top_k: int, as_json: bool, mode: str, index_dir: Path | None, model: str | None
+) -> None:
     """Run a question set (JSON lines, CONTRACT.md format) and print the metrics."""
     from service.evaluation import evaluate, format_report, load_questions
 
@@ -175,7 +192,9 @@ def ensure_index(settings: Settings) -> None:
 @_corpus_opt
 @_index_opt
 @_model_opt
-def serve(host: str | None, port: int | None, corpus_dir: Path | None, index_dir: Path | None, model: str | None) -> None:
+def serve(
+    host: str | None, port: int | None, corpus_dir: Path | None, index_dir: Path | None, model: str | None
+) -> None:
     """Start the HTTP service (builds the index first if none exists)."""
     import uvicorn
 
@@ -190,8 +209,14 @@ def serve(host: str | None, port: int | None, corpus_dir: Path | None, index_dir
         if value is not None:
             os.environ[f"DOCQA_{name}"] = str(value)
     click.echo(f"serving on http://{settings.host}:{settings.port}", err=True)
-    uvicorn.run("service.app:create_app", factory=True, host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
 
 
 @cli.command()

@@ -9,7 +9,6 @@ Chat questions go through `ChatService`, the same code as ``POST /v1/chat``.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,12 @@ class EvalReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``docqa eval --json``)."""
-        return {"top_k": self.top_k, "mode": self.mode, "metrics": self.metrics, "questions": [asdict(q) for q in self.questions]}
+        return {
+            "top_k": self.top_k,
+            "mode": self.mode,
+            "metrics": self.metrics,
+            "questions": [asdict(q) for q in self.questions],
+        }
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
@@ -157,7 +161,9 @@ def _aggregate(outcomes: list[QuestionOutcome], top_k: int) -> dict[str, float |
     return {
         "questions": len(outcomes),
         f"hit@{top_k}": _ratio(sum(o.hit_rank is not None for o in graded), len(graded)),
-        f"mrr@{top_k}": round(sum(1 / o.hit_rank for o in graded if o.hit_rank) / len(graded), 4) if graded else None,
+        f"mrr@{top_k}": round(sum(1 / o.hit_rank for o in graded if o.hit_rank) / len(graded), 4)
+        if graded
+        else None,
         "answer_accuracy": _ratio(sum(bool(o.answer_correct) for o in graded), len(graded)),
         "abstention_precision": _ratio(len(true_abstain), len(abstained)),
         "abstention_recall": _ratio(len(true_abstain), len(should_abstain)),
@@ -168,7 +174,14 @@ def _aggregate(outcomes: list[QuestionOutcome], top_k: int) -> dict[str, float |
     }
 
 
-def evaluate(index: Index, rows: list[dict[str, Any]], *, top_k: int = 5, mode: str = "hybrid", settings: Settings | None = None) -> EvalReport:
+def evaluate(
+    index: Index,
+    rows: list[dict[str, Any]],
+    *,
+    top_k: int = 5,
+    mode: str = "hybrid",
+    settings: Settings | None = None,
+) -> EvalReport:
     """Run every question and aggregate.
 
     Args:
@@ -194,7 +207,10 @@ def format_report(report: EvalReport) -> str:
         ans = "-" if o.answer_correct is None else ("yes" if o.answer_correct else "no")
         if o.kind == "ambiguous":
             ans = "clar" if o.clarified else "NO"
-        lines.append(f"{o.id:<8} {o.kind:<11} {hit:>4} {ans:>4} {str(o.abstained):>5} {o.confidence:>5.2f}  {o.question[:70]}")
+        lines.append(
+            f"{o.id:<8} {o.kind:<11} {hit:>4} {ans:>4} {o.abstained!s:>5} "
+            f"{o.confidence:>5.2f}  {o.question[:70]}"
+        )
     lines.append("")
     lines.append(f"mode={report.mode} top_k={report.top_k}")
     for name, value in report.metrics.items():

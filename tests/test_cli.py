@@ -45,7 +45,9 @@ def test_build_then_ask_prints_answer_and_numbered_passages(small_corpus: Path, 
 
 
 def test_ask_json_is_the_query_response(built_index_dir: Path) -> None:
-    result = CliRunner().invoke(cli, ["ask", "Who reports to the COO?", "--json", "--top-k", "3", "--index", str(built_index_dir)])
+    result = CliRunner().invoke(
+        cli, ["ask", "Who reports to the COO?", "--json", "--top-k", "3", "--index", str(built_index_dir)]
+    )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert set(body) >= {"question", "answer", "abstained", "confidence", "passages", "clarifications"}
@@ -57,7 +59,9 @@ def test_eval_prints_metrics_table_and_json(built_index_dir: Path) -> None:
     table = runner.invoke(cli, ["eval", str(DEV), "--index", str(built_index_dir)])
     assert table.exit_code == 0, table.output
     assert "hit@5" in table.output and "citation_integrity" in table.output
-    as_json = runner.invoke(cli, ["eval", str(DEV), "--json", "--mode", "bm25", "--index", str(built_index_dir)])
+    as_json = runner.invoke(
+        cli, ["eval", str(DEV), "--json", "--mode", "bm25", "--index", str(built_index_dir)]
+    )
     report = json.loads(as_json.output)
     assert report["mode"] == "bm25" and report["metrics"]["questions"] == 12
 
@@ -76,7 +80,11 @@ def test_installed_executable_answers(built_index_dir: Path) -> None:
     exe = shutil.which("docqa") or str(Path(sys.executable).parent / "docqa")
     out = subprocess.run(
         [exe, "ask", "What is a fractional COO?", "--json", "--index", str(built_index_dir)],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        check=True,
     )
     assert "part-time Chief Operating Officer" in json.loads(out.stdout)["answer"]["text"]
 
@@ -86,8 +94,21 @@ def test_serve_builds_the_index_on_first_run(small_corpus: Path, tmp_path: Path)
     port, index_dir = free_port(), tmp_path / "index"
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), "--corpus", str(small_corpus), "--index", str(index_dir)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1", "DOCQA_RATE_LIMIT_PER_MINUTE": "0"},
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "serve",
+            "--port",
+            str(port),
+            "--corpus",
+            str(small_corpus),
+            "--index",
+            str(index_dir),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "DOCQA_RATE_LIMIT_PER_MINUTE": "0"},
     )
     try:
         deadline = time.monotonic() + 240
@@ -99,7 +120,9 @@ def test_serve_builds_the_index_on_first_run(small_corpus: Path, tmp_path: Path)
                 pass
             assert proc.poll() is None, (tmp_path / "serve.log").read_text()
             time.sleep(0.5)
-        body = httpx.post(f"http://127.0.0.1:{port}/v1/query", json={"question": "When are trains booked?"}, timeout=60).json()
+        body = httpx.post(
+            f"http://127.0.0.1:{port}/v1/query", json={"question": "When are trains booked?"}, timeout=60
+        ).json()
         assert body["answer"]["doc_id"] == "travel"
         assert "building it now" in (tmp_path / "serve.log").read_text()
     finally:

@@ -28,10 +28,13 @@ def _imports(package: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize(("package", "forbidden"), [
-    ("index", {"fastapi", "starlette", "slack_sdk", "slack_bolt", "service", "uvicorn"}),
-    ("corpus", {"index", "service", "fastapi", "faiss", "numpy"}),
-])
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("index", {"fastapi", "starlette", "slack_sdk", "slack_bolt", "service", "uvicorn"}),
+        ("corpus", {"index", "service", "fastapi", "faiss", "numpy"}),
+    ],
+)
 def test_imports_only_go_one_way(package: str, forbidden: set[str]) -> None:
     assert not (_imports(package) & forbidden)
 

@@ -48,7 +48,10 @@ def test_ambiguous_acronym_lists_every_meaning_and_covers_both(index) -> None:
     result = index.query("What does CCO stand for?")
     (clar,) = result.clarifications
     meanings = {m.expansion: set(m.doc_ids) for m in clar.meanings}
-    assert meanings == {"Chief Commercial Officer": COMMERCIAL_DOCS, "Chief Customer Officer": {"customer-officer-vs-coo"}}
+    assert meanings == {
+        "Chief Commercial Officer": COMMERCIAL_DOCS,
+        "Chief Customer Officer": {"customer-officer-vs-coo"},
+    }
     docs = {p.doc_id for p in result.passages}
     assert docs & COMMERCIAL_DOCS and "customer-officer-vs-coo" in docs
     assert result.to_dict()["clarifications"][0]["term"] == "CCO"
@@ -65,8 +68,13 @@ def test_spelled_out_role_is_not_outranked_by_the_other_cco(index) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["What is the capital of France?", "How many legs does a spider have?", "Who won the 2018 World Cup?",
-     "How do I bake sourdough bread?", "What is the boiling point of water in Kelvin?"],
+    [
+        "What is the capital of France?",
+        "How many legs does a spider have?",
+        "Who won the 2018 World Cup?",
+        "How do I bake sourdough bread?",
+        "What is the boiling point of water in Kelvin?",
+    ],
 )
 def test_off_topic_questions_abstain(index, question: str) -> None:
     result = index.query(question)
@@ -90,7 +98,9 @@ def test_answerable_questions_are_answered(index, question: str, phrase: str) ->
     assert any(phrase.lower() in p.text.lower() for p in result.passages)
 
 
-@pytest.mark.parametrize(("question", "error"), [("", EmptyQuery), ("   \n", EmptyQuery), ("x" * 4001, QueryTooLong)])
+@pytest.mark.parametrize(
+    ("question", "error"), [("", EmptyQuery), ("   \n", EmptyQuery), ("x" * 4001, QueryTooLong)]
+)
 def test_bad_questions_raise_domain_errors(index, question: str, error: type) -> None:
     with pytest.raises(error):
         index.query(question)

@@ -30,14 +30,20 @@ def test_every_chunk_is_a_verbatim_span_of_its_document(corpus_dir: Path, seed_c
 
 
 def test_faq_question_stays_with_its_answer(seed_chunks) -> None:
-    faq = [c for c in seed_chunks["customer-officer-vs-coo"] if c.section == "FAQ Segment › Who reports to the COO?"]
+    faq = [
+        c
+        for c in seed_chunks["customer-officer-vs-coo"]
+        if c.section == "FAQ Segment › Who reports to the COO?"
+    ]
     assert len(faq) == 1
     assert faq[0].text.startswith("Who reports to the COO?")
     assert "Department heads and managers typically report to the COO." in faq[0].text
 
 
 def test_list_stays_with_its_introducing_sentence(seed_chunks) -> None:
-    chunk = next(c for c in seed_chunks["customer-officer-vs-coo"] if c.text.startswith("Primary Responsibilities:"))
+    chunk = next(
+        c for c in seed_chunks["customer-officer-vs-coo"] if c.text.startswith("Primary Responsibilities:")
+    )
     assert chunk.text.count("•") == 6
 
 
@@ -49,8 +55,16 @@ def test_flattened_table_stays_whole(seed_chunks) -> None:
 
 @pytest.mark.parametrize(
     "boilerplate",
-    ["Scroll Image", "hq-logo", "blog-banner", "Never Miss The Updates", "Soujanya Varada",
-     "Related: COO vs. Executive Director", "Published on November 2nd, 2023", "Stay On Top Of Everything In HR"],
+    [
+        "Scroll Image",
+        "hq-logo",
+        "blog-banner",
+        "Never Miss The Updates",
+        "Soujanya Varada",
+        "Related: COO vs. Executive Director",
+        "Published on November 2nd, 2023",
+        "Stay On Top Of Everything In HR",
+    ],
 )
 def test_scraped_boilerplate_is_kept_out_of_chunks(seed_chunks, boilerplate: str) -> None:
     assert not any(boilerplate in c.text for chunks in seed_chunks.values() for c in chunks)
@@ -63,14 +77,23 @@ def test_chunk_sizes_stay_in_the_target_range(seed_chunks) -> None:
 
 
 def test_markdown_headings_become_the_section_path() -> None:
-    text = "# Handbook\n\nIntro line for everyone here.\n\n## Leave\nStaff get 25 days of paid leave a year.\n"
+    text = (
+        "# Handbook\n\nIntro line for everyone here.\n\n## Leave\nStaff get 25 days of paid leave a year.\n"
+    )
     chunks = chunk_document(_doc(text))
     assert [c.section for c in chunks] == ["Handbook", "Handbook › Leave"]
 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   \n\n  ", "naïve café — “quoted” 😀 text.", "x" * 5000, "word " * 1000, "One.\n\n\n\nTwo.\r\nThree."],
+    [
+        "",
+        "   \n\n  ",
+        "naïve café — “quoted” 😀 text.",
+        "x" * 5000,
+        "word " * 1000,
+        "One.\n\n\n\nTwo.\r\nThree.",
+    ],
 )
 def test_edge_cases_keep_the_invariant(text: str) -> None:
     for chunk in chunk_document(_doc(text), ChunkerConfig(min_words=5, max_words=50)):
@@ -90,7 +113,9 @@ def test_config_rejects_bad_bounds() -> None:
 
 _line = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",)), max_size=80),
-    st.sampled_from(["# Title", "What is X?", "  • item one.", "Related: spam", "Key Points:", "", "A. B. C."]),
+    st.sampled_from(
+        ["# Title", "What is X?", "  • item one.", "Related: spam", "Key Points:", "", "A. B. C."]
+    ),
 )
 
 
@@ -116,5 +141,6 @@ def test_sentence_spans_are_inside_the_text_and_ordered(text: str) -> None:
 def test_sentence_splitter_respects_abbreviations() -> None:
     text = "Dr. Smith (e.g. the CEO) earns $150,000. They report to the board."
     assert [text[s:e] for s, e in split_sentences(text)] == [
-        "Dr. Smith (e.g. the CEO) earns $150,000.", "They report to the board."
+        "Dr. Smith (e.g. the CEO) earns $150,000.",
+        "They report to the board.",
     ]

@@ -27,7 +27,8 @@ def small_corpus(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     (folder / "oncall.md").write_text(
-        "# On-call\n\nThe on-call engineer answers pages within 15 minutes, day and night.\n", encoding="utf-8"
+        "# On-call\n\nThe on-call engineer answers pages within 15 minutes, day and night.\n",
+        encoding="utf-8",
     )
     return folder
 
@@ -73,27 +74,37 @@ def test_changed_corpus_is_detected(small_corpus: Path, tmp_path: Path, model_pa
         load_index(index_dir, model_path, corpus_dir=small_corpus)
 
 
-def test_rebuild_swaps_in_place_and_reports_progress(small_corpus: Path, tmp_path: Path, model_path: str) -> None:
+def test_rebuild_swaps_in_place_and_reports_progress(
+    small_corpus: Path, tmp_path: Path, model_path: str
+) -> None:
     index_dir = tmp_path / "index"
     stages: list[str] = []
     first = build_index(small_corpus, index_dir, model_path, progress=lambda s, d, t: stages.append(s))
     assert {"chunking", "embedding", "indexing"} <= set(stages)
-    (small_corpus / "new.md").write_text("# Travel\n\nBook trains, not planes, under 500 km.\n", encoding="utf-8")
+    (small_corpus / "new.md").write_text(
+        "# Travel\n\nBook trains, not planes, under 500 km.\n", encoding="utf-8"
+    )
     second = build_index(small_corpus, index_dir, model_path)
     assert second["documents"] == first["documents"] + 1
     assert index_dir.is_symlink() and len(list((tmp_path / ".index.builds").iterdir())) == 1
     assert "Travel" in {d.title for d in load_index(index_dir, model_path).documents.values()}
 
 
-def test_build_killed_halfway_leaves_the_previous_index(small_corpus: Path, tmp_path: Path, model_path: str) -> None:
+def test_build_killed_halfway_leaves_the_previous_index(
+    small_corpus: Path, tmp_path: Path, model_path: str
+) -> None:
     index_dir = tmp_path / "index"
     before = build_index(small_corpus, index_dir, model_path)
     for i in range(30):  # a bigger corpus, so the kill lands during embedding
-        (small_corpus / f"extra{i}.md").write_text(f"# Extra {i}\n\n" + "Filler sentence here. " * 200, encoding="utf-8")
+        (small_corpus / f"extra{i}.md").write_text(
+            f"# Extra {i}\n\n" + "Filler sentence here. " * 200, encoding="utf-8"
+        )
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "service", "build", "--corpus", str(small_corpus), "--index", str(index_dir)],
-        stderr=subprocess.PIPE, text=True, env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert proc.stderr is not None
     for line in proc.stderr:
