@@ -72,6 +72,11 @@ _PRONOUN = re.compile(
     re.IGNORECASE,
 )
 _FILLER = {"the", "a", "an", "s", "for", "of", "about", "then", "one"}
+_PERSONAL = re.compile(
+    r"\b(they|them|their|theirs|they're|he|him|his|she|her|hers|"
+    r"(?:this|that)\s+(?:role|position|job|title|executive|officer|person))\b",
+    re.IGNORECASE,
+)
 _CHOICE_STOPWORDS = {"the", "a", "an", "one", "i", "mean", "meant", "chief", "officer", "please", "yes"}
 
 
@@ -174,7 +179,6 @@ def resolve(
             question = _replace_term(previous.resolved, term, expansion)
             return Resolution(question, _subjects(question, vocab), {term: expansion})
     text = _apply_chosen(text, chosen)
-    own = vocab.mentions(text)
     subjects = _last_subjects(history)
     if previous is None or not subjects:
         stripped = _strip_conjunction(text) if previous is not None else text
@@ -182,19 +186,34 @@ def resolve(
     fragment = _fragment(text)
     if fragment is not None:
         question = _resolve_fragment(fragment, previous, subjects, vocab)
-    elif not own and _PRONOUN.search(text):
-        question = _capitalise(substitute_pronouns(_strip_conjunction(text), subjects))
     else:
-        question = _strip_conjunction(text)
+        question = _resolve_pronouns(_strip_conjunction(text), subjects, vocab)
     return Resolution(question, _subjects(question, vocab) or subjects)
 
 
-def substitute_pronouns(text: str, subjects: Sequence[str]) -> str:
+def _resolve_pronouns(text: str, subjects: Sequence[str], vocab: Vocabulary) -> str:
+    """Spell out pronouns that point back to earlier turns.
+
+    When the message names an entity of its own, only pronouns *before* that mention can point
+    back ("How do they compare to the COO?"); later ones refer to it ("Does the CRO say what
+    they earn?"). A dummy "it" ("Is it true that the COO…") is left alone in that case.
+    """
+    own = vocab.mentions(text)
+    if not own:
+        return _capitalise(substitute_pronouns(text, subjects)) if _PRONOUN.search(text) else text
+    head, tail = text[: own[0].start], text[own[0].start :]
+    if not _PERSONAL.search(head):
+        return text
+    return _capitalise(substitute_pronouns(head, subjects, include_it=False) + tail)
+
+
+def substitute_pronouns(text: str, subjects: Sequence[str], *, include_it: bool = True) -> str:
     """Replace pronouns referring to an earlier subject by that subject.
 
     Args:
         text: The follow-up question.
         subjects: Entity phrases of the earlier turn, main subject first.
+        include_it: Also replace "it/its/it's" (not when "it" may be a dummy subject).
 
     Returns:
         The text with "they/their/it/this role…" spelled out, verbs agreeing in number.
@@ -205,9 +224,10 @@ def substitute_pronouns(text: str, subjects: Sequence[str]) -> str:
     rules: list[tuple[str, str]] = [
         (r"\b(this|that)\s+(role|position|job|title)\b", f"{single} \\2"),
         (r"\b(this|that)\s+(executive|officer|person)\b", single),
-        (r"\bit['’]s\b", f"{single} is"),
         (r"\bthey['’]re\b", f"{group} are" if plural else f"{single} is"),
     ]
+    if include_it:
+        rules.append((r"\bit['’]s\b", f"{single} is"))
     if not plural:
         rules += [
             (r"\bdo\s+they\b", f"does {single}"),
@@ -222,10 +242,12 @@ def substitute_pronouns(text: str, subjects: Sequence[str]) -> str:
     rules += [
         (r"\b(they|them)\b", group),
         (r"\b(their|theirs)\b", _possessive(group)),
-        (r"\b(his|its|hers)\b", _possessive(single)),
+        (r"\b(his|hers)\b", _possessive(single)),
         (r"\bher(?=\s+[a-z])", _possessive(single)),
-        (r"\b(he|she|him|her|it)\b", single),
+        (r"\b(he|she|him|her)\b", single),
     ]
+    if include_it:
+        rules += [(r"\bits\b", _possessive(single)), (r"\bit\b", single)]
     for pattern, replacement in rules:
         text = re.sub(pattern, replacement, text, flags=re.IGNORECASE)
     return text

@@ -179,6 +179,18 @@ def test_vocabulary_comes_from_definitions_in_the_corpus(vocab: Vocabulary) -> N
         ("What does a CCO do?", "and in healthcare?", "What does a CCO do in healthcare?"),
         ("What does the COO do?", "Who reports to the CEO?", "Who reports to the CEO?"),
         ("What is a fractional COO?", "Thanks, that helps.", "Thanks, that helps."),
+        (
+            "What does a chief revenue officer focus on?",
+            "How do they compare to the COO?",
+            "How does the chief revenue officer compare to the COO?",
+        ),
+        ("What does the COO do?", "Does the CRO say what they earn?", "Does the CRO say what they earn?"),
+        (
+            "What does the COO do?",
+            "Is it true that the CEO hires them?",
+            "Is it true that the CEO hires them?",
+        ),
+        ("What does the COO do?", "Is it a new role?", "Is the COO a new role?"),
     ],
 )
 def test_follow_up_rules(vocab: Vocabulary, earlier: str, message: str, expected: str) -> None:
