@@ -57,6 +57,7 @@ class Index:
         )
         self._unit_bounds = bounds
         self._idf = self._idf_table()
+        self._index_acronyms()
 
     def _idf_table(self) -> dict[str, float]:
         """BM25-style idf of every indexed token, from the sparse index's term rows."""
@@ -158,13 +159,33 @@ class Index:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         return " ".join(question.split())
 
+    def _index_acronyms(self) -> None:
+        """Tokenize every acronym and expansion once, and index them by token (queries touch few)."""
+        self._acronym_tokens: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {}
+        self._terms_by_token: dict[str, set[str]] = {}
+        for term, meanings in self.acronyms.items():
+            term_token = (tokenize(term) or [term.lower()])[0]
+            expansions = tuple(tuple(tokenize(m.expansion)) for m in meanings)
+            self._acronym_tokens[term] = (term_token, expansions)
+            for token in {term_token, *(t for e in expansions for t in e)}:
+                self._terms_by_token.setdefault(token, set()).add(term)
+        self._topic_vocab = frozenset(self._terms_by_token)
+
+    def _terms_for(self, tokens: list[str] | set[str]) -> list[str]:
+        """Acronyms whose name or expansion shares a token with `tokens`, in table order."""
+        found: set[str] = set()
+        for token in tokens:
+            found |= self._terms_by_token.get(token, set())
+        return sorted(found)
+
     def _expanded(self, question: str) -> tuple[str, list[Clarification], set[str]]:
         """Add acronym expansions to the query text; find ambiguous acronyms and the docs to demote."""
         extra: list[str] = []
         clarifications: list[Clarification] = []
         demote: set[str] = set()
         used = acronyms_in(question, self.acronyms)
-        for term, meanings in self.acronyms.items():
+        for term in self._terms_for(tokenize(question)):
+            meanings = self.acronyms[term]
             named = meaning_named_in(question, meanings) if len(meanings) > 1 else None
             if named is not None:
                 demote.update(
@@ -181,28 +202,19 @@ class Index:
 
     def _is_topic(self, token: str) -> bool:
         """True for an acronym of the corpus or a word of one of its expansions."""
-        if not hasattr(self, "_topic_vocab"):
-            words = {
-                t
-                for term, ms in self.acronyms.items()
-                for m in ms
-                for t in [term.lower(), *tokenize(m.expansion)]
-            }
-            self._topic_vocab = frozenset(words)
         return token in self._topic_vocab
 
     def _with_acronyms(self, tokens: list[str]) -> list[str]:
         """Tokens plus their acronym or expansion equivalents ("coo" <-> chief, oper, offic)."""
         present = set(tokens)
         extra: list[str] = []
-        for term, meanings in self.acronyms.items():
-            low = term.lower()
-            for meaning in meanings:
-                expansion = tokenize(meaning.expansion)
-                if low in present:
+        for term in self._terms_for(present):
+            term_token, expansions = self._acronym_tokens[term]
+            for expansion in expansions:
+                if term_token in present:
                     extra.extend(expansion)
                 elif expansion and present.issuperset(expansion):
-                    extra.append(low)
+                    extra.append(term_token)
         return tokens + extra
 
     def _ranked_ids(
