@@ -66,14 +66,13 @@ def _corpus(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def slack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackEnv]:
+def slack(tmp_path_factory: pytest.TempPathFactory, model_path: str) -> Iterator[SlackEnv]:
     """The real service with Slack on, its Web API pointed at the stand-in."""
     from index import build_index
-    from service.config import Settings
 
     root = tmp_path_factory.mktemp("slack")
     corpus, index_dir, data_dir = _corpus(root), root / "index", root / "data"
-    build_index(corpus, index_dir, Settings().model_path)
+    build_index(corpus, index_dir, model_path)
     with SlackStub() as stub:
         env = {
             "SLACK_SIGNING_SECRET": SECRET,
@@ -84,6 +83,7 @@ def slack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackEnv]:
             "DOCQA_CORPUS_DIR": str(corpus),
             "DOCQA_INDEX_DIR": str(index_dir),
             "DOCQA_RATE_LIMIT_PER_MINUTE": "0",
+            "DOCQA_API_KEYS": "",
         }
         with live_server(env=env) as server:
             yield SlackEnv(base_url=str(server).rstrip("/"), stub=stub, data_dir=data_dir)

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
-from pydantic import SecretStr
 
 from service.config import Settings
 from service.slack import install_slack
@@ -272,7 +271,9 @@ def test_feedback_store_appends_json_lines_and_counts(tmp_path: Any) -> None:
 def test_install_slack_without_secrets_mounts_nothing_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
     app = FastAPI()
     with caplog.at_level(logging.INFO, logger="service.slack"):
-        install_slack(app, Settings(slack_signing_secret=None, slack_bot_token=SecretStr("xoxb-1")))
+        install_slack(
+            app, Settings.model_validate({"slack_signing_secret": None, "slack_bot_token": "xoxb-1"})
+        )
     assert not [r for r in app.routes if getattr(r, "path", "").startswith("/slack")]
     assert "Slack is off: SLACK_SIGNING_SECRET not set" in caplog.text
 
@@ -280,10 +281,8 @@ def test_install_slack_without_secrets_mounts_nothing_and_says_why(caplog: pytes
 def test_install_slack_with_secrets_mounts_both_routes_without_calling_slack() -> None:
     app = FastAPI()
     # An unroutable API URL: AsyncApp must not call auth.test (or anything) at install time.
-    settings = Settings(
-        slack_signing_secret=SecretStr("s"),
-        slack_bot_token=SecretStr("xoxb-1"),
-        slack_api_url="http://127.0.0.1:9/",
+    settings = Settings.model_validate(
+        {"slack_signing_secret": "s", "slack_bot_token": "xoxb-1", "slack_api_url": "http://127.0.0.1:9/"}
     )
     install_slack(app, settings)
     paths = {getattr(r, "path", "") for r in app.routes}
