@@ -20,6 +20,7 @@ ACTION_CLARIFY = "docqa_clarify"
 ACTION_FEEDBACK = "docqa_feedback"
 ACTION_SHARE = "docqa_share"
 MAX_CITATIONS = 3
+MAX_CLARIFICATIONS = 5  # two blocks each; Slack allows 50 blocks a message
 _SECTION_LIMIT = 2900  # Slack rejects section text over 3000 characters.
 _BUTTON_TEXT_LIMIT = 75
 _VALUE_LIMIT = 2000
@@ -151,7 +152,7 @@ def _clarification_blocks(result: Mapping[str, Any], session_id: str) -> list[Bl
     blocks: list[Block] = []
     base = str(result.get("resolved_question") or result.get("question") or "")
     index = 0
-    for clarification in result.get("clarifications") or []:
+    for clarification in (result.get("clarifications") or [])[:MAX_CLARIFICATIONS]:
         term = str(clarification["term"])
         meanings = ", ".join(escape_mrkdwn(m["expansion"]) for m in clarification["meanings"])
         blocks.append(

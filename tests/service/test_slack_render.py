@@ -19,6 +19,7 @@ from service.slack import install_slack
 from service.slack.dedupe import SeenEvents
 from service.slack.events import question_text, session_for
 from service.slack.feedback import FeedbackStore, SlackMetrics
+from service.slack.http import payload_problem
 from service.slack.render import (
     NO_ANSWER,
     escape_mrkdwn,
@@ -287,3 +288,40 @@ def test_install_slack_with_secrets_mounts_both_routes_without_calling_slack() -
     install_slack(app, settings)
     paths = {getattr(r, "path", "") for r in app.routes}
     assert {"/slack/events", "/slack/commands"} <= paths
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "problem"),
+    [
+        (b'{"type": "event_callback", "event": {"type": "app_mention"}}', "application/json", None),
+        (b"command=%2Fask&text=hi", "application/x-www-form-urlencoded", None),
+        (
+            b"payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%5B%5D%7D",
+            "application/x-www-form-urlencoded",
+            None,
+        ),
+        (b"{", "application/json", "the payload is not valid JSON"),
+        (b"[]", "application/json", "the payload must be a JSON object"),
+        (b'{"event": "x"}', "application/json", "`event` must be an object"),
+        (b'{"actions": {}}', "application/json", "`actions` must be a list"),
+        (b'{"actions": [1]}', "application/json", "every action must be an object"),
+        (b"\xff", "application/json", "the body is not UTF-8"),
+    ],
+)
+def test_payload_problem(body: bytes, content_type: str, problem: str | None) -> None:
+    assert payload_problem(body, content_type) == problem
+
+
+def test_many_ambiguous_acronyms_stay_within_slack_block_limits() -> None:
+    clarifications = [
+        {"term": f"T{i}", "meanings": [{"expansion": f"Meaning {i}.{j}", "doc_ids": ["d"]} for j in range(8)]}
+        for i in range(30)
+    ]
+    message = render_answer(_result(clarifications=clarifications), PUBLIC)
+    assert len(message["blocks"]) <= 50
+    for block in message["blocks"]:
+        assert len(block.get("elements", [])) <= 25
+    action_ids = [
+        e["action_id"] for b in message["blocks"] for e in b.get("elements", []) if "action_id" in e
+    ]
+    assert len(action_ids) == len(set(action_ids))
