@@ -130,13 +130,13 @@ class Index:
         conf = confidence(best_sim, cover)
         abstained = answer is None or conf < ABSTAIN_BELOW
         logger.info(
-            "query answered",
-            extra={
-                "q_len": len(question),
-                "top_k": top_k,
-                "abstained": abstained,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
+            "query answered q_len=%d top_k=%d mode=%s abstained=%s confidence=%.3f ms=%.1f",
+            len(question),
+            top_k,
+            mode,
+            abstained,
+            conf,
+            (time.perf_counter() - started) * 1000,
         )
         return QueryResult(
             question=question,
