@@ -229,8 +229,15 @@ class ErrorOut(BaseModel):
 class HealthOut(BaseModel):
     """Liveness or readiness status."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ok"}, {"status": "ready", "documents": 4, "generation": 1}]
+        }
+    )
+
     status: str = Field(examples=["ok", "ready"])
     documents: int | None = Field(None, description="Documents in the loaded index (readiness only).")
+    generation: int | None = Field(None, description="How many times an index was loaded (readiness only).")
 
 
 class ReloadRequest(BaseModel):

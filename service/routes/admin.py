@@ -51,7 +51,15 @@ async def reload(
     holder: HolderDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-    options: Annotated[ReloadRequest | None, Body()] = None,
+    options: Annotated[
+        ReloadRequest | None,
+        Body(
+            openapi_examples={
+                "reload": {"summary": "Load the index again (after `docqa build`)", "value": {}},
+                "rebuild": {"summary": "Rebuild from the corpus, then load", "value": {"rebuild": True}},
+            }
+        ),
+    ] = None,
 ) -> JSONResponse:
     """Load the index again from `DOCQA_INDEX_DIR` (after `docqa build`) and swap it in.
 

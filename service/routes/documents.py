@@ -18,6 +18,11 @@ from service.schemas import DocumentOut, DocumentSummary, error_responses
 router = APIRouter(tags=["documents"])
 
 DOC_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+_VIEWER_EXAMPLE = (
+    '<!doctype html><html lang="en"><head><title>What is the difference between CCO and CRO?</title>…'
+    '<main>…<mark id="cited" data-start="1077" data-end="1121">Reporting Lines Typically reports to the CEO.'
+    "</mark>…</main></body></html>"
+)
 DocId = Annotated[str, Path(description="Document id, as in `passages[].doc_id`.", examples=["cco-vs-cro"])]
 
 
@@ -46,7 +51,7 @@ async def list_documents(index: IndexDep) -> JSONResponse:
 
 
 @router.get(
-    "/v1/documents/{doc_id}", response_model=DocumentOut, responses=error_responses(401, 404, 429, 503)
+    "/v1/documents/{doc_id}", response_model=DocumentOut, responses=error_responses(401, 404, 422, 429, 503)
 )
 async def get_document(doc_id: DocId, index: IndexDep) -> JSONResponse:
     """One whole document; every citation offset (`start`, `end`) indexes into its `text`."""
@@ -57,7 +62,10 @@ async def get_document(doc_id: DocId, index: IndexDep) -> JSONResponse:
 @router.get(
     "/documents/{doc_id}",
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}}, **error_responses(400, 404, 429, 503)},
+    responses={
+        200: {"content": {"text/html": {"example": _VIEWER_EXAMPLE}}},
+        **error_responses(400, 404, 422, 429, 503),
+    },
 )
 async def view_document(
     doc_id: DocId,

@@ -34,7 +34,18 @@ async def readyz(holder: HolderDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+_METRICS_EXAMPLE = (
+    "# HELP docqa_abstentions_total Questions the corpus did not answer (abstained), by endpoint.\n"
+    "# TYPE docqa_abstentions_total counter\n"
+    'docqa_abstentions_total{endpoint="query"} 3.0\n'
+)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"example": _METRICS_EXAMPLE}}}},
+)
 async def metrics(metrics: MetricsDep) -> Response:
     """Prometheus metrics: HTTP requests and latency, query latency, abstentions, reloads, sessions."""
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
