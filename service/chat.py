@@ -183,9 +183,11 @@ class ChatService:
         session = self.sessions.get_or_create(session_id)
         with session.lock:
             resolution = resolve(message, tuple(session.turns), vocab, session.chosen)
-            result = index.query(
-                resolution.question, top_k, max_chars=self._settings.max_question_chars + _RESOLUTION_SLACK
-            )
+            limit = self._settings.max_question_chars + _RESOLUTION_SLACK
+            if len(resolution.question) > limit:
+                # Spelling out many pronouns can outgrow the limit; search the message as sent.
+                resolution = Resolution(message.strip(), resolution.subjects)
+            result = index.query(resolution.question, top_k, max_chars=limit)
             self._remember(session, message, resolution, result)
         logger.info(
             "chat session=%s turns=%d resolved=%s abstained=%s",

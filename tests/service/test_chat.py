@@ -269,3 +269,11 @@ def test_session_and_turn_caps() -> None:
     for n in range(5):
         session.turns.append(Turn(f"q{n}", f"q{n}", ()))
     assert [t.message for t in session.turns] == ["q3", "q4"]
+
+
+@pytest.mark.integration
+def test_resolution_never_pushes_a_valid_message_over_the_limit(client: httpx.Client) -> None:
+    message = ("they " * 799).strip() + "?"
+    assert len(message) <= 4000
+    _, reply = _talk(client, "What does a chief revenue officer focus on?", message)
+    assert reply["resolved_question"] == message
