@@ -104,6 +104,10 @@ def test_cors_allows_only_the_configured_origin(locked: ServerURL) -> None:
     )
     assert actual.headers["access-control-allow-origin"] == ORIGIN
     assert "x-request-id" in actual.headers["access-control-expose-headers"].lower()
+    # Errors reach the browser too, so the widget can show why (here: no key).
+    refused = httpx.post(locked + "/v1/query", json={"question": "COO?"}, headers={"Origin": ORIGIN})
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == ORIGIN
 
 
 def test_rate_limit_answers_429_with_retry_after(locked: ServerURL) -> None:
