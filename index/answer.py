@@ -30,6 +30,7 @@ _QUANTITY_Q = re.compile(
     r"\b(how (much|many|long|old)|salary|salaries|earn|paid|pay|cost|percent|number of)\b", re.I
 )
 _HAS_NUMBER = re.compile(r"\d")
+_ASKS_FOR_A_ROLE = re.compile(r"\b(who|whom|whose|which (executive|role|officer|person))\b", re.I)
 _ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both)\b", re.I)
 
 # Logistic calibration of confidence: fitted on a labelled set of answerable and off-topic
@@ -38,6 +39,7 @@ CONF_BIAS = -5.33
 CONF_SIM = 7.88
 CONF_LEX = 4.63
 ABSTAIN_BELOW = 0.5
+OFF_TOPIC_FACTOR = 0.4
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class UnitScore:
     score: float
     sim: float
     lex: float
+    off_topic: bool = False  # names roles, none of them the question's
 
 
 def _ordered_agreement(q_tokens: list[str], u_tokens: list[str]) -> float:
@@ -80,6 +83,7 @@ def score_units(
     text_of: dict[int, str],
     idf: Callable[[str], float],
     topic: frozenset[str] = frozenset(),
+    entities: Callable[[list[str]], set[str]] | None = None,
 ) -> list[UnitScore]:
     """Score answer units.
 
@@ -95,11 +99,17 @@ def score_units(
         topic: Tokens naming what the question is about (an acronym and its expansion). Retrieval
             already used them to find the passages; in the answer sentence they count half, so the
             sentence that matches what is *asked* ("report") wins over one that only names the topic.
+        entities: The acronyms (roles) a token list talks about. A unit that names roles, none of
+            them the question's, is about something else ("COO salary" for "CCO salary") and loses
+            0.3 (not for "who" questions, whose answer is a role).
 
     Returns:
         The units best first; units that are questions themselves or under three words are skipped.
     """
     q_tokens = tokenize(question)
+    # A "who" question's answer is another role ("... reports to the CEO"), so only other questions
+    # treat a sentence about a different role as off-topic.
+    q_entities = entities(q_tokens) if entities and not _ASKS_FOR_A_ROLE.search(question) else set()
     wants_number = bool(_QUANTITY_Q.search(question))
     scored: list[UnitScore] = []
     for order, (row, chunk_id, gap, start, end) in enumerate(candidates):
@@ -112,7 +122,12 @@ def score_units(
         score = sim + 0.5 * lex + 0.1 * _ordered_agreement(q_tokens, u_tokens) - 0.5 * gap - 0.0005 * order
         if wants_number and _HAS_NUMBER.search(text):
             score += 0.15
-        scored.append(UnitScore(chunk_id, start, end, score, sim, lex))
+        off_topic = False
+        if q_entities and entities is not None:
+            named = entities(u_tokens)
+            off_topic = bool(named) and not named & q_entities
+            score -= 0.3 if off_topic else 0.0
+        scored.append(UnitScore(chunk_id, start, end, score, sim, lex, off_topic))
     scored.sort(key=lambda u: -u.score)
     return scored
 
@@ -128,7 +143,13 @@ def extend_anaphora(best: UnitScore, units_in_chunk: list[tuple[int, int]], doc_
     return best.start, best.end
 
 
-def confidence(best_sim: float, lex_coverage: float) -> float:
-    """Calibrated probability that the corpus answers the question, in [0, 1]."""
+def confidence(best_sim: float, lex_coverage: float, off_topic: bool = False) -> float:
+    """Calibrated probability that the corpus answers the question, in [0, 1].
+
+    When even the best sentence is about another role than the one asked about ("What does the COO
+    do in healthcare?" finds only the *CCO* in healthcare), the corpus does not answer: the
+    probability is scaled by `OFF_TOPIC_FACTOR`.
+    """
     z = CONF_BIAS + CONF_SIM * best_sim + CONF_LEX * lex_coverage
-    return 1.0 / (1.0 + math.exp(-z))
+    p = 1.0 / (1.0 + math.exp(-z))
+    return p * OFF_TOPIC_FACTOR if off_topic else p

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -126,8 +128,10 @@ class Index:
         """
         started = time.perf_counter()
         passages, q_vector, clarifications = self._retrieve(question, top_k, mode, max_chars)
-        answer, best_sim, cover = self._answer(question.strip(), q_vector, passages)
-        conf = confidence(best_sim, cover)
+        answer, best_sim, cover, off_topic = self._answer(
+            self._with_corrections(question.strip()), q_vector, passages
+        )
+        conf = confidence(best_sim, cover, off_topic)
         abstained = answer is None or conf < ABSTAIN_BELOW
         logger.info(
             "query answered q_len=%d top_k=%d mode=%s abstained=%s confidence=%.3f ms=%.1f",
@@ -200,6 +204,45 @@ class Index:
                 extra.append(term)  # "chief operating officer" also finds passages that say "COO"
         return (question + " " + " ".join(extra)).strip(), clarifications, demote
 
+    def _closest_token(self, token: str) -> str | None:
+        """The indexed token nearest to an unknown one (a typo: "reprt" -> "report"), if close enough."""
+        if not hasattr(self, "_vocab_by_initial"):
+            buckets: dict[str, list[str]] = {}
+            for known in self._idf:
+                buckets.setdefault(known[:1], []).append(known)
+            self._vocab_by_initial = buckets
+        candidates = [t for t in self._vocab_by_initial.get(token[:1], []) if abs(len(t) - len(token)) <= 2]
+        match = difflib.get_close_matches(token, candidates, n=1, cutoff=0.8)
+        return match[0] if match else None
+
+    def _with_corrections(self, question: str) -> str:
+        """The question with the nearest indexed word after each unknown word of 5+ letters.
+
+        "who reprts to the coo" becomes "who reprts report to the coo": the original word stays (the
+        embedding model copes with many typos), the correction sits in its place so that BM25 and the
+        answer scorer (which looks at word order) see the word the corpus actually uses.
+        """
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            tokens = tokenize(word)
+            if len(tokens) != 1 or tokens[0] in self._idf:
+                return word
+            nearest = self._closest_token(tokens[0])
+            return f"{word} {nearest}" if nearest else word
+
+        return re.sub(r"[^\W\d_]{5,}", fix, question)
+
+    def _entities(self, tokens: list[str]) -> set[str]:
+        """The acronyms a token list names, by the acronym itself or by a full expansion."""
+        present = set(tokens)
+        found: set[str] = set()
+        for term in self._terms_for(present):
+            term_token, expansions = self._acronym_tokens[term]
+            if term_token in present or any(e and present.issuperset(e) for e in expansions):
+                found.add(term)
+        return found
+
     def _is_topic(self, token: str) -> bool:
         """True for an acronym of the corpus or a word of one of its expansions."""
         return token in self._topic_vocab
@@ -230,7 +273,7 @@ class Index:
     def _retrieve(
         self, question: str, top_k: int, mode: str, max_chars: int
     ) -> tuple[list[Passage], npt.NDArray[np.float32], list[Clarification]]:
-        clean = self._validate(question, top_k, mode, max_chars)
+        clean = self._with_corrections(self._validate(question, top_k, mode, max_chars))
         text, clarifications, demote = self._expanded(clean)
         q_vector = self.encode_query(text)
         depth = min(len(self.chunks), max(self.fusion.depth, top_k * 4))
@@ -290,13 +333,14 @@ class Index:
         Used by ``bench/calibrate_abstention.py`` to fit the confidence function.
         """
         passages, q_vector, _ = self._retrieve(question, top_k, "hybrid", 10**6)
-        _, best_sim, cover = self._answer(question.strip(), q_vector, passages)
+        _, best_sim, cover, _ = self._answer(question.strip(), q_vector, passages)
         return best_sim, cover
 
     def _answer(
         self, question: str, q_vector: npt.NDArray[np.float32], passages: list[Passage]
-    ) -> tuple[AnswerSpan | None, float, float]:
-        """The best answer span, the best unit similarity and the top passage's coverage of the question."""
+    ) -> tuple[AnswerSpan | None, float, float, bool]:
+        """The best answer span, best unit similarity, the top passage's coverage, and whether the best
+        unit is about another role than the question's."""
         candidates: list[tuple[int, int, float, int, int]] = []
         texts: dict[int, str] = {}
         best_score = passages[0].score if passages else 0.0
@@ -306,9 +350,11 @@ class Index:
                 candidates.append((row, passage.chunk_id, best_score - passage.score, start, end))
                 texts[row] = doc.text[start:end]
         topic = frozenset(t for t in self._with_acronyms(tokenize(question)) if self._is_topic(t))
-        scored = score_units(question, q_vector, candidates, self._unit_vectors, texts, self.idf, topic)
+        scored = score_units(
+            question, q_vector, candidates, self._unit_vectors, texts, self.idf, topic, self._entities
+        )
         if not scored:
-            return None, 0.0, 0.0
+            return None, 0.0, 0.0, False
         best = scored[0]
         top_tokens = self._with_acronyms(tokenize(passages[0].section + " " + passages[0].text))
         best_sim, cover = max(u.sim for u in scored), coverage(tokenize(question), top_tokens, self.idf)
@@ -319,7 +365,7 @@ class Index:
         span = AnswerSpan(
             text=doc.text[start:end], doc_id=doc.doc_id, start=start, end=end, passage_rank=rank
         )
-        return span, best_sim, cover
+        return span, best_sim, cover, best.off_topic
 
 
 def load_index(index_dir: Path, model: str, corpus_dir: Path | None = None) -> Index:

@@ -112,3 +112,22 @@ def test_search_modes_rank_differently_but_cite_the_same_way(index) -> None:
         assert passages and all(index.documents[p.doc_id].text[p.start : p.end] == p.text for p in passages)
     with pytest.raises(ValueError, match="mode"):
         index.search("x", mode="nope")
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [("who reprts to the coo", "Department heads and managers"), ("wat is a fracional coo", "part-time")],
+)
+def test_typos_are_corrected_against_the_corpus_vocabulary(index, question: str, phrase: str) -> None:
+    answer = index.query(question).answer
+    assert answer is not None and phrase in answer.text
+
+
+def test_answer_sentence_is_about_the_role_asked(index) -> None:
+    answer = index.query("How much does a CCO make?").answer
+    assert answer is not None and "CCO" in answer.text and "150,000" in answer.text
+
+
+def test_only_another_roles_answer_means_the_corpus_does_not_answer(index) -> None:
+    result = index.query("What does the COO do in healthcare?")
+    assert result.abstained and result.answer is None
