@@ -109,7 +109,7 @@ class Index:
         Raises:
             EmptyQuery, QueryTooLong: Bad question. ValueError: bad `top_k` or `mode`.
         """
-        passages, _, _ = self._retrieve(question, top_k, mode, max_chars)
+        passages, _, _ = self._retrieve(question, top_k, mode, max_chars, need_vector=False)
         return passages
 
     def query(
@@ -271,11 +271,12 @@ class Index:
         return fuse(self._sparse.search(text, depth), dense_hits, depth, self.fusion)
 
     def _retrieve(
-        self, question: str, top_k: int, mode: str, max_chars: int
+        self, question: str, top_k: int, mode: str, max_chars: int, need_vector: bool = True
     ) -> tuple[list[Passage], npt.NDArray[np.float32], list[Clarification]]:
         clean = self._with_corrections(self._validate(question, top_k, mode, max_chars))
         text, clarifications, demote = self._expanded(clean)
-        q_vector = self.encode_query(text)
+        # BM25-only search needs no embedding; answers always do (sentence similarity).
+        q_vector = self.encode_query(text) if mode != "bm25" or need_vector else np.zeros(0, np.float32)
         depth = min(len(self.chunks), max(self.fusion.depth, top_k * 4))
         ranked = self._ranked_ids(text, q_vector, mode, depth)
         if demote:  # passages about the other meaning of an acronym must not outrank the one asked about
