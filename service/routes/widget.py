@@ -58,9 +58,9 @@ def _etag_matches(request: Request, etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
-@router.api_route(
+@router.head("/widget.js", include_in_schema=False)
+@router.get(
     "/widget.js",
-    methods=["GET", "HEAD"],
     response_class=Response,
     responses={
         200: {"content": {"text/javascript": {}}, "description": "The widget script."},
@@ -88,7 +88,8 @@ def widget_js(request: Request) -> Response:
     return Response(content=asset.body, media_type=JS_MEDIA_TYPE, headers=headers)
 
 
-@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.head("/", include_in_schema=False)
+@router.get("/", response_class=HTMLResponse)
 def demo_page(request: Request) -> HTMLResponse:
     """A demo page that embeds the chat widget with the one-line snippet of the README."""
     origin = str(request.base_url).rstrip("/")
