@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 import subprocess
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -287,7 +288,13 @@ def test_request_id_is_echoed_or_issued(client: httpx.Client) -> None:
 def test_one_structured_access_log_line_per_request(client: httpx.Client, server_url: ServerURL) -> None:
     rid = "access-log-probe-1"
     client.post("/v1/query", json={"question": ""}, headers={"X-Request-ID": rid})
-    lines = [line for line in server_url.log().splitlines() if f"request_id={rid}" in line]
+    # The line is written once the response has gone out, so it may land a moment after we read it.
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [line for line in server_url.log().splitlines() if f"request_id={rid}" in line]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(lines) == 1
     assert "path=/v1/query" in lines[0] and "status=422" in lines[0] and re.search(r"ms=\d", lines[0])
 
