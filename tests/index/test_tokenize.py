@@ -103,3 +103,13 @@ def test_tokenizing_is_case_insensitive(text: str) -> None:
     # upper-cased text with its lower-cased twin (no mixed "XXs" word exists in either). ASCII
     # only: Unicode case mapping is not a bijection (Turkish dotless "ı" upper-cases to "I").
     assert tokenize(text.upper()) == tokenize(text.lower())
+
+
+def test_tokenize_is_thread_safe() -> None:
+    # PyStemmer objects are not thread-safe; the engine tokenizes from a thread pool.
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"The companies’ COOs reported {i} day-to-day e-mails to their officers" for i in range(400)]
+    expected = [tokenize(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(tokenize, texts)) == expected
