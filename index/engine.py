@@ -62,13 +62,13 @@ class Index:
         self._index_acronyms()
 
     def _idf_table(self) -> dict[str, float]:
-        """BM25-style idf of every indexed token, from the sparse index's term rows."""
-        weights = self._sparse._weights  # terms x chunks
-        doc_freq = np.diff(weights.indptr) if hasattr(weights, "indptr") else np.zeros(0)
+        """BM25-style idf of every indexed token."""
         n = max(len(self.chunks), 1)
-        idf = np.log1p((n - doc_freq + 0.5) / (doc_freq + 0.5))
         self._max_idf = float(np.log1p((n + 0.5) / 0.5))
-        return {token: float(idf[row]) for token, row in self._sparse._vocab.items()}
+        return {
+            token: float(np.log1p((n - df + 0.5) / (df + 0.5)))
+            for token, df in self._sparse.document_frequencies().items()
+        }
 
     def idf(self, token: str) -> float:
         """Rarity of a token in this corpus; unseen tokens are the rarest."""

@@ -163,6 +163,11 @@ class SparseIndex:
         """Number of documents."""
         return int(self._weights.shape[1])
 
+    def document_frequencies(self) -> dict[str, int]:
+        """How many documents contain each indexed token (what an idf is computed from)."""
+        counts = np.diff(self._weights.indptr)
+        return {token: int(counts[row]) for token, row in self._vocab.items()}
+
     @property
     def params(self) -> dict[str, Any]:
         """The BM25 parameters (k1, b, idf, epsilon) and corpus statistics (n_docs, avgdl)."""
