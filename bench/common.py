@@ -189,7 +189,13 @@ def machine_markdown(info: dict[str, Any]) -> str:
     )
 
 
-def write_results(name: str, title: str, sections: Sequence[tuple[str, str]], data: dict[str, Any]) -> Path:
+def write_results(
+    name: str,
+    title: str,
+    sections: Sequence[tuple[str, str]],
+    data: dict[str, Any],
+    info: dict[str, Any] | None = None,
+) -> Path:
     """Write ``bench/results/<date>_<name>.md`` (+ ``.json``) and return the markdown path.
 
     Args:
@@ -197,8 +203,9 @@ def write_results(name: str, title: str, sections: Sequence[tuple[str, str]], da
         title: Heading of the markdown file.
         sections: (heading, markdown body) pairs, printed in order.
         data: Raw figures, stored in the JSON file beside the machine info.
+        info: The machine info of the run (re-rendering saved figures); measured now when None.
     """
-    info = machine_info()
+    info = info or machine_info()
     RESULTS.mkdir(parents=True, exist_ok=True)
     day = info["date"][:10]
     md = RESULTS / f"{day}_{name}.md"

@@ -183,7 +183,7 @@ def seed(model: str, tmp: Path) -> dict[str, Any]:
     }
 
 
-def report(sci: dict[str, Any] | None, sd: dict[str, Any]) -> None:
+def report(sci: dict[str, Any] | None, sd: dict[str, Any], info: dict[str, Any] | None = None) -> None:
     """Print the side-by-side tables and write them to bench/results."""
     sections = []
     lat_heads = ["p50 ms", "p95 ms", "floor p50 ms", "latency / floor (median)"]
@@ -192,7 +192,10 @@ def report(sci: dict[str, Any] | None, sd: dict[str, Any]) -> None:
         return [row["p50"], row["p95"], row["floor_p50"], f"{row['ratio_median']:.2f}x"]
 
     if sci is not None:
-        rows = [[name, *(sci[name][m] for m in METRICS), *lat(sci[name])] for name in ("docqa", "haystack")]
+        rows = [
+            [name, *(f"{sci[name][m]:.4f}" for m in METRICS), *lat(sci[name])]
+            for name in ("docqa", "haystack")
+        ]
         body = common.table(["system (hybrid)", *METRICS, *lat_heads], rows)
         sections.append((f"SciFact test ({sci['queries']} queries, 5,183 abstracts)", body))
     rows = [
@@ -220,7 +223,7 @@ def report(sci: dict[str, Any] | None, sd: dict[str, Any]) -> None:
     for heading, text in sections:
         print(f"\n{heading}\n{text}")
     path = common.write_results(
-        "peer", "docqa vs Haystack (hybrid BM25 + MiniLM, RRF)", sections, {"scifact": sci, "seed": sd}
+        "peer", "docqa vs Haystack (hybrid BM25 + MiniLM, RRF)", sections, {"scifact": sci, "seed": sd}, info
     )
     print(f"\nwritten: {path.relative_to(common.ROOT)}")
 

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -38,6 +40,7 @@ import common  # noqa: E402
 
 SEED = 20261122
 DIM = 384
+KEEP = os.environ.get("DOCQA_BENCH_KEEP_INDEX") == "1"
 PARAGRAPHS = 8
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(])")
 
@@ -282,6 +285,9 @@ def one_size(folder: Path, n: int, kind: str, n_queries: int) -> dict[str, Any]:
     qtexts = [queries[q] for q in list(qrels["test"])[:n_queries]]
     with tempfile.TemporaryDirectory(prefix="docqa-scale-") as tmp:
         target = Path(tmp) / "index"
+        if KEEP:  # keep the built index for profiling (bench/search_latency.py --index ...)
+            target = common.CACHE / "scale" / f"index-{n}"
+            shutil.rmtree(target, ignore_errors=True)
         built = build_synthetic(folder, n, kind, model, target)
         matrix = built.pop("vectors")
         disk = {
@@ -590,11 +596,15 @@ def report(bm25_rows: list[dict[str, Any]], sizes: list[dict[str, Any]], real: d
         "claims. Vectors are not encoded (that would take hours on 2 cores): `derived` = 0.7 x the real "
         "MiniLM vector of the paragraph's main abstract + 0.3 x its guest's + Gaussian noise, normalised "
         "(clustered like real ones); `random` = random unit vectors (no structure: the worst case for "
-        "HNSW). Sentence (answer unit) vectors = their chunk's + noise. Sizes above --full-max (1 M) are "
-        "measured on the retrieval core only (BM25 from the product's tokens + FAISS + fusion, the path "
-        "of `Index.search` minus passage assembly; no answer step), from SciFact sentences tokenized "
-        "once. The query vector is always the real MiniLM encode. The encode floor is one bare "
-        "SentenceTransformer encode of the same query, timed back to back with the calls."
+        "HNSW). Sentence (answer unit) vectors = their chunk's + noise. Sizes above --full-max (100 k: so"
+        " 1 M) are measured on the retrieval core only (BM25 from the product's tokens + FAISS + fusion, "
+        "the path of `Index.search` minus passage assembly; no answer step), from SciFact sentences "
+        "tokenized once. The query vector is always the real MiniLM encode. The encode floor is one bare "
+        "SentenceTransformer encode of the same query, timed back to back with the calls. Recall@10 on "
+        "random unit vectors says nothing about real data: in 384 dimensions random vectors are almost "
+        "equidistant (cosines 0 +- 0.05), so no graph walk can tell the true top 10 from thousands of "
+        "near-ties; the derived and real rows are the meaningful recall figures. Each size runs in its "
+        "own process; the load average above is the one when the report was written."
     )
     sections = [
         ("Sparse BM25 vs rank-bm25 (same chunks, same tokens, Okapi idf)", bm25),

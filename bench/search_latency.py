@@ -115,7 +115,8 @@ def load_or_build(index_dir: Path | None, corpus: Path, model: str, tmp: Path) -
     if index_dir is None:
         index_dir = tmp / "index"
         build_index(corpus, index_dir, model)
-    return load_index(index_dir, model, corpus)
+        return load_index(index_dir, model, corpus)
+    return load_index(index_dir, model)
 
 
 def main() -> None:
