@@ -326,8 +326,8 @@ def one_size(folder: Path, n: int, kind: str, n_queries: int) -> dict[str, Any]:
     }
 
 
-def synthetic_token_lists(folder: Path, n: int) -> tuple[list[list[str]], int]:
-    """Token lists of ``n`` recombined chunks (as ``synthetic_chunks``), and their text length.
+def synthetic_token_lists(folder: Path, n: int) -> tuple[list[list[str]], int, np.ndarray]:
+    """Token lists of ``n`` recombined chunks, their text length, and each one's (main, guest) abstracts.
 
     Each SciFact sentence and title is tokenized once by the product's tokenizer and the chunks'
     lists are concatenations: the tokenizer works word by word, so this equals tokenizing each
@@ -358,7 +358,7 @@ def synthetic_token_lists(folder: Path, n: int) -> tuple[list[list[str]], int]:
         tokens.extend(sent_tokens[g][pick])
         chars += len(titles[m]) + sent_chars[g][pick] + 1
         out.append(tokens)
-    return out, chars
+    return out, chars, np.stack([mains, guests], axis=1)
 
 
 def core_size(folder: Path, n: int, kind: str, n_queries: int) -> dict[str, Any]:
@@ -372,14 +372,12 @@ def core_size(folder: Path, n: int, kind: str, n_queries: int) -> dict[str, Any]
 
     model = common.model_path()
     log = lambda msg: print(f"  [{n:,} core] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    (tokens, chars), tok_s = timed(lambda: synthetic_token_lists(folder, n))
+    (tokens, chars, sources), tok_s = timed(lambda: synthetic_token_lists(folder, n))
     log(f"token lists in {tok_s:.1f} s; BM25 ...")
     sparse, bm25_s = timed(lambda: SparseIndex.from_tokens(tokens))
     tokens.clear()
     log(f"BM25 in {bm25_s:.1f} s; vectors ({kind}) ...")
-    vecs, vec_s = timed(
-        lambda: chunk_vectors(kind, [None] * n, np.zeros((n, 2), dtype=np.int64), folder, model)
-    )
+    vecs, vec_s = timed(lambda: chunk_vectors(kind, [None] * n, sources, folder, model))
     dense, faiss_s = timed(lambda: DenseIndex.build(vecs))
     log(f"FAISS ({dense.kind}) in {faiss_s:.1f} s; querying ...")
     with tempfile.TemporaryDirectory(prefix="docqa-scale-") as tmp:
