@@ -321,6 +321,7 @@ def one_size(folder: Path, n: int, kind: str, n_queries: int) -> dict[str, Any]:
         "recall_at_10": recall,
         "queries": len(qtexts),
         "index_rss_mb": rss_loaded - rss_before,
+        "ef_search": _ef_search(),
         **figures,
         **forced,
     }
@@ -424,6 +425,7 @@ def core_size(folder: Path, n: int, kind: str, n_queries: int) -> dict[str, Any]
         "vectors": kind,
         "dense_kind": dense.kind,
         "core_only": True,
+        "ef_search": _ef_search(),
         "chunk_s": tok_s,
         "vectors_s": vec_s,
         "bm25_build_s": bm25_s,
@@ -436,6 +438,13 @@ def core_size(folder: Path, n: int, kind: str, n_queries: int) -> dict[str, Any]
         **{k: common.summary(v) for k, v in times.items()},
         "query": {"p50": float("nan"), "p95": float("nan")},
     }
+
+
+def _ef_search() -> int:
+    """The product's HNSW efSearch at the time of the run."""
+    from index.dense import HNSW_EF_SEARCH
+
+    return int(HNSW_EF_SEARCH)
 
 
 def real_recall(folder: Path) -> dict[str, Any]:
@@ -520,7 +529,9 @@ def report(bm25_rows: list[dict[str, Any]], sizes: list[dict[str, Any]], real: d
             [
                 s["chunks"],
                 s["vectors"],
-                s["dense_kind"],
+                f"hnsw (efSearch {s.get('ef_search', '?')})"
+                if s["dense_kind"] == "hnsw"
+                else s["dense_kind"],
                 s["floor"]["p50"],
                 s["bm25"]["p50"],
                 s["dense"]["p50"],
