@@ -30,6 +30,9 @@ _QUANTITY_Q = re.compile(
     r"\b(how (much|many|long|old)|salary|salaries|earn|paid|pay|cost|percent|number of)\b", re.I
 )
 _HAS_NUMBER = re.compile(r"\d")
+# Words about the asker, not the subject ("How do *you* become a COO?"): they must not make a
+# sentence that happens to address the reader ("Learn everything you need…") look relevant.
+_ASKER_WORDS = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
 _ASKS_FOR_A_ROLE = re.compile(r"\b(who|whom|whose|which (executive|role|officer|person))\b", re.I)
 _ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both)\b", re.I)
 
@@ -104,9 +107,9 @@ def score_units(
             0.3 (not for "who" questions, whose answer is a role).
 
     Returns:
-        The units best first; units that are questions themselves or under three words are skipped.
+        The units best first; questions and bare labels (under five words, no final stop) are skipped.
     """
-    q_tokens = tokenize(question)
+    q_tokens = [t for t in tokenize(question) if t not in _ASKER_WORDS]
     # A "who" question's answer is another role ("... reports to the CEO"), so only other questions
     # treat a sentence about a different role as off-topic.
     q_entities = entities(q_tokens) if entities and not _ASKS_FOR_A_ROLE.search(question) else set()
@@ -114,8 +117,9 @@ def score_units(
     scored: list[UnitScore] = []
     for order, (row, chunk_id, gap, start, end) in enumerate(candidates):
         text = text_of[row]
-        if text.rstrip().endswith("?") or len(text.split()) < 3:
-            continue
+        words = len(text.split())
+        if text.rstrip().endswith("?") or words < 3 or (words < 5 and text.rstrip()[-1] not in ".!"):
+            continue  # a question, or a bare label ("Metrics of Success"), answers nothing
         u_tokens = tokenize(text)
         sim = float(unit_vectors[row] @ q_vector)
         lex = coverage(q_tokens, u_tokens, lambda t: idf(t) * (0.5 if t in topic else 1.0))

@@ -131,3 +131,10 @@ def test_answer_sentence_is_about_the_role_asked(index) -> None:
 def test_only_another_roles_answer_means_the_corpus_does_not_answer(index) -> None:
     result = index.query("What does the COO do in healthcare?")
     assert result.abstained and result.answer is None
+
+
+def test_words_about_the_asker_and_bare_labels_do_not_win(index) -> None:
+    become = index.query("How do you become a COO?").answer
+    assert become is not None and become.text.startswith("To become a COO")
+    metrics = index.query("What are the metrics of success for a COO?").answer
+    assert metrics is not None and metrics.text != "Metrics of Success"
