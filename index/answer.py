@@ -118,8 +118,8 @@ def score_units(
     for order, (row, chunk_id, gap, start, end) in enumerate(candidates):
         text = text_of[row]
         words = len(text.split())
-        if text.rstrip().endswith("?") or words < 3 or (words < 5 and text.rstrip()[-1] not in ".!"):
-            continue  # a question, or a bare label ("Metrics of Success"), answers nothing
+        if "?" in text or words < 3 or (words < 5 and text.rstrip()[-1] not in ".!"):
+            continue  # a question (even one run on with its quiz options), or a bare label, answers nothing
         u_tokens = tokenize(text)
         sim = float(unit_vectors[row] @ q_vector)
         lex = coverage(q_tokens, u_tokens, lambda t: idf(t) * (0.5 if t in topic else 1.0))

@@ -138,3 +138,8 @@ def test_words_about_the_asker_and_bare_labels_do_not_win(index) -> None:
     assert become is not None and become.text.startswith("To become a COO")
     metrics = index.query("What are the metrics of success for a COO?").answer
     assert metrics is not None and metrics.text != "Metrics of Success"
+
+
+def test_a_quiz_question_is_not_its_own_answer(index) -> None:
+    answer = index.query("Who is the active head of a company?").answer
+    assert answer is not None and "?" not in answer.text and "CEO" in answer.text
