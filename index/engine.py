@@ -109,7 +109,7 @@ class Index:
         Raises:
             EmptyQuery, QueryTooLong: Bad question. ValueError: bad `top_k` or `mode`.
         """
-        passages, _, _ = self._retrieve(question, top_k, mode, max_chars, need_vector=False)
+        passages, _, _, _ = self._retrieve(question, top_k, mode, max_chars, need_vector=False)
         return passages
 
     def query(
@@ -127,10 +127,8 @@ class Index:
             EmptyQuery, QueryTooLong: Bad question. ValueError: bad `top_k` or `mode`.
         """
         started = time.perf_counter()
-        passages, q_vector, clarifications = self._retrieve(question, top_k, mode, max_chars)
-        answer, best_sim, cover, off_topic = self._answer(
-            self._with_corrections(question.strip()), q_vector, passages
-        )
+        passages, q_vector, clarifications, clean = self._retrieve(question, top_k, mode, max_chars)
+        answer, best_sim, cover, off_topic = self._answer(clean, q_vector, passages)
         conf = confidence(best_sim, cover, off_topic)
         abstained = answer is None or conf < ABSTAIN_BELOW
         logger.info(
@@ -272,7 +270,8 @@ class Index:
 
     def _retrieve(
         self, question: str, top_k: int, mode: str, max_chars: int, need_vector: bool = True
-    ) -> tuple[list[Passage], npt.NDArray[np.float32], list[Clarification]]:
+    ) -> tuple[list[Passage], npt.NDArray[np.float32], list[Clarification], str]:
+        """Rank passages; also return the query vector, clarifications and the corrected question."""
         clean = self._with_corrections(self._validate(question, top_k, mode, max_chars))
         text, clarifications, demote = self._expanded(clean)
         # BM25-only search needs no embedding; answers always do (sentence similarity).
@@ -290,6 +289,7 @@ class Index:
             [self._passage(rank, cid, score) for rank, (cid, score) in enumerate(top, 1)],
             q_vector,
             clarifications,
+            clean,
         )
 
     def _cover_meanings(
@@ -333,8 +333,8 @@ class Index:
 
         Used by ``bench/calibrate_abstention.py`` to fit the confidence function.
         """
-        passages, q_vector, _ = self._retrieve(question, top_k, "hybrid", 10**6)
-        _, best_sim, cover, _ = self._answer(question.strip(), q_vector, passages)
+        passages, q_vector, _, clean = self._retrieve(question, top_k, "hybrid", 10**6)
+        _, best_sim, cover, _ = self._answer(clean, q_vector, passages)
         return best_sim, cover
 
     def _answer(
