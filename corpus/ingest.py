@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from corpus.frontmatter import front_matter_end, front_matter_title
 from corpus.loaders import SUPPORTED_SUFFIXES, read_document_text
 from corpus.models import Document
 
@@ -33,9 +34,16 @@ def slugify(name: str) -> str:
 
 
 def first_heading(text: str) -> str:
-    """A title from the text: the first Markdown heading, else the first non-empty line (trimmed)."""
-    for line in text.splitlines():
-        stripped = line.strip().lstrip("#").strip()
+    """A title from the text: the first Markdown heading, else the first non-empty line (trimmed).
+
+    Front matter is skipped (its ``title`` wins, see `document_title`) and heading attributes
+    (``{#anchor}``) are dropped.
+    """
+    text = text[front_matter_end(text) :]
+    atx = re.search(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", text, re.M)
+    lines = [atx.group(1)] if atx else text.splitlines()
+    for line in lines:
+        stripped = re.sub(r"\{\s*[#.][^{}]*\}", "", line).strip().lstrip("#").strip()
         if stripped:
             return stripped if len(stripped) <= 120 else stripped[:117].rstrip() + "…"
     return "Untitled"
@@ -94,7 +102,7 @@ def iter_documents(folder: Path) -> Iterator[Document]:
         while doc_id in seen_ids:
             doc_id, n = f"{base}-{n}", n + 1
         seen_ids.add(doc_id)
-        title = str(entry.get("title") or markup_title or first_heading(text))
+        title = str(entry.get("title") or markup_title or front_matter_title(text) or first_heading(text))
         yield Document(
             doc_id=doc_id, title=title, source=_source_name(path, folder), text=text, url=entry.get("url")
         )

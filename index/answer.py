@@ -1,61 +1,166 @@
-"""Pick the answering sentence among the top passages, and score how sure we are.
+"""Pick the answering unit among the top passages, and say how sure we are.
 
-Each answer unit (a sentence, or a table row) of the top passages is scored by:
+Every answer unit (a sentence, a list item, a table row with its headers) of the top passages gets
+a feature vector (`FEATURES`): its embedding similarity to the question, the similarity of its
+context (the chunk with its title and heading path) and of its neighbouring sentences, idf-weighted
+coverage of the question's words by the unit, by the unit with its headings and by the unit with its
+neighbours, word order agreement (direction: "who reports to X" wants "... report to X"), the
+passage's rank and fused score, whether a "how many/much/long" question meets a number, whether the
+unit only introduces a list (ends with ":"), and where it stands against the best candidate. A
+logistic model (`AnswerModel`) turns the vector into a score; the best unit is the answer.
 
-- ``sim``: cosine of the question's and the unit's embeddings (precomputed at build time);
-- ``lex``: the share of the question's content words (stemmed) the unit contains;
-- ``order``: whether the question's words appear in the unit in the same order. This is what makes
-  direction count: "who reports to the COO" wants "X report to the COO", while "who does the COO
-  report to" wants "the COO reports to X";
-- a small bonus for numbers when the question asks "how much/many", and a prior from the
-  passage's retrieval score.
+Confidence is a second logistic model over question-level evidence (`CONFIDENCE_FEATURES`): the
+answer model's probability for the best unit, its similarity and coverage, how much of the
+question's rare vocabulary the top passages contain at all (a question whose key terms appear
+nowhere is not answered by this corpus), and the best chunk's similarity.
 
-Confidence is a logistic function of the best unit's similarity and the question's word coverage
-by the best passage; `ABSTAIN_BELOW` is the threshold (see `bench/calibrate_abstention.py`).
+Both models are fitted by ``bench/fit_answers.py`` with leave-one-corpus-out folds over four
+labelled sets (the demo corpus's dev set and three real documentation sets); the weights ship in
+``index/answer_weights.json``, which records what each was fitted on. No feature names any corpus's
+content: every input is a similarity, a coverage, a rank or the shape of the text.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from index.tokenize import tokenize
 
-_QUANTITY_Q = re.compile(
-    r"\b(how (much|many|long|old)|salary|salaries|earn|paid|pay|cost|percent|number of)\b", re.I
+FEATURES: tuple[str, ...] = (
+    "sim",
+    "ctx_sim",
+    "nb_sim",
+    "lex",
+    "lex_ctx",
+    "lex_nb",
+    "order",
+    "rank_inv",
+    "gap",
+    "number",
+    "colon",
+    "row",
+    "short",
+    "long",
+    "rel_sim",
+    "rel_lex",
+    "off_topic",
 )
-_HAS_NUMBER = re.compile(r"\d")
-# Words about the asker, not the subject ("How do *you* become a COO?"): they must not make a
-# sentence that happens to address the reader ("Learn everything you need…") look relevant.
-_ASKER_WORDS = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
-_ASKS_FOR_A_ROLE = re.compile(r"\b(who|whom|whose|which (executive|role|officer|person))\b", re.I)
-_ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both)\b", re.I)
+CONFIDENCE_FEATURES: tuple[str, ...] = (
+    "best_p",
+    "best_sim",
+    "best_lex_ctx",
+    "top_cover",
+    "found_share",
+    "max_missing_idf",
+    "ctx_sim_top",
+    "off_topic",
+)
 
-# Logistic calibration of confidence: fitted on a labelled set of answerable and off-topic
-# questions (bench/calibrate_abstention.py, L2-regularised logistic regression), not on the dev set.
-CONF_BIAS = -5.33
-CONF_SIM = 7.88
-CONF_LEX = 4.63
-ABSTAIN_BELOW = 0.5
-OFF_TOPIC_FACTOR = 0.4
+_QUANTITY_Q = re.compile(r"\b(how (much|many|long|old|often|soon|far|big|large)|what (percentage|number))\b", re.I)
+_HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred)\b", re.I)
+# Words about the asker, not the subject ("How do *you* ..."): they say nothing about which sentence answers.
+_ASKER_WORDS = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
+_ASKS_WHO = re.compile(r"\b(who|whom|whose)\b", re.I)
+_ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both|that|those)\b", re.I)
+_WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One answer unit of a top passage, with what its features need.
+
+    Attributes:
+        row: Its row in the index's unit arrays.
+        chunk_id: The chunk (passage) it belongs to.
+        rank: The passage's rank (1 = best).
+        gap: How far the passage's fused score is below the best passage's.
+        start: Start offset in the document.
+        end: End offset in the document.
+        text: Its readable text.
+        context: Title and heading path of its chunk.
+        neighbours: Rows of the units right before and after it in the same chunk.
+        is_row: A table row.
+    """
+
+    row: int
+    chunk_id: int
+    rank: int
+    gap: float
+    start: int
+    end: int
+    text: str
+    context: str
+    neighbours: tuple[int, ...]
+    is_row: bool
 
 
 @dataclass(frozen=True)
 class UnitScore:
-    """A scored answer unit."""
+    """A scored answer unit: its candidate, model score and the raw features."""
 
-    chunk_id: int
-    start: int
-    end: int
+    candidate: Candidate
     score: float
-    sim: float
-    lex: float
-    off_topic: bool = False  # names roles, none of them the question's
+    features: dict[str, float]
+
+    @property
+    def sim(self) -> float:
+        """Embedding similarity to the question."""
+        return self.features["sim"]
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """Standardised features, a weight each and a bias: ``p = sigmoid(w · (x - mean) / scale + b)``."""
+
+    names: tuple[str, ...]
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+    coef: npt.NDArray[np.float64]
+    bias: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> LogisticModel:
+        """Read a model written by ``bench/fit_answers.py``."""
+        names = tuple(str(n) for n in data["names"])  # type: ignore[attr-defined]
+        arrays = [np.asarray(data[key], dtype=np.float64) for key in ("mean", "scale", "coef")]
+        if any(a.shape != (len(names),) for a in arrays):
+            raise ValueError("answer weights: mean, scale and coef must have one value per feature")
+        return cls(names, arrays[0], arrays[1], arrays[2], float(data["bias"]))  # type: ignore[arg-type]
+
+    def logits(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Linear scores of feature rows (columns in `names` order)."""
+        return ((x - self.mean) / self.scale) @ self.coef + self.bias  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class AnswerModels:
+    """The unit scorer, the confidence model and the abstention threshold."""
+
+    answer: LogisticModel
+    confidence: LogisticModel
+    abstain_below: float
+
+
+def load_models(path: Path = _WEIGHTS_FILE) -> AnswerModels:
+    """Read the shipped weights.
+
+    Raises:
+        ValueError: The file is malformed or names other features than this code computes.
+    """
+    data = json.loads(path.read_text(encoding="utf-8"))
+    answer = LogisticModel.from_dict(data["answer"])
+    conf = LogisticModel.from_dict(data["confidence"])
+    if answer.names != FEATURES or conf.names != CONFIDENCE_FEATURES:
+        raise ValueError(f"{path} was fitted on other features; rerun bench/fit_answers.py")
+    return AnswerModels(answer, conf, float(data["abstain_below"]))
 
 
 def _ordered_agreement(q_tokens: list[str], u_tokens: list[str]) -> float:
@@ -71,89 +176,124 @@ def _ordered_agreement(q_tokens: list[str], u_tokens: list[str]) -> float:
     return agree / len(pairs)
 
 
-def coverage(q_tokens: list[str], text_tokens: list[str], idf: Callable[[str], float]) -> float:
+def coverage(q_tokens: Sequence[str], text_tokens: Sequence[str], idf: Callable[[str], float]) -> float:
     """Share of the question's distinct content words found in the text, weighted by rarity (idf)."""
     distinct = set(q_tokens)
     total = sum(idf(t) for t in distinct)
     return sum(idf(t) for t in distinct & set(text_tokens)) / total if total > 0 else 0.0
 
 
-def score_units(
-    question: str,
-    q_vector: npt.NDArray[np.float32],
-    candidates: list[tuple[int, int, float, int, int]],
+def question_tokens(question: str) -> list[str]:
+    """The question's content tokens, without words about the asker."""
+    return [t for t in tokenize(question) if t not in _ASKER_WORDS]
+
+
+def wants_number(question: str) -> bool:
+    """A question whose answer is a quantity, a duration or a frequency."""
+    return bool(_QUANTITY_Q.search(question))
+
+
+def asks_who(question: str) -> bool:
+    """A question whose answer is a person or a role (then naming another role is not off-topic)."""
+    return bool(_ASKS_WHO.search(question))
+
+
+def is_answerable_text(text: str) -> bool:
+    """False for a question (or quiz with its options) and for bare labels: they answer nothing."""
+    words = len(text.split())
+    return "?" not in text and words >= 3 and not (words < 5 and text.rstrip()[-1:] not in ".!")
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """What unit features need to know about the question."""
+
+    tokens: list[str]
+    vector: npt.NDArray[np.float32]
+    wants_number: bool
+    entities: frozenset[str]
+
+
+def unit_features(
+    question: QuestionInfo,
+    candidates: list[Candidate],
     unit_vectors: npt.NDArray[np.float32],
-    text_of: dict[int, str],
+    chunk_sims: dict[int, float],
+    text_of: Callable[[int], str],
     idf: Callable[[str], float],
-    topic: frozenset[str] = frozenset(),
     entities: Callable[[list[str]], set[str]] | None = None,
-) -> list[UnitScore]:
-    """Score answer units.
+    tokens_of: Callable[[str], list[str]] = tokenize,
+) -> npt.NDArray[np.float64]:
+    """The `FEATURES` matrix of the candidates (one row each, in order).
 
-    Args:
-        question: The (resolved) question.
-        q_vector: Its normalised embedding.
-        candidates: ``(unit_row, chunk_id, score_gap, start, end)`` for each unit of the top
-            passages (score_gap: how far its passage scores below the best passage), with
-            ``text_of[unit_row]`` its text.
-        unit_vectors: All units' embeddings (rows indexed by unit_row).
-        text_of: Unit texts by unit_row.
-        idf: Rarity of a token in the corpus (rarer question words count more).
-        topic: Tokens naming what the question is about (an acronym and its expansion). Retrieval
-            already used them to find the passages; in the answer sentence they count half, so the
-            sentence that matches what is *asked* ("report") wins over one that only names the topic.
-        entities: The acronyms (roles) a token list talks about. A unit that names roles, none of
-            them the question's, is about something else ("COO salary" for "CCO salary") and loses
-            0.3 (not for "who" questions, whose answer is a role).
-
-    Returns:
-        The units best first; questions and bare labels (under five words, no final stop) are skipped.
+    `tokens_of` tokenizes a unit or its context (the engine adds acronym equivalents there).
     """
-    q_tokens = [t for t in tokenize(question) if t not in _ASKER_WORDS]
-    # A "who" question's answer is another role ("... reports to the CEO"), so only other questions
-    # treat a sentence about a different role as off-topic.
-    q_entities = entities(q_tokens) if entities and not _ASKS_FOR_A_ROLE.search(question) else set()
-    wants_number = bool(_QUANTITY_Q.search(question))
-    scored: list[UnitScore] = []
-    for order, (row, chunk_id, gap, start, end) in enumerate(candidates):
-        text = text_of[row]
-        words = len(text.split())
-        if "?" in text or words < 3 or (words < 5 and text.rstrip()[-1] not in ".!"):
-            continue  # a question (even one run on with its quiz options), or a bare label, answers nothing
-        u_tokens = tokenize(text)
-        sim = float(unit_vectors[row] @ q_vector)
-        lex = coverage(q_tokens, u_tokens, lambda t: idf(t) * (0.5 if t in topic else 1.0))
-        score = sim + 0.5 * lex + 0.1 * _ordered_agreement(q_tokens, u_tokens) - 0.5 * gap - 0.0005 * order
-        if wants_number and _HAS_NUMBER.search(text):
-            score += 0.15
-        off_topic = False
-        if q_entities and entities is not None:
-            named = entities(u_tokens)
-            off_topic = bool(named) and not named & q_entities
-            score -= 0.3 if off_topic else 0.0
-        scored.append(UnitScore(chunk_id, start, end, score, sim, lex, off_topic))
-    scored.sort(key=lambda u: -u.score)
-    return scored
+    q = question.tokens
+    rows: list[list[float]] = []
+    sims = unit_vectors[[c.row for c in candidates]] @ question.vector if candidates else np.zeros(0)
+    for cand, sim in zip(candidates, sims, strict=True):
+        u_tokens = tokens_of(cand.text)
+        ctx_tokens = tokens_of(cand.context)
+        nb_tokens = [t for r in cand.neighbours for t in tokens_of(text_of(r))]
+        nb_sim = max((float(unit_vectors[r] @ question.vector) for r in cand.neighbours), default=0.0)
+        words = len(cand.text.split())
+        named = entities(u_tokens) if entities and question.entities else set()
+        rows.append(
+            [
+                float(sim),
+                chunk_sims.get(cand.chunk_id, 0.0),
+                nb_sim,
+                coverage(q, u_tokens, idf),
+                coverage(q, u_tokens + ctx_tokens, idf),
+                coverage(q, u_tokens + nb_tokens, idf),
+                _ordered_agreement(q, u_tokens),
+                1.0 / cand.rank,
+                cand.gap,
+                float(question.wants_number and bool(_HAS_NUMBER.search(cand.text))),
+                float(cand.text.rstrip().endswith(":")),
+                float(cand.is_row),
+                float(words < 6),
+                float(words > 40),
+                0.0,
+                0.0,
+                float(bool(named) and not named & question.entities),
+            ]
+        )
+    matrix = np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))
+    if len(candidates):
+        matrix[:, FEATURES.index("rel_sim")] = matrix[:, 0] - matrix[:, 0].max()
+        lex = matrix[:, FEATURES.index("lex")]
+        matrix[:, FEATURES.index("rel_lex")] = lex - lex.max()
+    return matrix
+
+
+def rank_units(
+    candidates: list[Candidate], features: npt.NDArray[np.float64], model: LogisticModel
+) -> list[UnitScore]:
+    """Score candidates with the answer model, best first."""
+    scores = model.logits(features) if len(candidates) else np.zeros(0)
+    ranked = [
+        UnitScore(c, float(s), dict(zip(FEATURES, map(float, f), strict=True)))
+        for c, s, f in zip(candidates, scores, features, strict=True)
+    ]
+    ranked.sort(key=lambda u: -u.score)
+    return ranked
 
 
 def extend_anaphora(best: UnitScore, units_in_chunk: list[tuple[int, int]], doc_text: str) -> tuple[int, int]:
     """Join the preceding sentence when the answer starts with "They/This/It ..." (it needs its subject)."""
-    text = doc_text[best.start : best.end]
-    if not _ANAPHOR.match(text):
-        return best.start, best.end
-    previous = [(s, e) for s, e in units_in_chunk if e <= best.start]
-    if previous and "\n\n" not in doc_text[previous[-1][1] : best.start]:
-        return previous[-1][0], best.end
-    return best.start, best.end
+    cand = best.candidate
+    if not _ANAPHOR.match(cand.text):
+        return cand.start, cand.end
+    previous = [(s, e) for s, e in units_in_chunk if e <= cand.start]
+    if previous and "\n\n" not in doc_text[previous[-1][1] : cand.start]:
+        return previous[-1][0], cand.end
+    return cand.start, cand.end
 
 
-def confidence(best_sim: float, lex_coverage: float, off_topic: bool = False) -> float:
-    """Calibrated probability that the corpus answers the question, in [0, 1].
-
-    When even the best sentence is about another role than the one asked about ("What does the COO
-    do in healthcare?" finds only the *CCO* in healthcare), the corpus does not answer: the
-    probability is scaled by `OFF_TOPIC_FACTOR`.
-    """
-    z = CONF_BIAS + CONF_SIM * best_sim + CONF_LEX * lex_coverage
-    p = 1.0 / (1.0 + math.exp(-z))
-    return p * OFF_TOPIC_FACTOR if off_topic else p
+def sigmoid(z: float) -> float:
+    """The logistic function, safe for large |z|."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)

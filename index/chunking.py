@@ -9,12 +9,16 @@ sentence boundaries (list items and table rows are sentences too).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from corpus.models import Document
-from index.sentences import split_sentences
-from index.structure import Block, parse_blocks
+from index.markdown import parse_markdown
+from index.markup import clean_markdown, clean_plain
+from index.structure import Block, Structure, Unit, plain_structure
 from index.types import Chunk
+
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
 
 SECTION_SEPARATOR = " › "
 
@@ -72,7 +76,7 @@ def _sections(text: str, blocks: list[Block]) -> list[tuple[Block, tuple[str, ..
     next_kinds = {id(b): (content[i + 1].kind if i + 1 < len(content) else "") for i, b in enumerate(content)}
     for block in blocks:
         if block.kind in ("heading", "question"):
-            label = " ".join(text[block.start : block.end].lstrip("#").split())
+            label = block.label or " ".join(text[block.start : block.end].lstrip("#").split())
             level = _heading_level(block, label, prev_level, stack, next_kinds[id(block)])
             while stack and stack[-1][0] >= level:
                 stack.pop()
@@ -89,16 +93,33 @@ def _sections(text: str, blocks: list[Block]) -> list[tuple[Block, tuple[str, ..
     return out
 
 
-def _pieces(text: str, blocks: list[Block], max_words: int) -> list[_Piece]:
-    """Content pieces: whole blocks, or sentence groups of blocks longer than `max_words`."""
+def is_markdown(document: Document) -> bool:
+    """True for a Markdown source (by suffix, or a loader's ``format`` note)."""
+    return document.source.lower().endswith(MARKDOWN_SUFFIXES) or document.meta.get("format") == "markdown"
+
+
+def parse_structure(document: Document) -> Structure:
+    """Read a document's structure: Markdown through the parser, other text through line rules."""
+    return parse_markdown(document.text) if is_markdown(document) else plain_structure(document.text)
+
+
+def _units_within(units: tuple[Unit, ...], starts: list[int], start: int, end: int) -> list[Unit]:
+    lo = bisect.bisect_left(starts, start)
+    hi = bisect.bisect_left(starts, end)
+    return [u for u in units[lo:hi] if u.end <= end]
+
+
+def _pieces(text: str, structure: Structure, max_words: int) -> list[_Piece]:
+    """Content pieces: whole blocks, or unit groups (sentences, rows) of blocks longer than `max_words`."""
     pieces: list[_Piece] = []
-    for block, path, brk in _sections(text, blocks):
+    starts = [u.start for u in structure.units]
+    for block, path, brk in _sections(text, list(structure.blocks)):
         body = text[block.start : block.end]
-        if _words(body) <= max_words or block.kind in ("heading", "question"):
+        spans = [(u.start, u.end) for u in _units_within(structure.units, starts, block.start, block.end)]
+        if _words(body) <= max_words or block.kind in ("heading", "question") or not spans:
             pieces.append(_Piece(block.start, block.end, path, _words(body), brk))
             continue
         group_start, group_words = block.start, 0
-        spans = split_sentences(text, block.start, block.end)
         for i, (s_start, s_end) in enumerate(spans):
             n = _words(text[s_start:s_end])
             if group_words and group_words + n > max_words:
@@ -110,21 +131,28 @@ def _pieces(text: str, blocks: list[Block], max_words: int) -> list[_Piece]:
     return pieces
 
 
-def chunk_document(document: Document, config: ChunkerConfig | None = None, first_id: int = 0) -> list[Chunk]:
+def chunk_document(
+    document: Document,
+    config: ChunkerConfig | None = None,
+    first_id: int = 0,
+    structure: Structure | None = None,
+) -> list[Chunk]:
     """Chunk one document.
 
     Args:
         document: The document; its text is not modified.
         config: Size bounds (default 40..200 words).
         first_id: `chunk_id` of the first chunk (ids are dense across a corpus).
+        structure: The document's structure when the caller has already parsed it.
 
     Returns:
         The chunks in document order.
     """
     config = config or ChunkerConfig()
     text = document.text
+    structure = structure or parse_structure(document)
     groups: list[list[_Piece]] = []
-    for piece in _pieces(text, parse_blocks(text), config.max_words):
+    for piece in _pieces(text, structure, config.max_words):
         current = groups[-1] if groups else None
         if current is not None and not piece.breaks_before and piece.section == current[0].section:
             size = sum(p.words for p in current)
@@ -133,25 +161,46 @@ def chunk_document(document: Document, config: ChunkerConfig | None = None, firs
                 current.append(piece)
                 continue
         groups.append([piece])
-    return _to_chunks(document, groups, first_id)
+    return _to_chunks(document, groups, first_id, structure.views)
 
 
 def _is_heading_piece(group: list[_Piece]) -> bool:
     return bool(group[0].section) and group[0].words <= 14
 
 
-def _to_chunks(document: Document, groups: list[list[_Piece]], first_id: int) -> list[Chunk]:
+def span_display(text: str, views: tuple[Unit, ...], start: int, end: int, markdown: bool) -> str:
+    """Readable text of any span: the views it covers, one a line; a view it cuts is cleaned in part.
+
+    A span that covers no view (a heading alone, template tags) has no readable text: "".
+    """
+    clean = clean_markdown if markdown else clean_plain
+    lines: list[str] = []
+    for view in views:
+        if view.start >= end:
+            break
+        if view.end <= start:
+            continue
+        inside = view.start >= start and view.end <= end
+        part = view.display if inside else clean(text[max(view.start, start) : min(view.end, end)])
+        if part:
+            lines.append(part)
+    return "\n".join(lines)
+
+
+def _to_chunks(
+    document: Document, groups: list[list[_Piece]], first_id: int, views: tuple[Unit, ...]
+) -> list[Chunk]:
     chunks: list[Chunk] = []
+    markdown = is_markdown(document)
     for group in groups:
         start, end = group[0].start, group[-1].end
         body = document.text[start:end]
         section = SECTION_SEPARATOR.join(group[0].section)
-        if (
-            len(group) == 1
-            and group[0].section
-            and " ".join(body.lstrip("#").split()) == group[0].section[-1]
-        ):
-            continue  # a heading with no content under it
-        embed = f"{document.title}\n{section}\n{body}" if section else f"{document.title}\n{body}"
-        chunks.append(Chunk(first_id + len(chunks), document.doc_id, section, start, end, body, embed))
+        display = span_display(document.text, views, start, end, markdown)
+        if not display.strip():
+            continue  # only markup (template tags, comments): nothing a reader or the model can use
+        embed = f"{document.title}\n{section}\n{display}" if section else f"{document.title}\n{display}"
+        chunks.append(
+            Chunk(first_id + len(chunks), document.doc_id, section, start, end, body, embed, display)
+        )
     return chunks

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import faiss
@@ -142,6 +143,13 @@ class DenseIndex:
         else:
             scores, ids = self._index.search(query, k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def vectors(self, ids: Sequence[int]) -> npt.NDArray[np.float32]:
+        """The stored (normalised) vectors of these ids, one row each (for answer context scores)."""
+        if not len(ids):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        keys = np.asarray(ids, dtype=np.int64)
+        return np.asarray(self._index.reconstruct_batch(keys), dtype=np.float32).reshape(len(keys), self.dim)
 
     def save(self, directory: Path) -> None:
         """Write ``dense.faiss`` and ``dense.json`` into directory (created if missing)."""

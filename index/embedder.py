@@ -114,7 +114,7 @@ class SentenceTransformerEmbedder:
         todo = list(range(len(texts)))
         if cache is not None:
             todo = [i for i in todo if not cache.fill(texts[i], out, i)]
-        step = max(self.batch_size * 8, 256)
+        step = max(self.batch_size * 32, 1024)  # long calls let the model sort by length
         for done in range(0, len(todo), step):
             idx = todo[done : done + step]
             out[idx] = self._encode_batch([texts[i] for i in idx])

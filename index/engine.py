@@ -15,7 +15,8 @@ import numpy.typing as npt
 
 from corpus.models import Document
 from index.acronyms import acronyms_in, meaning_named_in
-from index.answer import ABSTAIN_BELOW, confidence, coverage, extend_anaphora, score_units
+from index.answer import AnswerModels, load_models
+from index.answerer import Answered, Answerer
 from index.embedder import SentenceTransformerEmbedder
 from index.errors import EmptyQuery, QueryTooLong, UnknownDocument
 from index.hybrid import FusionParams, fuse
@@ -41,25 +42,38 @@ class Index:
     """
 
     def __init__(
-        self, manifest: dict[str, Any], bundle: dict[str, Any], embedder: SentenceTransformerEmbedder
+        self,
+        manifest: dict[str, Any],
+        bundle: dict[str, Any],
+        embedder: SentenceTransformerEmbedder,
+        models: AnswerModels | None = None,
     ) -> None:
         self.manifest = manifest
         self.documents: dict[str, Document] = {d.doc_id: d for d in bundle["documents"]}
         self.chunks: list[Chunk] = bundle["chunks"]
         self.acronyms: dict[str, tuple[Meaning, ...]] = bundle["acronyms"]
         self._units: npt.NDArray[np.int64] = bundle["units"]
-        self._unit_vectors: npt.NDArray[np.float32] = bundle["unit_vectors"]
+        self._unit_texts: list[str] = bundle["unit_texts"]
         self._dense = bundle["dense"]
         self._sparse = bundle["sparse"]
         self._embedder = embedder
         self._encode_lock = threading.Lock()  # HF fast tokenizers fail when shared across threads
         self.fusion = FusionParams()
-        bounds = (
-            np.searchsorted(self._units[:, 0], np.arange(len(self.chunks) + 1)) if len(self._units) else None
-        )
-        self._unit_bounds = bounds
         self._idf = self._idf_table()
         self._index_acronyms()
+        self._answerer = Answerer(
+            documents=self.documents,
+            chunks=self.chunks,
+            units=self._units,
+            unit_texts=self._unit_texts,
+            unit_vectors=bundle["unit_vectors"],
+            chunk_vectors=self._dense.vectors,
+            idf=self.idf,
+            max_idf=self._max_idf,
+            expand=self._with_acronyms,
+            entities=self._entities,
+            models=models or load_models(),
+        )
 
     def _idf_table(self) -> dict[str, float]:
         """BM25-style idf of every indexed token."""
@@ -128,9 +142,9 @@ class Index:
         """
         started = time.perf_counter()
         passages, q_vector, clarifications, clean = self._retrieve(question, top_k, mode, max_chars)
-        answer, best_sim, cover, off_topic = self._answer(clean, q_vector, passages)
-        conf = confidence(best_sim, cover, off_topic)
-        abstained = answer is None or conf < ABSTAIN_BELOW
+        answered = self._answerer.answer(self._for_scoring(clean), q_vector, passages)
+        answer, conf = answered.span, answered.confidence
+        abstained = answer is None or conf < self._answerer.models.abstain_below
         logger.info(
             "query answered q_len=%d top_k=%d mode=%s abstained=%s confidence=%.3f ms=%.1f",
             len(question),
@@ -213,6 +227,9 @@ class Index:
         match = difflib.get_close_matches(token, candidates, n=1, cutoff=0.8)
         return match[0] if match else None
 
+    # A correction is inserted after its word, marked by a word joiner (U+2060) that tokenization ignores.
+    _CORRECTION = re.compile("(\\S+) \u2060(\\S+)")
+
     def _with_corrections(self, question: str) -> str:
         """The question with the nearest indexed word after each unknown word of 5+ letters.
 
@@ -227,9 +244,17 @@ class Index:
             if len(tokens) != 1 or tokens[0] in self._idf:
                 return word
             nearest = self._closest_token(tokens[0])
-            return f"{word} {nearest}" if nearest else word
+            return f"{word} \u2060{nearest}" if nearest else word
 
         return re.sub(r"[^\W\d_]{5,}", fix, question)
+
+    def _for_scoring(self, corrected: str) -> str:
+        """The corrected question with each misspelt word replaced by its correction, not followed by it.
+
+        Retrieval keeps both (the model copes with many typos); scoring word coverage must not count
+        the misspelling as a question word the corpus lacks.
+        """
+        return self._CORRECTION.sub(lambda m: m.group(2), corrected)
 
     def _entities(self, tokens: list[str]) -> set[str]:
         """The acronyms a token list names, by the acronym itself or by a full expansion."""
@@ -319,54 +344,17 @@ class Index:
             end=chunk.end,
             text=chunk.text,
             chunk_id=chunk_id,
+            display=chunk.display,
         )
 
     # -- answers ----------------------------------------------------------------------------
-    def _units_of(self, chunk_id: int) -> list[tuple[int, int, int]]:
-        if self._unit_bounds is None:
-            return []
-        lo, hi = int(self._unit_bounds[chunk_id]), int(self._unit_bounds[chunk_id + 1])
-        return [(row, int(self._units[row, 1]), int(self._units[row, 2])) for row in range(lo, hi)]
+    def answer_evidence(self, question: str, top_k: int = 5) -> tuple[list[Passage], Answered]:
+        """Passages and the answer stage's full result (every scored unit, the confidence evidence).
 
-    def confidence_features(self, question: str, top_k: int = 5) -> tuple[float, float]:
-        """The two inputs of `confidence`: best answer-unit similarity and question coverage.
-
-        Used by ``bench/calibrate_abstention.py`` to fit the confidence function.
+        Used by ``bench/fit_answers.py`` to fit the answer and confidence models.
         """
         passages, q_vector, _, clean = self._retrieve(question, top_k, "hybrid", 10**6)
-        _, best_sim, cover, _ = self._answer(clean, q_vector, passages)
-        return best_sim, cover
-
-    def _answer(
-        self, question: str, q_vector: npt.NDArray[np.float32], passages: list[Passage]
-    ) -> tuple[AnswerSpan | None, float, float, bool]:
-        """The best answer span, best unit similarity, the top passage's coverage, and whether the best
-        unit is about another role than the question's."""
-        candidates: list[tuple[int, int, float, int, int]] = []
-        texts: dict[int, str] = {}
-        best_score = passages[0].score if passages else 0.0
-        for passage in passages[:ANSWER_PASSAGES]:
-            doc = self.documents[passage.doc_id]
-            for row, start, end in self._units_of(passage.chunk_id):
-                candidates.append((row, passage.chunk_id, best_score - passage.score, start, end))
-                texts[row] = doc.text[start:end]
-        topic = frozenset(t for t in self._with_acronyms(tokenize(question)) if self._is_topic(t))
-        scored = score_units(
-            question, q_vector, candidates, self._unit_vectors, texts, self.idf, topic, self._entities
-        )
-        if not scored:
-            return None, 0.0, 0.0, False
-        best = scored[0]
-        top_tokens = self._with_acronyms(tokenize(passages[0].section + " " + passages[0].text))
-        best_sim, cover = max(u.sim for u in scored), coverage(tokenize(question), top_tokens, self.idf)
-        chunk = self.chunks[best.chunk_id]
-        doc = self.documents[chunk.doc_id]
-        start, end = extend_anaphora(best, [(s, e) for _, s, e in self._units_of(best.chunk_id)], doc.text)
-        rank = next(p.rank for p in passages if p.chunk_id == best.chunk_id)
-        span = AnswerSpan(
-            text=doc.text[start:end], doc_id=doc.doc_id, start=start, end=end, passage_rank=rank
-        )
-        return span, best_sim, cover, best.off_topic
+        return passages, self._answerer.answer(self._for_scoring(clean), q_vector, passages)
 
 
 def load_index(index_dir: Path, model: str, corpus_dir: Path | None = None) -> Index:

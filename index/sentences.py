@@ -16,7 +16,9 @@ import re
 _ABBREVIATIONS = frozenset(
     "vs v etc e.g i.e mr mrs ms dr prof inc ltd co corp st jr sr no fig approx dept est u.s a.m p.m cf al".split()  # noqa: E501
 )
-_END_RE = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"“'‘(\[•\-–*]?[A-Z0-9$])")
+_END_RE = re.compile(r"[.!?]+[\"'”’)\]*_`]*(?=\s+(?:[\"“'‘(\[•\-–*_`{<]|\*\*)*[A-Z0-9$])")
+# A Markdown hard line break: two trailing spaces or a backslash, or an HTML <br>.
+_HARD_BREAK = re.compile(r"(?:  +|\\|<br\s*/?>)[ \t]*\n", re.I)
 _BULLET_RE = re.compile(r"\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+")
 
 
@@ -41,13 +43,26 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+def _line_ends(text: str, start: int, end: int, wrapped: bool) -> list[int]:
+    """Where the "lines" of the region end: every line break, or (wrapped prose) hard breaks only."""
+    if not wrapped:
+        ends = [i for i in range(start, end) if text[i] == "\n"]
+    else:
+        ends = [m.end() - 1 for m in _HARD_BREAK.finditer(text, start, end)]
+    return [*ends, end]
+
+
+def split_sentences(
+    text: str, start: int = 0, end: int | None = None, *, wrapped: bool = False
+) -> list[tuple[int, int]]:
     """Split ``text[start:end]`` into sentences.
 
     Args:
         text: The whole document text (offsets are absolute into it).
         start: Where the region to split begins.
         end: Where it ends (default: the end of `text`).
+        wrapped: The region is one hard-wrapped paragraph (Markdown): a line break is a space,
+            only a Markdown hard break (two trailing spaces, a backslash, ``<br>``) ends a line.
 
     Returns:
         ``(start, end)`` spans, whitespace and bullet markers trimmed, empty spans dropped, in order.
@@ -55,9 +70,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     line_start = start
-    while line_start < end:
-        newline = text.find("\n", line_start, end)
-        line_end = end if newline == -1 else newline
+    for line_end in _line_ends(text, start, end, wrapped):
         cursor = line_start
         for match in _END_RE.finditer(text, line_start, line_end):
             if _is_abbreviation(text, match.start()):

@@ -7,7 +7,8 @@ the old one with a single atomic rename and a build killed halfway leaves the pr
         manifest.json     format, model id and dimension, chunker, corpus fingerprint, counts
         documents.jsonl   the documents as served (citations point into these texts)
         chunks.jsonl      chunk spans, sections and the text that was embedded
-        units.npy         answer units (sentences, table rows): chunk_id, start, end
+        units.npy         answer units (sentences, list items, table rows): chunk_id, start, end
+        unit_texts.json   their readable text (markup removed, rows with their column headers)
         unit_vectors.npy  their normalised embeddings (answer selection is a dot product)
         acronyms.json     acronym -> meanings -> doc ids
         dense/ sparse/    the FAISS and BM25 indexes
@@ -15,6 +16,7 @@ the old one with a single atomic rename and a build killed halfway leaves the pr
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -31,18 +33,17 @@ import numpy as np
 from corpus.ingest import CorpusLoadError, load_corpus
 from corpus.models import Document
 from index.acronyms import build_acronym_table
-from index.chunking import ChunkerConfig, chunk_document
+from index.chunking import ChunkerConfig, chunk_document, parse_structure
 from index.dense import DenseIndex
 from index.embedder import Progress, SentenceTransformerEmbedder
 from index.errors import CorpusError, IndexNotReady
-from index.sentences import split_sentences
 from index.sparse import SparseIndex
-from index.structure import parse_blocks
+from index.structure import Structure
 from index.types import Chunk, Meaning
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 
@@ -75,35 +76,31 @@ def corpus_fingerprint(documents: Sequence[Document]) -> str:
 
 
 def answer_units(document: Document) -> list[tuple[int, int]]:
-    """Spans an answer may be: sentences of prose and lists, whole rows of flattened tables."""
-    units: list[tuple[int, int]] = []
-    for block in parse_blocks(document.text):
-        if block.kind in ("boilerplate", "heading", "question"):
-            continue
-        if block.kind == "table":
-            offset = block.start
-            for i, line in enumerate(document.text[block.start : block.end].split("\n")):
-                start, end = offset, offset + len(line)
-                offset = end + 1
-                stripped = line.strip()
-                if stripped and i > 0:  # the first row is the header: context, never an answer
-                    lead = len(line) - len(line.lstrip())
-                    units.append((start + lead, start + lead + len(stripped)))
-        else:
-            units.extend(split_sentences(document.text, block.start, block.end))
-    return units
+    """Spans an answer may be: sentences of prose and list items, table rows (never code or headings)."""
+    return [(u.start, u.end) for u in parse_structure(document).units]
 
 
-def _chunk_units(chunks: list[Chunk], documents: dict[str, Document]) -> np.ndarray:
+def _chunk_units(
+    chunks: list[Chunk], structures: dict[str, Structure]
+) -> tuple[np.ndarray, list[str]]:
+    """Answer units of every chunk, ``(chunk_id, start, end)`` rows, and their readable texts."""
     rows: list[tuple[int, int, int]] = []
+    displays: list[str] = []
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in chunks:
         by_doc.setdefault(chunk.doc_id, []).append(chunk)
     for doc_id, doc_chunks in by_doc.items():
-        units = answer_units(documents[doc_id])
+        units = structures[doc_id].units
+        starts = [u.start for u in units]
         for chunk in doc_chunks:
-            rows.extend((chunk.chunk_id, s, e) for s, e in units if s >= chunk.start and e <= chunk.end)
-    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+            lo = bisect.bisect_left(starts, chunk.start)
+            for unit in units[lo:]:
+                if unit.start >= chunk.end:
+                    break
+                if unit.end <= chunk.end:
+                    rows.append((chunk.chunk_id, unit.start, unit.end))
+                    displays.append(unit.display)
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3), displays
 
 
 def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
@@ -151,16 +148,16 @@ def build_index_from_documents(
     started = time.perf_counter()
     chunker = chunker or ChunkerConfig()
     chunks: list[Chunk] = []
+    structures: dict[str, Structure] = {}
     for i, doc in enumerate(documents, 1):
-        chunks.extend(chunk_document(doc, chunker, first_id=len(chunks)))
+        structures[doc.doc_id] = parse_structure(doc)
+        chunks.extend(chunk_document(doc, chunker, first_id=len(chunks), structure=structures[doc.doc_id]))
         _notify(progress, "chunking", i, len(documents))
     if not chunks:
         raise CorpusError("the documents produced no chunks (are they all boilerplate?)")
-    docs_by_id = {d.doc_id: d for d in documents}
-    units = _chunk_units(chunks, docs_by_id)
+    units, unit_texts = _chunk_units(chunks, structures)
     embedder = SentenceTransformerEmbedder(model, cache_dir=embed_cache)
     vectors = embedder.encode([c.embed_text for c in chunks], progress=progress)
-    unit_texts = [docs_by_id[chunks[int(c)].doc_id].text[int(s) : int(e)] for c, s, e in units]
     unit_vectors = embedder.encode(
         unit_texts, progress=lambda _s, d, t: _notify(progress, "embedding sentences", d, t)
     )
@@ -190,6 +187,7 @@ def build_index_from_documents(
         _write_jsonl(target / "documents.jsonl", [{**asdict(d), "meta": dict(d.meta)} for d in documents])
         _write_jsonl(target / "chunks.jsonl", [asdict(c) for c in chunks])
         np.save(target / "units.npy", units)
+        (target / "unit_texts.json").write_text(json.dumps(unit_texts, ensure_ascii=False), encoding="utf-8")
         np.save(target / "unit_vectors.npy", unit_vectors.astype(np.float16))
         (target / "acronyms.json").write_text(
             json.dumps({k: [asdict(m) for m in v] for k, v in acronyms.items()}, indent=1), encoding="utf-8"
@@ -259,9 +257,15 @@ def build_index(
         index_dir,
         model,
         progress=progress,
-        embed_cache=embed_cache,
+        embed_cache=embed_cache or default_embed_cache(index_dir),
         extra_manifest={"corpus_dir": str(corpus_dir)},
     )
+
+
+def default_embed_cache(index_dir: Path) -> Path:
+    """Where builds keep embeddings by model + text, so a rebuild embeds only changed text."""
+    index_dir = Path(os.path.abspath(index_dir))
+    return index_dir.parent / f".{index_dir.name}.embeddings"
 
 
 def index_exists(index_dir: Path) -> bool:
@@ -330,6 +334,7 @@ def read_bundle(index_dir: Path) -> dict[str, Any]:
             "chunks": chunks,
             "acronyms": acronyms,
             "units": np.load(index_dir / "units.npy"),
+            "unit_texts": json.loads((index_dir / "unit_texts.json").read_text(encoding="utf-8")),
             "unit_vectors": np.load(index_dir / "unit_vectors.npy").astype(np.float32),
             "dense": DenseIndex.load(index_dir / "dense"),
             "sparse": SparseIndex.load(index_dir / "sparse"),

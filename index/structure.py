@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-BlockKind = Literal["heading", "question", "leadin", "list", "table", "para", "boilerplate"]
+from index.sentences import split_sentences
+
+BlockKind = Literal["heading", "question", "leadin", "list", "table", "para", "code", "boilerplate"]
 
 _BULLET_LINE = re.compile(r"^\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+\S")
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+\S")
@@ -57,12 +59,71 @@ _TAIL_MARKERS = frozenset({"authors", "about the author", "about the authors", "
 
 @dataclass(frozen=True)
 class Block:
-    """A run of text between blank lines (or one line, in a document without blank lines)."""
+    """A run of text between blank lines (or one line, in a document without blank lines).
+
+    `label` is a heading's readable text (Markdown headings); empty for other blocks.
+    """
 
     start: int
     end: int
     kind: BlockKind
     level: int = 0
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A verbatim span with its readable text.
+
+    Answer units are sentences, list items and table rows (a row's `display` names its columns);
+    views are what a passage shows: paragraphs, items (with a bullet), rows, code.
+    """
+
+    start: int
+    end: int
+    display: str
+
+
+@dataclass(frozen=True)
+class Structure:
+    """A document read for indexing: blocks to chunk, answer units, display views and a title."""
+
+    blocks: tuple[Block, ...]
+    units: tuple[Unit, ...]
+    views: tuple[Unit, ...]
+    title: str | None = None
+
+
+def plain_structure(text: str) -> Structure:
+    """The structure of a plain-text (or HTML-stripped) document, from the line rules above."""
+    blocks = parse_blocks(text)
+    units: list[Unit] = []
+    views: list[Unit] = []
+    for block in blocks:
+        if block.kind in ("boilerplate", "heading", "question"):
+            continue
+        if block.kind == "table":
+            rows = _table_rows(text, block)
+            units.extend(rows[1:])  # the first row is the header: context, never an answer
+            views.extend(rows)
+            continue
+        views.append(Unit(block.start, block.end, " ".join(text[block.start : block.end].split())))
+        for start, end in split_sentences(text, block.start, block.end):
+            units.append(Unit(start, end, " ".join(text[start:end].split())))
+    return Structure(tuple(blocks), tuple(units), tuple(views))
+
+
+def _table_rows(text: str, block: Block) -> list[Unit]:
+    rows: list[Unit] = []
+    offset = block.start
+    for line in text[block.start : block.end].split("\n"):
+        start, end = offset, offset + len(line)
+        offset = end + 1
+        stripped = line.strip()
+        if stripped:
+            lead = len(line) - len(line.lstrip())
+            rows.append(Unit(start + lead, start + lead + len(stripped), " ".join(stripped.split())))
+    return rows
 
 
 def _raw_blocks(text: str) -> list[tuple[int, int]]:

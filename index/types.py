@@ -17,7 +17,8 @@ class Chunk:
         start: Start offset in the document text (inclusive).
         end: End offset in the document text (exclusive).
         text: The verbatim span.
-        embed_text: What is embedded and BM25-indexed: title, section and the span.
+        embed_text: What is embedded and BM25-indexed: title, section and the span's readable text.
+        display: The span as clean readable text (markup removed, table rows with their headers).
     """
 
     chunk_id: int
@@ -27,6 +28,7 @@ class Chunk:
     end: int
     text: str
     embed_text: str
+    display: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Passage:
     end: int
     text: str
     chunk_id: int = -1
+    display: str = ""
 
     @property
     def url(self) -> str:
@@ -61,19 +64,24 @@ class Passage:
             "start": self.start,
             "end": self.end,
             "text": self.text,
+            "display": self.display or " ".join(self.text.split()),
             "url": self.url,
         }
 
 
 @dataclass(frozen=True)
 class AnswerSpan:
-    """The sentence (or two adjacent sentences) that answers the question, with exact offsets."""
+    """The sentence (or two adjacent sentences) that answers the question, with exact offsets.
+
+    `display` is the same span as readable text (markup removed, a table row with its headers).
+    """
 
     text: str
     doc_id: str
     start: int
     end: int
     passage_rank: int
+    display: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON form of an answer."""
@@ -83,6 +91,7 @@ class AnswerSpan:
             "start": self.start,
             "end": self.end,
             "passage_rank": self.passage_rank,
+            "display": self.display or " ".join(self.text.split()),
             "url": f"/documents/{self.doc_id}?start={self.start}&end={self.end}",
         }
 

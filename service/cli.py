@@ -148,7 +148,7 @@ def ask(question: str, top_k: int, as_json: bool, index_dir: Path | None, model:
 
 
 @cli.command(name="eval")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_topk_opt
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
@@ -158,22 +158,104 @@ def ask(question: str, top_k: int, as_json: bool, index_dir: Path | None, model:
     show_default=True,
     help="Retrieval mode for single questions (to compare retrievers).",
 )
-@_index_opt
+@click.option(
+    "--index",
+    "index_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Index folder [DOCQA_INDEX_DIR]; repeat it to pair each FILE with its own index, in order.",
+)
+@click.option(
+    "--pool",
+    "pool_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of corpora (each NAME/docs + NAME/questions.jsonl): build each (incrementally) and "
+    "evaluate it.",
+)
+@click.option(
+    "--pool-index-root",
+    type=click.Path(path_type=Path),
+    default=Path("var/pool-idx"),
+    show_default=True,
+    help="Where --pool keeps one index per corpus.",
+)
 @_model_opt
 def eval_(
-    file: Path, top_k: int, as_json: bool, mode: str, index_dir: Path | None, model: str | None
+    files: tuple[Path, ...],
+    top_k: int,
+    as_json: bool,
+    mode: str,
+    index_dirs: tuple[Path, ...],
+    pool_dir: Path | None,
+    pool_index_root: Path,
+    model: str | None,
 ) -> None:
-    """Run a question set (JSON lines, CONTRACT.md format) and print the metrics."""
-    from service.evaluation import evaluate, format_report, load_questions
+    """Run question sets (JSON lines, format in README) and print the metrics.
 
-    settings = _settings(index_dir=index_dir, model=model)
+    One FILE: one line a question, then the metrics. Several FILEs (each with its own --index) or
+    --pool: one row of metrics a corpus, then the overall row.
+    """
+    settings = _settings(model=model)
     _setup_logging(settings, quiet=True)
+    pairs = _eval_pairs(files, index_dirs, pool_dir, pool_index_root, settings)
+    reports = [(name, _eval_one(question_file, index_dir, top_k, mode, settings)) for name, question_file, index_dir in pairs]
+    _print_eval(reports, as_json)
+
+
+def _eval_pairs(
+    files: tuple[Path, ...],
+    index_dirs: tuple[Path, ...],
+    pool_dir: Path | None,
+    pool_index_root: Path,
+    settings: Settings,
+) -> list[tuple[str, Path, Path]]:
+    """(name, question file, index folder) for every set to evaluate; builds pool indexes as needed."""
+    pairs: list[tuple[str, Path, Path]] = []
+    if pool_dir is not None:
+        for corpus in sorted(p for p in pool_dir.iterdir() if (p / "questions.jsonl").is_file()):
+            index_dir = pool_index_root / corpus.name
+            ensure_index(_settings(corpus_dir=corpus / "docs", index_dir=index_dir, model=settings.model))
+            pairs.append((corpus.name, corpus / "questions.jsonl", index_dir))
+        if not pairs:
+            raise click.ClickException(f"{pool_dir} has no NAME/questions.jsonl + NAME/docs folders")
+    if len(index_dirs) > 1 and len(index_dirs) != len(files):
+        raise click.ClickException(
+            f"{len(files)} question files but {len(index_dirs)} --index folders; give one, or one per file"
+        )
+    for i, question_file in enumerate(files):
+        index_dir = index_dirs[i] if len(index_dirs) > 1 else (index_dirs[0] if index_dirs else settings.index_dir)
+        pairs.append((question_file.stem if len(files) == 1 else f"{question_file.parent.name}/{question_file.stem}", question_file, index_dir))
+    if not pairs:
+        raise click.ClickException("give a question FILE (JSON lines) or --pool DIR")
+    return pairs
+
+
+def _eval_one(question_file: Path, index_dir: Path, top_k: int, mode: str, settings: Settings) -> Any:
+    from service.evaluation import evaluate, load_questions
+
     try:
-        rows = load_questions(file)
+        rows = load_questions(question_file)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    report = evaluate(_load(settings), rows, top_k=top_k, mode=mode, settings=settings)
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_report(report))
+    local = _settings(index_dir=index_dir, model=settings.model)
+    return evaluate(_load(local), rows, top_k=top_k, mode=mode, settings=local)
+
+
+def _print_eval(reports: list[tuple[str, Any]], as_json: bool) -> None:
+    from service.evaluation import combined_metrics, format_report, format_summary
+
+    if len(reports) == 1:
+        report = reports[0][1]
+        click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_report(report))
+        return
+    if as_json:
+        payload = {
+            "corpora": [{"name": name, **report.to_dict()} for name, report in reports],
+            "overall": combined_metrics([r for _, r in reports]),
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(format_summary(reports))
 
 
 def ensure_index(settings: Settings) -> None:

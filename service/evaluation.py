@@ -130,7 +130,7 @@ def _run_one(index: Index, chat: ChatService, row: dict[str, Any], top_k: int, m
         question = row["question"]
         result = index.query(question, top_k, mode=mode)
     phrases = row.get("expect_any") or []
-    answer_text = normalise(result.answer.text) if result.answer else ""
+    answer_text = normalise(f"{result.answer.text}\n{result.answer.display}") if result.answer else ""
     return QuestionOutcome(
         id=str(row["id"]),
         kind=row["kind"],
@@ -144,6 +144,13 @@ def _run_one(index: Index, chat: ChatService, row: dict[str, Any], top_k: int, m
         citations_ok=citations_intact(index, result),
         answer=result.answer.text if result.answer else None,
     )
+
+
+def _p90(values: list[int]) -> int | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -170,6 +177,8 @@ def _aggregate(outcomes: list[QuestionOutcome], top_k: int) -> dict[str, float |
         "false_abstentions": sum(o.abstained for o in answerable),
         "clarification_rate": _ratio(sum(bool(o.clarified) for o in ambiguous), len(ambiguous)),
         "chat_hit_rate": _ratio(sum(o.hit_rank is not None for o in chats), len(chats)),
+        "chat_answer_rate": _ratio(sum(bool(o.answer_correct) for o in chats), len(chats)),
+        "answer_words_p90": _p90([len(o.answer.split()) for o in outcomes if o.answer]),
         "citation_integrity": _ratio(sum(o.citations_ok for o in outcomes), len(outcomes)),
     }
 
@@ -215,4 +224,43 @@ def format_report(report: EvalReport) -> str:
     lines.append(f"mode={report.mode} top_k={report.top_k}")
     for name, value in report.metrics.items():
         lines.append(f"  {name:<22} {'-' if value is None else value}")
+    return "\n".join(lines)
+
+
+_SUMMARY_COLUMNS = (
+    ("hit@", "hit@k"),
+    ("mrr@", "MRR@k"),
+    ("answer_accuracy", "answer"),
+    ("false_abstentions", "false abst."),
+    ("abstention_recall", "abst. recall"),
+    ("chat_answer_rate", "chat right"),
+    ("answer_words_p90", "words p90"),
+    ("citation_integrity", "citations"),
+)
+
+
+def combined_metrics(reports: list[EvalReport]) -> dict[str, float | int | None]:
+    """Metrics over the questions of several reports taken together (micro-average)."""
+    if not reports:
+        return {}
+    outcomes = [o for r in reports for o in r.questions]
+    return _aggregate(outcomes, reports[0].top_k)
+
+
+def _cell(metrics: dict[str, float | int | None], prefix: str) -> str:
+    value = next((v for k, v in metrics.items() if k.startswith(prefix)), None)
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def format_summary(reports: list[tuple[str, EvalReport]]) -> str:
+    """One row of metrics per question set, then the overall row (all questions together)."""
+    header = f"{'corpus':<28}{'n':>5}" + "".join(f"{label:>13}" for _, label in _SUMMARY_COLUMNS)
+    lines = [header]
+    rows = [(name, report.metrics) for name, report in reports]
+    rows.append(("overall", combined_metrics([r for _, r in reports])))
+    for name, metrics in rows:
+        cells = "".join(f"{_cell(metrics, key):>13}" for key, _ in _SUMMARY_COLUMNS)
+        lines.append(f"{name[:27]:<28}{metrics.get('questions', 0)!s:>5}{cells}")
     return "\n".join(lines)

@@ -116,8 +116,21 @@ def test_fused_list_is_a_sorted_deduplicated_top_k_of_the_union(
     assert len(fused) == min(k, len(union))
     assert len({d for d, _ in fused}) == len(fused)
     assert {d for d, _ in fused} <= union
-    keys = [(-s, d) for d, s in fused]
-    assert keys == sorted(keys)
+    scores = [s for _, s in fused]
+    assert scores == sorted(scores, reverse=True)
+    if params.protect_rank == 0:  # without lifted first hits, ties are broken by ascending id
+        keys = [(-s, d) for d, s in fused]
+        assert keys == sorted(keys)
+    for results in (sparse, dense):  # neither retriever's first hit is buried
+        if results and k >= params.protect_rank > 0:
+            assert results[0][0] in [d for d, _ in fused[: params.protect_rank]]
+
+
+def test_a_first_hit_that_only_dense_finds_is_not_buried() -> None:
+    sparse = [(i, 20.0 - i / 10) for i in range(30)]
+    dense = [(42, 0.9)] + [(i, 0.8 - i / 1000) for i in range(30)]
+    assert [d for d, _ in fuse(sparse, dense, 5)][:3].count(42) == 1
+    assert 42 not in [d for d, _ in fuse(sparse, dense, 5, FusionParams(protect_rank=0))][:3]
 
 
 # --- quality on a small labelled example: the dev questions over the default corpus --------------

@@ -1,0 +1,253 @@
+"""Fit the answer scorer and the confidence model by leave-one-corpus-out, and ship the weights.
+
+    python bench/fit_answers.py --set demo=tests/data/eval/dev_questions.jsonl:var/index \\
+        --set 18f=POOL/18f-handbook/questions.jsonl:var/pool-idx/18f-handbook ... [--write]
+
+Each ``--set NAME=QUESTIONS:INDEX`` is one corpus. For every single question (chat turns are
+measured by ``docqa eval``; they go through the same scorer) the script runs retrieval and the answer
+stage through the real engine (`Index.answer_evidence`) and keeps every candidate unit's features and
+whether the unit contains one of the question's ``expect_any`` phrases (the label).
+
+Folds: for each corpus, both models are fitted on the other corpora only and scored on it:
+- answer model: L2 logistic regression, one row per candidate unit (label: contains a phrase),
+  fitted on answerable questions that have at least one correct candidate;
+- confidence model: L2 logistic regression, one row per question (label: answerable), the
+  threshold chosen on the training corpora as the lowest probability that abstains on every
+  unanswerable training question... capped so it keeps at least 95 % of the answerable ones.
+The held-out figures of every fold are printed and written to ``bench/results/``. With ``--write``
+the models refitted on all corpora are written to ``index/answer_weights.json`` with a note of what
+they were fitted on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from index import load_index  # noqa: E402
+from index.answer import CONFIDENCE_FEATURES, FEATURES, sigmoid  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.evaluation import load_questions, normalise  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS = ROOT / "index" / "answer_weights.json"
+RESULTS = ROOT / "bench" / "results"
+# Regularisation strength of both models (sklearn's C): the usual default, not searched.
+C = 1.0
+MODEL_DEPENDENT = ("best_p", "best_sim", "best_lex_ctx", "off_topic")
+
+
+def collect(name: str, questions: Path, index_dir: Path, model: str) -> list[dict[str, object]]:
+    """Run every single question of a set through the engine; keep features and labels."""
+    index = load_index(index_dir, model)
+    rows = []
+    for q in load_questions(questions):
+        if q["kind"] in ("chat", "ambiguous"):
+            continue
+        phrases = [normalise(p) for p in q.get("expect_any") or []]
+        passages, answered = index.answer_evidence(q["question"])
+        units = []
+        for u in answered.ranked:
+            cand = u.candidate
+            doc = index.documents[index.chunks[cand.chunk_id].doc_id]
+            text = normalise(f"{doc.text[cand.start : cand.end]}\n{cand.text}")
+            units.append(
+                {
+                    "x": [u.features[f] for f in FEATURES],
+                    "y": int(any(p in text for p in phrases)),
+                    "len": len(cand.text.split()),
+                }
+            )
+        rows.append(
+            {
+                "corpus": name,
+                "id": q["id"],
+                "kind": q["kind"],
+                "answerable": int(q["kind"] != "abstain"),
+                "units": units,
+                "evidence": answered.evidence,
+            }
+        )
+    return rows
+
+
+def _unit_matrix(rows: list[dict[str, object]]) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for r in rows:
+        units = r["units"]
+        if not r["answerable"] or not any(u["y"] for u in units):
+            continue
+        for u in units:
+            xs.append(u["x"])
+            ys.append(u["y"])
+    return np.asarray(xs, dtype=np.float64), np.asarray(ys)
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=C, max_iter=5000).fit((x - mean) / scale, y)
+    return {"mean": mean, "scale": scale, "coef": model.coef_[0], "bias": float(model.intercept_[0])}
+
+
+def _logits(m: dict[str, object], x: np.ndarray) -> np.ndarray:
+    return ((x - m["mean"]) / m["scale"]) @ m["coef"] + m["bias"]
+
+
+def _evidence_row(r: dict[str, object], answer: dict[str, object]) -> tuple[list[float], int | None]:
+    """Confidence features under a given answer model, and the index of the unit it picks."""
+    ev = dict(r["evidence"])
+    units = r["units"]
+    best = None
+    if units:
+        scores = _logits(answer, np.asarray([u["x"] for u in units]))
+        best = int(np.argmax(scores))
+        feats = dict(zip(FEATURES, units[best]["x"], strict=True))
+        ev.update(
+            best_p=sigmoid(float(scores[best])),
+            best_sim=feats["sim"],
+            best_lex_ctx=feats["lex_ctx"],
+            off_topic=feats["off_topic"],
+        )
+    else:
+        ev.update(best_p=0.0, best_sim=0.0, best_lex_ctx=0.0, off_topic=0.0)
+    return [float(ev[f]) for f in CONFIDENCE_FEATURES], best
+
+
+def _threshold(probs: np.ndarray, answerable: np.ndarray) -> float:
+    """Abstain below this: above every unanswerable question's probability when that keeps >= 95 %
+    of the answerable ones, else the 5th percentile of the answerable ones."""
+    neg = probs[answerable == 0]
+    pos = np.sort(probs[answerable == 1])
+    keep_floor = float(pos[int(0.05 * len(pos))]) if len(pos) else 0.5
+    above_neg = float(neg.max()) + 1e-6 if len(neg) else 0.0
+    return min(above_neg, keep_floor)
+
+
+def fit_models(train: list[dict[str, object]]) -> tuple[dict[str, object], dict[str, object], float]:
+    """Answer model, confidence model and threshold fitted on these questions."""
+    answer = _fit(*_unit_matrix(train))
+    xs = np.asarray([_evidence_row(r, answer)[0] for r in train])
+    ys = np.asarray([r["answerable"] for r in train])
+    conf = _fit(xs, ys)
+    probs = 1 / (1 + np.exp(-_logits(conf, xs)))
+    return answer, conf, _threshold(probs, ys)
+
+
+def score(test: list[dict[str, object]], answer: dict[str, object], conf: dict[str, object], thr: float) -> dict[str, object]:
+    """Held-out figures: answer accuracy, false abstentions, unanswerable abstained, answer length."""
+    right = false_abst = graded = abst_ok = unanswerable = 0
+    lengths = []
+    for r in test:
+        x, best = _evidence_row(r, answer)
+        p = float(1 / (1 + np.exp(-_logits(conf, np.asarray([x]))[0])))
+        abstained = best is None or p < thr
+        if r["answerable"]:
+            graded += 1
+            false_abst += int(abstained)
+            ok = best is not None and bool(r["units"][best]["y"])
+            right += int(ok and not abstained)
+            if not abstained and best is not None:
+                lengths.append(r["units"][best]["len"])
+        else:
+            unanswerable += 1
+            abst_ok += int(abstained)
+    lengths.sort()
+    return {
+        "questions": len(test),
+        "answer_accuracy": round(right / max(graded, 1), 3),
+        "false_abstentions": false_abst,
+        "unanswerable_abstained": f"{abst_ok}/{unanswerable}",
+        "words_p90": lengths[int(0.9 * (len(lengths) - 1))] if lengths else None,
+        "threshold": round(thr, 3),
+    }
+
+
+def _as_json(m: dict[str, object], names: tuple[str, ...]) -> dict[str, object]:
+    return {
+        "names": list(names),
+        "mean": [round(float(v), 6) for v in m["mean"]],
+        "scale": [round(float(v), 6) for v in m["scale"]],
+        "coef": [round(float(v), 6) for v in m["coef"]],
+        "bias": round(float(m["bias"]), 6),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", action="append", required=True, help="NAME=QUESTIONS.jsonl:INDEX_DIR")
+    parser.add_argument("--cache", type=Path, default=ROOT / "var" / "fit-data.json")
+    parser.add_argument("--reuse", action="store_true", help="Reuse the collected features in --cache.")
+    parser.add_argument("--write", action="store_true", help="Write index/answer_weights.json.")
+    args = parser.parse_args()
+    model = Settings().model_path
+    if args.reuse and args.cache.exists():
+        data = json.loads(args.cache.read_text())
+    else:
+        data = []
+        for spec in args.set:
+            name, rest = spec.split("=", 1)
+            questions, index_dir = rest.rsplit(":", 1)
+            print(f"collecting {name} ...", flush=True)
+            data += collect(name, Path(questions), Path(index_dir), model)
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
+        args.cache.write_text(json.dumps(data))
+    corpora = list(dict.fromkeys(r["corpus"] for r in data))
+    folds = {}
+    for held in corpora:
+        train = [r for r in data if r["corpus"] != held]
+        test = [r for r in data if r["corpus"] == held]
+        folds[held] = score(test, *fit_models(train))
+        print(held, folds[held], flush=True)
+    answer, conf, thr = fit_models(data)
+    final_in_sample = {c: score([r for r in data if r["corpus"] == c], answer, conf, thr) for c in corpora}
+    stamp = time.strftime("%Y-%m-%d")
+    out = {"folds_held_out": folds, "all_corpora_in_sample": final_in_sample, "corpora": corpora}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stamp}_answer_fit.json").write_text(json.dumps(out, indent=2))
+    lines = [
+        "# Answer and confidence models: leave-one-corpus-out",
+        "",
+        "Each row: both models fitted on the other corpora, scored on this one (single questions).",
+        "",
+        "| held-out corpus | questions | answer accuracy | false abstentions | unanswerable abstained | words p90 | threshold |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c, f in folds.items():
+        lines.append(
+            f"| {c} | {f['questions']} | {f['answer_accuracy']} | {f['false_abstentions']} | "
+            f"{f['unanswerable_abstained']} | {f['words_p90']} | {f['threshold']} |"
+        )
+    (RESULTS / f"{stamp}_answer_fit.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    if args.write:
+        WEIGHTS.write_text(
+            json.dumps(
+                {
+                    "fitted": (
+                        f"bench/fit_answers.py on {stamp}: L2 logistic regressions (C={C}) fitted on all of "
+                        f"{', '.join(corpora)}; held-out estimates by leave-one-corpus-out are in "
+                        f"bench/results/{stamp}_answer_fit.md"
+                    ),
+                    "answer": _as_json(answer, FEATURES),
+                    "confidence": _as_json(conf, CONFIDENCE_FEATURES),
+                    "abstain_below": round(thr, 4),
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+        print(f"wrote {WEIGHTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""The answer stage: from the ranked passages to the answering span, its display and a confidence.
+
+Kept apart from retrieval (`index/engine.py`) so that the scorer can be refitted or replaced without
+touching search. Features and models are in `index/answer.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from corpus.models import Document
+from index.answer import (
+    CONFIDENCE_FEATURES,
+    AnswerModels,
+    Candidate,
+    QuestionInfo,
+    UnitScore,
+    asks_who,
+    coverage,
+    extend_anaphora,
+    is_answerable_text,
+    question_tokens,
+    rank_units,
+    sigmoid,
+    unit_features,
+    wants_number,
+)
+from index.tokenize import tokenize
+from index.types import AnswerSpan, Chunk, Passage
+
+ANSWER_PASSAGES = 4  # answer units come from this many top passages
+EVIDENCE_PASSAGES = 3  # "is the question's vocabulary anywhere near the top?" looks at this many
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The answer stage's result: the span (or None), the confidence and the evidence behind it."""
+
+    span: AnswerSpan | None
+    confidence: float
+    evidence: dict[str, float] = field(default_factory=dict)
+    ranked: tuple[UnitScore, ...] = ()
+
+
+@dataclass
+class Answerer:
+    """Scores the answer units of the top passages and calibrates a confidence.
+
+    Attributes:
+        documents: Documents by id.
+        chunks: All chunks, by chunk id.
+        units: ``(chunk_id, start, end)`` rows, grouped by chunk.
+        unit_texts: Readable text of each unit.
+        unit_vectors: Normalised embeddings of the unit texts.
+        chunk_vectors: Returns the stored vectors of chunk ids.
+        idf: Rarity of a token in the corpus.
+        max_idf: The largest idf (of a token seen once, or never).
+        expand: Adds acronym/expansion equivalents to a token list.
+        entities: The acronyms (named things) a token list talks about.
+        models: The fitted answer and confidence models.
+    """
+
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    units: npt.NDArray[np.int64]
+    unit_texts: list[str]
+    unit_vectors: npt.NDArray[np.float32]
+    chunk_vectors: Callable[[list[int]], npt.NDArray[np.float32]]
+    idf: Callable[[str], float]
+    max_idf: float
+    expand: Callable[[list[str]], list[str]]
+    entities: Callable[[list[str]], set[str]]
+    models: AnswerModels
+
+    def __post_init__(self) -> None:
+        count = len(self.chunks) + 1
+        self._bounds = np.searchsorted(self.units[:, 0], np.arange(count)) if len(self.units) else None
+
+    def units_of(self, chunk_id: int) -> list[tuple[int, int, int]]:
+        """``(row, start, end)`` of the chunk's answer units, in order."""
+        if self._bounds is None:
+            return []
+        lo, hi = int(self._bounds[chunk_id]), int(self._bounds[chunk_id + 1])
+        return [(row, int(self.units[row, 1]), int(self.units[row, 2])) for row in range(lo, hi)]
+
+    def _candidates(self, passages: list[Passage]) -> list[Candidate]:
+        out: list[Candidate] = []
+        best_score = passages[0].score if passages else 0.0
+        for passage in passages[:ANSWER_PASSAGES]:
+            doc = self.documents[passage.doc_id]
+            rows = self.units_of(passage.chunk_id)
+            context = f"{doc.title} {passage.section}"
+            for i, (row, start, end) in enumerate(rows):
+                text = self.unit_texts[row]
+                if not is_answerable_text(text):
+                    continue
+                neighbours = tuple(rows[j][0] for j in (i - 1, i + 1) if 0 <= j < len(rows))
+                out.append(
+                    Candidate(
+                        row=row,
+                        chunk_id=passage.chunk_id,
+                        rank=passage.rank,
+                        gap=best_score - passage.score,
+                        start=start,
+                        end=end,
+                        text=text,
+                        context=context,
+                        neighbours=neighbours,
+                        is_row=doc.text[start : start + 1] in ("|", "<"),
+                    )
+                )
+        return out
+
+    def answer(self, question: str, q_vector: npt.NDArray[np.float32], passages: list[Passage]) -> Answered:
+        """Choose the answer span among the top passages and compute the confidence.
+
+        Args:
+            question: The question as scored (typos corrected, acronyms as asked).
+            q_vector: Its normalised embedding.
+            passages: The ranked passages.
+        """
+        tokens = question_tokens(question)
+        info = QuestionInfo(
+            tokens=tokens,
+            vector=q_vector,
+            wants_number=wants_number(question),
+            entities=frozenset() if asks_who(question) else frozenset(self.entities(tokens)),
+        )
+        candidates = self._candidates(passages)
+        top_ids = [p.chunk_id for p in passages[:ANSWER_PASSAGES]]
+        sims = self.chunk_vectors(top_ids) @ q_vector if top_ids else np.zeros(0)
+        chunk_sims = {cid: float(s) for cid, s in zip(top_ids, sims, strict=True)}
+        features = unit_features(
+            info,
+            candidates,
+            self.unit_vectors,
+            chunk_sims,
+            lambda row: self.unit_texts[row],
+            self.idf,
+            self.entities,
+            lambda text: self.expand(tokenize(text)),
+        )
+        ranked = rank_units(candidates, features, self.models.answer)
+        evidence = self._evidence(tokens, passages, ranked, chunk_sims)
+        x = np.asarray([[evidence[name] for name in CONFIDENCE_FEATURES]], dtype=np.float64)
+        conf = sigmoid(float(self.models.confidence.logits(x)[0])) if ranked else 0.0
+        span = self._span(ranked[0], passages) if ranked else None
+        return Answered(span, conf, evidence, tuple(ranked))
+
+    def _evidence(
+        self, tokens: list[str], passages: list[Passage], ranked: list[UnitScore], chunk_sims: dict[int, float]
+    ) -> dict[str, float]:
+        """The `CONFIDENCE_FEATURES` of one question."""
+        near: list[str] = []
+        for p in passages[:EVIDENCE_PASSAGES]:
+            near += self.expand(tokenize(f"{p.title} {p.section} {p.display or p.text}"))
+        top = passages[0] if passages else None
+        top_tokens = self.expand(tokenize(f"{top.title} {top.section} {top.display or top.text}")) if top else []
+        present = set(near)
+        missing = [self.idf(t) for t in set(tokens) if t not in present]
+        best = ranked[0] if ranked else None
+        return {
+            "best_p": sigmoid(best.score) if best else 0.0,
+            "best_sim": best.sim if best else 0.0,
+            "best_lex_ctx": best.features["lex_ctx"] if best else 0.0,
+            "top_cover": coverage(tokens, top_tokens, self.idf),
+            "found_share": coverage(tokens, near, self.idf),
+            "max_missing_idf": max(missing, default=0.0) / max(self.max_idf, 1e-9),
+            "ctx_sim_top": max(chunk_sims.values(), default=0.0),
+            "off_topic": best.features["off_topic"] if best else 0.0,
+        }
+
+    def _span(self, best: UnitScore, passages: list[Passage]) -> AnswerSpan:
+        cand = best.candidate
+        doc = self.documents[self.chunks[cand.chunk_id].doc_id]
+        in_chunk = self.units_of(cand.chunk_id)
+        start, end = extend_anaphora(best, [(s, e) for _, s, e in in_chunk], doc.text)
+        display = " ".join(self.unit_texts[row] for row, s, e in in_chunk if s >= start and e <= end)
+        rank = next(p.rank for p in passages if p.chunk_id == cand.chunk_id)
+        return AnswerSpan(
+            text=doc.text[start:end],
+            doc_id=doc.doc_id,
+            start=start,
+            end=end,
+            passage_rank=rank,
+            display=display or " ".join(doc.text[start:end].split()),
+        )

@@ -1,0 +1,99 @@
+"""Readable text from a span of Markdown/HTML source: what people see and what the model embeds.
+
+Citations point into the verbatim file, so markup stays in the document text; this module turns any
+span of it into clean words for display (`display` in the JSON), embedding and BM25. Template tags
+of the common static-site generators (Hugo ``{{< … >}}``, Liquid/Jinja ``{% … %}`` and ``{{ … }}``,
+MkDocs ``{* … *}`` includes and ``///``/``!!!`` admonition lines), HTML comments and tags, link
+targets, heading attributes (``{ #anchor }``) and emphasis markers are removed; link and image text,
+inline code and a shortcode's ``text="…"`` parameter (a tooltip's visible word) are kept.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_SHORTCODE = re.compile(r"\{\{[<%]\s*/?\s*[\w./-]*(?P<params>.*?)[%>]\}\}", re.S)
+_SHORTCODE_TEXT = re.compile(r"\btext=\"([^\"]*)\"")
+_TEMPLATE = re.compile(r"\{%.*?%\}|\{\{.*?\}\}|\{\*.*?\*\}", re.S)
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_BREAK_TAG = re.compile(r"<br\s*/?>|</?(?:p|div|li|tr|td|th)\b[^>]*>", re.I)
+_TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s[^<>]*)?/?>")
+_ATTRS = re.compile(r"\{\s*[#.:][^{}\n]*\}")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
+_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_CODE = re.compile(r"(`+)\s?(.+?)\s?\1", re.S)
+_LINE_MARKERS = re.compile(
+    r"^[ \t]*(?:>[ \t]?)*(?:#{1,6}[ \t]+|[-*+][ \t]+(?:\[[ xX]\][ \t]+)?|\d{1,3}[.)][ \t]+)?", re.M
+)
+_ADMONITION = re.compile(r"^[ \t]*(?:/{3,}|!{3}|\?{3}\+?)[^\n]*$", re.M)
+_CLOSING_HASHES = re.compile(r"[ \t]+#+[ \t]*$", re.M)
+_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$", re.M)
+
+
+def _shortcode(match: re.Match[str]) -> str:
+    text = _SHORTCODE_TEXT.search(match.group("params"))
+    return text.group(1) if text else " "
+
+
+def _strip_inline(text: str) -> str:
+    """Remove inline markup, keeping the words a reader sees. Line structure is kept."""
+    text = _COMMENT.sub(" ", text)
+    text = _SHORTCODE.sub(_shortcode, text)
+    text = _TEMPLATE.sub(" ", text)
+    text = _ADMONITION.sub(" ", text)
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _BREAK_TAG.sub(" ", text)
+    text = _TAG.sub("", text)
+    text = _ATTRS.sub("", text)
+    text = _CODE.sub(r"\2", text)
+    for pattern in (_STRONG, _STRIKE):
+        text = pattern.sub(lambda m: m.group(m.lastindex or 0), text)
+    text = _EMPH_STAR.sub(r"\1", text)
+    text = _EMPH_UNDER.sub(r"\1", text)
+    return html.unescape(text)
+
+
+def clean_markdown(text: str) -> str:
+    """One line of readable text from a span of Markdown (wrapped lines joined, markers removed).
+
+    Example:
+        >>> clean_markdown("See the **[Pod](/docs/pods/)** page {#pods}\\nfor `kubectl` usage.")
+        'See the Pod page for kubectl usage.'
+    """
+    text = _TABLE_RULE.sub(" ", text)
+    text = _CLOSING_HASHES.sub("", text)
+    text = _LINE_MARKERS.sub("", text)
+    text = _strip_inline(text)
+    text = text.replace("\\\n", " ").replace("|", " ")
+    return " ".join(text.split())
+
+
+def clean_cell(text: str) -> str:
+    """A table cell's readable text (pipes inside cells are real characters, so they are kept)."""
+    return " ".join(_strip_inline(text.replace("\\|", "|")).split())
+
+
+def clean_plain(text: str) -> str:
+    """Readable text of a plain-text span: whitespace collapsed, nothing else touched."""
+    return " ".join(text.split())
+
+
+def row_display(header: list[str], cells: list[str]) -> str:
+    """A table row as a reader would say it: ``Severity: SEV2 · Response: 1 hour``."""
+    parts = []
+    for i, cell in enumerate(cells):
+        if not cell:
+            continue
+        name = header[i] if i < len(header) else ""
+        parts.append(f"{name}: {cell}" if name and name != cell else cell)
+    return " · ".join(parts)
