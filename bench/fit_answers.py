@@ -42,6 +42,7 @@ WEIGHTS = ROOT / "index" / "answer_weights.json"
 RESULTS = ROOT / "bench" / "results"
 # Regularisation strength of both models (sklearn's C): the usual default, not searched.
 C = 1.0
+LISTWISE = os.environ.get("FIT_POINTWISE") is None
 MODEL_DEPENDENT = ("best_p", "best_sim", "best_lex_ctx", "off_topic")
 
 
@@ -64,6 +65,7 @@ def collect(name: str, questions: Path, index_dir: Path, model: str) -> list[dic
                     "x": [u.features[f] for f in FEATURES],
                     "y": int(any(p in text for p in phrases)),
                     "len": len(cand.text.split()),
+                    "text": cand.text[:160],
                 }
             )
         rows.append(
@@ -71,12 +73,38 @@ def collect(name: str, questions: Path, index_dir: Path, model: str) -> list[dic
                 "corpus": name,
                 "id": q["id"],
                 "kind": q["kind"],
+                "question": q["question"],
                 "answerable": int(q["kind"] != "abstain"),
                 "units": units,
                 "evidence": answered.evidence,
             }
         )
     return rows
+
+
+def _fit_listwise(rows: list[dict[str, object]], l2: float = 0.01, steps: int = 3000, lr: float = 0.5) -> dict[str, object]:
+    """Conditional logit: for each question, maximise the softmax mass of its correct candidates.
+
+    This fits what the answer stage does (pick the top unit of one question), unlike a pointwise
+    fit where the many easy wrong units of every question dominate.
+    """
+    groups = [r for r in rows if r["answerable"] and any(u["y"] for u in r["units"])]
+    xs = np.asarray([u["x"] for r in groups for u in r["units"]], dtype=np.float64)
+    mean, scale = xs.mean(axis=0), xs.std(axis=0)
+    scale[scale == 0] = 1.0
+    mats = [((np.asarray([u["x"] for u in r["units"]]) - mean) / scale, np.asarray([u["y"] for u in r["units"]], bool)) for r in groups]
+    w = np.zeros(xs.shape[1])
+    for _ in range(steps):
+        grad = l2 * w
+        for x, y in mats:
+            s = x @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            q = np.where(y, p, 0.0)
+            q /= q.sum()
+            grad += (p - q) @ x / len(mats)
+        w -= lr * grad
+    return {"mean": mean, "scale": scale, "coef": w, "bias": 0.0}
 
 
 def _unit_matrix(rows: list[dict[str, object]]) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +163,7 @@ def _threshold(probs: np.ndarray, answerable: np.ndarray) -> float:
 
 def fit_models(train: list[dict[str, object]]) -> tuple[dict[str, object], dict[str, object], float]:
     """Answer model, confidence model and threshold fitted on these questions."""
-    answer = _fit(*_unit_matrix(train))
+    answer = _fit_listwise(train) if LISTWISE else _fit(*_unit_matrix(train))
     xs = np.asarray([_evidence_row(r, answer)[0] for r in train])
     ys = np.asarray([r["answerable"] for r in train])
     conf = _fit(xs, ys)

@@ -52,6 +52,7 @@ FEATURES: tuple[str, ...] = (
     "rel_sim",
     "rel_lex",
     "off_topic",
+    "comparison",
 )
 CONFIDENCE_FEATURES: tuple[str, ...] = (
     "best_p",
@@ -69,6 +70,9 @@ _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|te
 # Words about the asker, not the subject ("How do *you* ..."): they say nothing about which sentence answers.
 _ASKER_WORDS = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
 _ASKS_WHO = re.compile(r"\b(who|whom|whose)\b", re.I)
+# Comparisons in general English: "more than 80 hours" must not be answered by "80 hours or less".
+_MORE = re.compile(r"\b(more than|greater than|exceeds?|exceeding|at least|longer than|or more)\b", re.I)
+_LESS = re.compile(r"\b(less than|fewer than|at most|shorter than|or less|or fewer)\b", re.I)
 _ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both|that|those)\b", re.I)
 _WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 
@@ -188,6 +192,17 @@ def question_tokens(question: str) -> list[str]:
     return [t for t in tokenize(question) if t not in _ASKER_WORDS]
 
 
+def _direction(text: str) -> int:
+    """+1 when the text compares upwards ("more than"), -1 downwards ("or less"), 0 for neither or both."""
+    return int(bool(_MORE.search(text))) - int(bool(_LESS.search(text)))
+
+
+def comparison_agreement(question: str, text: str) -> float:
+    """+1 when a unit compares in the question's direction, -1 when in the other, else 0."""
+    asked = _direction(question)
+    return float(asked * _direction(text)) if asked else 0.0
+
+
 def wants_number(question: str) -> bool:
     """A question whose answer is a quantity, a duration or a frequency."""
     return bool(_QUANTITY_Q.search(question))
@@ -208,6 +223,7 @@ def is_answerable_text(text: str) -> bool:
 class QuestionInfo:
     """What unit features need to know about the question."""
 
+    text: str
     tokens: list[str]
     vector: npt.NDArray[np.float32]
     wants_number: bool
@@ -257,6 +273,7 @@ def unit_features(
                 0.0,
                 0.0,
                 float(bool(named) and not named & question.entities),
+                comparison_agreement(question.text, cand.text),
             ]
         )
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))

@@ -6,6 +6,7 @@ touching search. Features and models are in `index/answer.py`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,8 +33,16 @@ from index.answer import (
 from index.tokenize import tokenize
 from index.types import AnswerSpan, Chunk, Passage
 
-ANSWER_PASSAGES = 4  # answer units come from this many top passages
+_ITEM_PREFIX = re.compile(r"^[ \t>]*(?:[-*+•]|\d{1,3}[.)])[ \t]+$")
+ANSWER_PASSAGES = 4
+MAX_JOINED_WORDS = 45  # a list item joined with its lead-in stays a short answer  # answer units come from this many top passages
 EVIDENCE_PASSAGES = 3  # "is the question's vocabulary anywhere near the top?" looks at this many
+
+
+def _is_list_item(text: str, start: int) -> bool:
+    """True when the unit at `start` begins a list item (only a bullet or number before it on its line)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(_ITEM_PREFIX.match(text, line_start, start)) if start > line_start else False
 
 
 @dataclass(frozen=True)
@@ -93,9 +102,14 @@ class Answerer:
         for passage in passages[:ANSWER_PASSAGES]:
             doc = self.documents[passage.doc_id]
             rows = self.units_of(passage.chunk_id)
-            context = f"{doc.title} {passage.section}"
+            heading = f"{doc.title} {passage.section}"
+            leadin = ""
             for i, (row, start, end) in enumerate(rows):
                 text = self.unit_texts[row]
+                item = _is_list_item(doc.text, start)
+                if not item:
+                    leadin = text if text.rstrip().endswith(":") else ""
+                context = f"{heading} {leadin}" if item else heading
                 if not is_answerable_text(text):
                     continue
                 neighbours = tuple(rows[j][0] for j in (i - 1, i + 1) if 0 <= j < len(rows))
@@ -125,6 +139,7 @@ class Answerer:
         """
         tokens = question_tokens(question)
         info = QuestionInfo(
+            text=question,
             tokens=tokens,
             vector=q_vector,
             wants_number=wants_number(question),
@@ -174,11 +189,41 @@ class Answerer:
             "off_topic": best.features["off_topic"] if best else 0.0,
         }
 
+    def _with_list_context(
+        self, doc: Document, in_chunk: list[tuple[int, int, int]], start: int, end: int
+    ) -> tuple[int, int]:
+        """A list item with the sentence that introduces it, or a lead-in with its first item.
+
+        "Three to five weeks in advance for:" means nothing without its item, and "6 hours per pay
+        period" nothing without its lead-in. Joined only while the answer stays short.
+        """
+        rows = [(s, e) for _, s, e in in_chunk]
+        here = next((i for i, (s, _) in enumerate(rows) if s == start), None)
+        if here is None:
+            return start, end
+        if doc.text[start:end].rstrip().endswith(":") and here + 1 < len(rows):
+            nxt = rows[here + 1]
+            if _is_list_item(doc.text, nxt[0]):
+                return self._if_short(doc, start, nxt[1], (start, end))
+        if _is_list_item(doc.text, start):
+            for s, e in reversed(rows[:here]):
+                if _is_list_item(doc.text, s):
+                    continue
+                if doc.text[s:e].rstrip().endswith(":"):
+                    return self._if_short(doc, s, end, (start, end))
+                break
+        return start, end
+
+    @staticmethod
+    def _if_short(doc: Document, start: int, end: int, fallback: tuple[int, int]) -> tuple[int, int]:
+        return (start, end) if len(doc.text[start:end].split()) <= MAX_JOINED_WORDS else fallback
+
     def _span(self, best: UnitScore, passages: list[Passage]) -> AnswerSpan:
         cand = best.candidate
         doc = self.documents[self.chunks[cand.chunk_id].doc_id]
         in_chunk = self.units_of(cand.chunk_id)
         start, end = extend_anaphora(best, [(s, e) for _, s, e in in_chunk], doc.text)
+        start, end = self._with_list_context(doc, in_chunk, start, end)
         display = " ".join(self.unit_texts[row] for row, s, e in in_chunk if s >= start and e <= end)
         rank = next(p.rank for p in passages if p.chunk_id == cand.chunk_id)
         return AnswerSpan(

@@ -182,12 +182,19 @@ class ChatService:
         vocab = self._vocabulary(index)
         session = self.sessions.get_or_create(session_id)
         with session.lock:
-            resolution = resolve(message, tuple(session.turns), vocab, session.chosen)
+            resolution = resolve(message, tuple(session.turns), vocab, session.chosen, index.idf)
             limit = self._settings.max_question_chars + _RESOLUTION_SLACK
             if len(resolution.question) > limit:
                 # Spelling out many pronouns can outgrow the limit; search the message as sent.
-                resolution = Resolution(message.strip(), resolution.subjects)
+                resolution = Resolution(message.strip(), resolution.subjects, topic=resolution.topic)
             result = index.query(resolution.question, top_k, max_chars=limit)
+            if resolution.alternative is not None:
+                # Nothing in the message says it continues the conversation: keep the topic only when
+                # the documents answer the question with it more surely than without it.
+                alone = index.query(resolution.alternative, top_k, max_chars=limit)
+                if alone.confidence > result.confidence:
+                    result = alone
+                    resolution = Resolution(resolution.alternative, resolution.subjects, resolution.chosen)
             self._remember(session, message, resolution, result)
         logger.info(
             "chat session=%s turns=%d resolved=%s abstained=%s",
@@ -216,6 +223,7 @@ class ChatService:
                 resolved=resolution.question,
                 subjects=resolution.subjects,
                 clarifications=result.clarifications,
+                topic=resolution.topic,
             )
         )
 

@@ -17,9 +17,10 @@ Three kinds of follow-up are resolved against the session's earlier turns:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from index.tokenize import tokenize
 from index.types import Clarification, Meaning
 
 _DEFINITION = re.compile(r"((?:[A-Za-z][\w’'-]*\s+(?:(?:of|and|for|the|&)\s+)?){1,6})\(([A-Z]{2,6})s?\)")
@@ -77,7 +78,23 @@ _PERSONAL = re.compile(
     r"(?:this|that)\s+(?:role|position|job|title|executive|officer|person))\b",
     re.IGNORECASE,
 )
-_CHOICE_STOPWORDS = {"the", "a", "an", "one", "i", "mean", "meant", "chief", "officer", "please", "yes"}
+_CHOICE_STOPWORDS = {"the", "a", "an", "one", "i", "mean", "meant", "please", "yes", "that", "this"}
+# General English function words and light verbs: what a question's topic phrase is *not* made of.
+# (Grammar, not content: the same list serves any corpus.)
+_FUNCTION_WORDS = frozenset(
+    """a an the this that these those it its they them their there here i me my we us our you your he him his
+    she her what who whom whose which when where why how is are was were be been being am do does did done
+    doing have has had having can could should would will shall may might must not no yes and or but if then
+    so than too very just also only about above after again against all any at before below between both by
+    down during each few for from further in into more most of on once other out over own same some such
+    to under until up with within without via per as get gets got getting make makes made use uses used using
+    work works happen happens happened mean means meant need needs count counts handle handles take takes
+    give gives go goes know see find keep let put set want say tell ask do does i'm i've i'd it's what's
+    there's end ends one ones else something anything everything someone anyone way ways kind kinds type
+    types thing things lot long many much often soon""".split()
+)
+_TOPIC_PRONOUN = re.compile(r"\b(it|its|it's|they|them|their|theirs|this one|that one)\b|\bone(?=\s*[?.!,]*$)", re.I)
+_MAX_TOPIC_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,7 @@ class Turn:
     resolved: str
     subjects: tuple[str, ...]
     clarifications: tuple[Clarification, ...] = ()
+    topic: str = ""
 
 
 @dataclass
@@ -154,22 +172,96 @@ class Resolution:
     question: str
     subjects: tuple[str, ...]
     chosen: dict[str, str] = field(default_factory=dict)
+    topic: str = ""
+    alternative: str | None = None  # the message alone, when it may not be a follow-up at all
+
+
+def topic_phrase(question: str, idf: Callable[[str], float] | None = None) -> str:
+    """What a question is about: its rarest run of content words (at most five, the last ones).
+
+    "How do I get a PIV card?" -> "PIV card"; "What is a static Pod?" -> "static Pod". Runs are
+    split at function words and light verbs; the run whose words are rarest in the corpus (idf) wins.
+    """
+    words = re.findall(r"[\w][\w’'./+-]*[\w]|\w", question)
+    runs: list[list[str]] = [[]]
+    for word in words:
+        if word.lower().replace("’", "'") in _FUNCTION_WORDS:
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    weight = idf or (lambda _t: 1.0)
+
+    def mass(run: list[str]) -> float:
+        return sum(weight(t) for t in tokenize(" ".join(run)))
+
+    best = max((r for r in runs if r), key=mass, default=[])
+    return " ".join(best[-_MAX_TOPIC_WORDS:])
+
+
+def _with_topic(text: str, topic: str) -> tuple[str, bool]:
+    """The follow-up with its pronoun spelled out as the topic, or the topic added in parentheses.
+
+    Returns the question and whether the message itself showed it was a follow-up (a pronoun or a
+    leading conjunction); when it did not, the caller may compare it with the message alone.
+    """
+    stripped = _strip_conjunction(text)
+    explicit = stripped != text
+    if _TOPIC_PRONOUN.search(stripped):
+        replaced = substitute_pronouns(stripped, [topic])
+        replaced = re.sub(r"\b(this|that)\s+one\b|\bone(?=\s*[?.!,]*$)", _with_article(topic), replaced, flags=re.I)
+        return _capitalise(replaced), True
+    topic_tokens = set(tokenize(topic))
+    if topic_tokens and topic_tokens <= set(tokenize(stripped)):
+        return stripped, explicit
+    return f"{stripped.rstrip('?.! ')} ({topic})?", explicit
 
 
 def resolve(
-    message: str, history: Sequence[Turn], vocab: Vocabulary, chosen: Mapping[str, str]
+    message: str,
+    history: Sequence[Turn],
+    vocab: Vocabulary,
+    chosen: Mapping[str, str],
+    idf: Callable[[str], float] | None = None,
 ) -> Resolution:
     """Resolve `message` against the earlier turns of its session.
+
+    Acronym subjects (and their chosen meanings) are resolved by the rules below; any other
+    subject is the earlier question's topic phrase (`topic_phrase`): a pronoun becomes the topic
+    ("What is a Pod?" -> "How do I delete one?" -> "How do I delete a Pod?"), and a follow-up
+    that names no subject gets the topic added ("And how many days do I get (time off)?").
 
     Args:
         message: What the user sent.
         history: Earlier turns, oldest first.
         vocab: The corpus's entities.
         chosen: Meanings the user already picked for ambiguous acronyms (term -> expansion).
+        idf: Rarity of a token in the corpus (picks the topic phrase).
 
     Returns:
-        The question to search, its subjects, and any newly chosen meaning.
+        The question to search, its subjects and topic, any newly chosen meaning, and the message
+        alone as an alternative when it may not be a follow-up.
     """
+    resolution = _resolve_entities(message, history, vocab, chosen)
+    previous = history[-1] if history else None
+    if previous is None or resolution.chosen:
+        resolution.topic = topic_phrase(resolution.question, idf)
+        return resolution
+    topic = previous.topic or topic_phrase(previous.resolved, idf)
+    text = " ".join(message.split())
+    changed = resolution.question != _apply_chosen(text, chosen) and resolution.question != _strip_conjunction(text)
+    if changed or not topic or vocab.mentions(text):
+        resolution.topic = topic_phrase(resolution.question, idf) if vocab.mentions(text) else topic
+        return resolution
+    question, explicit = _with_topic(resolution.question, topic)
+    alternative = None if explicit or question == resolution.question else resolution.question
+    resolution.question, resolution.topic, resolution.alternative = question, topic, alternative
+    return resolution
+
+
+def _resolve_entities(
+    message: str, history: Sequence[Turn], vocab: Vocabulary, chosen: Mapping[str, str]
+) -> Resolution:
+    """The acronym rules: clarification replies, chosen meanings, pronouns and ellipsis about entities."""
     text = " ".join(message.split())
     previous = history[-1] if history else None
     if previous is not None and previous.clarifications:
