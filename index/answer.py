@@ -214,9 +214,14 @@ def asks_who(question: str) -> bool:
 
 
 def is_answerable_text(text: str) -> bool:
-    """False for a question (or quiz with its options) and for bare labels: they answer nothing."""
+    """False for a question (or quiz with its options) and for bare labels: they answer nothing.
+
+    A short list item holding a value ("memory.available<100Mi (Linux nodes)") is not a label.
+    """
     words = len(text.split())
-    return "?" not in text and words >= 3 and not (words < 5 and text.rstrip()[-1:] not in ".!")
+    if "?" in text or words < 2:
+        return False
+    return words >= 5 or text.rstrip()[-1:] in ".!" or bool(re.search(r"\d", text))
 
 
 @dataclass(frozen=True)

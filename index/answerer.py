@@ -160,6 +160,10 @@ class Answerer:
             lambda text: self.expand(tokenize(text)),
         )
         ranked = rank_units(candidates, features, self.models.answer)
+        # A unit that names other things of the corpus (acronyms, defined terms) and not the one the
+        # question names is about something else ("the COO earns ..." for "what does a CCO earn"):
+        # never the answer; when nothing else is left, the corpus does not answer the question.
+        ranked = [u for u in ranked if not u.features["off_topic"]]
         evidence = self._evidence(tokens, passages, ranked, chunk_sims)
         x = np.asarray([[evidence[name] for name in CONFIDENCE_FEATURES]], dtype=np.float64)
         conf = sigmoid(float(self.models.confidence.logits(x)[0])) if ranked else 0.0

@@ -168,17 +168,20 @@ def _is_heading_piece(group: list[_Piece]) -> bool:
     return bool(group[0].section) and group[0].words <= 14
 
 
-def span_display(text: str, views: tuple[Unit, ...], start: int, end: int, markdown: bool) -> str:
+def span_display(
+    text: str, views: tuple[Unit, ...], start: int, end: int, markdown: bool, *, prose_only: bool = False
+) -> str:
     """Readable text of any span: the views it covers, one a line; a view it cuts is cleaned in part.
 
     A span that covers no view (a heading alone, template tags) has no readable text: "".
+    With `prose_only`, code views are left out (what is embedded and indexed).
     """
     clean = clean_markdown if markdown else clean_plain
     lines: list[str] = []
     for view in views:
         if view.start >= end:
             break
-        if view.end <= start:
+        if view.end <= start or (prose_only and view.code):
             continue
         inside = view.start >= start and view.end <= end
         part = view.display if inside else clean(text[max(view.start, start) : min(view.end, end)])
@@ -199,7 +202,8 @@ def _to_chunks(
         display = span_display(document.text, views, start, end, markdown)
         if not display.strip():
             continue  # only markup (template tags, comments): nothing a reader or the model can use
-        embed = f"{document.title}\n{section}\n{display}" if section else f"{document.title}\n{display}"
+        prose = span_display(document.text, views, start, end, markdown, prose_only=True) or display
+        embed = f"{document.title}\n{section}\n{prose}" if section else f"{document.title}\n{prose}"
         chunks.append(
             Chunk(first_id + len(chunks), document.doc_id, section, start, end, body, embed, display)
         )

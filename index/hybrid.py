@@ -165,9 +165,13 @@ def _protect_first_hits(
         return ranked
     position = {doc: i for i, (doc, _) in enumerate(ranked)}
     tops = sorted({r[0][0] for r in lists if r and r[0][0] in position}, key=position.__getitem__)
-    if all(position[doc] < protect_rank for doc in tops):
+    lifted = [doc for doc in tops if position[doc] >= protect_rank]
+    if not lifted:
         return ranked
-    rest = [item for item in ranked if item[0] not in tops]
-    keep = max(protect_rank - len(tops), 0)
-    order = [doc for doc, _ in rest[:keep]] + tops + [doc for doc, _ in rest[keep:]]
+    fixed = {position[doc]: doc for doc in tops if position[doc] < protect_rank}
+    free = [i for i in range(min(protect_rank, len(ranked))) if i not in fixed]
+    assign = dict(fixed)
+    assign.update(zip(sorted(free[-len(lifted) :]), lifted, strict=False))
+    others = iter([doc for doc, _ in ranked if doc not in assign.values()])
+    order = [assign[i] if i in assign else next(others) for i in range(len(ranked))]
     return [(doc, score) for doc, (_, score) in zip(order, ranked, strict=True)]

@@ -192,7 +192,7 @@ def _top_level(reader: _Reader, tokens: list[Token], i: int) -> int:
         start, end = reader.span(tok.map)
         reader.add_block(start, end, "code")
         if tok.content.strip():
-            reader.views.append(Unit(start, end, tok.content.rstrip("\n")))
+            reader.views.append(Unit(start, end, tok.content.rstrip("\n"), code=True))
         return i + 1
     if tok.type == "html_block":
         _html_block(reader, tok)
@@ -214,7 +214,7 @@ def _container(reader: _Reader, tokens: list[Token], i: int, kind: BlockKind) ->
             _paragraph(reader, tok, tokens[j + 1], bullet=kind == "list")
         elif tok.type == "fence" and tok.content.strip():
             s, e = reader.span(tok.map)
-            reader.views.append(Unit(s, e, tok.content.rstrip("\n")))
+            reader.views.append(Unit(s, e, tok.content.rstrip("\n"), code=True))
         elif tok.type == "html_block":
             s, e = reader.span(tok.map)
             display = clean_markdown(reader.text[s:e])

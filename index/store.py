@@ -263,9 +263,11 @@ def build_index(
 
 
 def default_embed_cache(index_dir: Path) -> Path:
-    """Where builds keep embeddings by model + text, so a rebuild embeds only changed text."""
-    index_dir = Path(os.path.abspath(index_dir))
-    return index_dir.parent / f".{index_dir.name}.embeddings"
+    """Where builds keep embeddings by model + text, so a rebuild embeds only changed text.
+
+    One cache next to the index folder, shared by the indexes kept there (keys are content hashes).
+    """
+    return Path(os.path.abspath(index_dir)).parent / ".docqa-embeddings"
 
 
 def index_exists(index_dir: Path) -> bool:

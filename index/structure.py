@@ -76,12 +76,14 @@ class Unit:
     """A verbatim span with its readable text.
 
     Answer units are sentences, list items and table rows (a row's `display` names its columns);
-    views are what a passage shows: paragraphs, items (with a bullet), rows, code.
+    views are what a passage shows: paragraphs, items (with a bullet), rows, code (`code` set:
+    shown, but not embedded or indexed, where it would drown the prose that explains it).
     """
 
     start: int
     end: int
     display: str
+    code: bool = False
 
 
 @dataclass(frozen=True)

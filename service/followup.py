@@ -198,6 +198,11 @@ def topic_phrase(question: str, idf: Callable[[str], float] | None = None) -> st
     return " ".join(best[-_MAX_TOPIC_WORDS:])
 
 
+def _is_question(text: str) -> bool:
+    rest = _LEADING_CONJ.sub("", text, count=1).strip()
+    return text.rstrip().endswith("?") or bool(_WH_OR_AUX.match(rest)) or bool(_ABOUT.match(rest))
+
+
 def _with_topic(text: str, topic: str) -> tuple[str, bool]:
     """The follow-up with its pronoun spelled out as the topic, or the topic added in parentheses.
 
@@ -248,6 +253,9 @@ def resolve(
         return resolution
     topic = previous.topic or topic_phrase(previous.resolved, idf)
     text = " ".join(message.split())
+    if not _is_question(text):
+        resolution.topic = topic  # "Thanks, that helps." asks nothing: nothing to resolve
+        return resolution
     changed = resolution.question != _apply_chosen(text, chosen) and resolution.question != _strip_conjunction(text)
     if changed or not topic or vocab.mentions(text):
         resolution.topic = topic_phrase(resolution.question, idf) if vocab.mentions(text) else topic

@@ -11,7 +11,7 @@ import pytest
 from corpus.ingest import iter_documents
 from index.types import Clarification, Meaning
 from service.chat import SessionStore
-from service.followup import Turn, Vocabulary, resolve
+from service.followup import topic_phrase, Turn, Vocabulary, resolve
 
 
 def _talk(client: httpx.Client, *messages: str, session_id: str | None = None) -> list[dict[str, Any]]:
@@ -197,9 +197,32 @@ def test_follow_up_rules(vocab: Vocabulary, earlier: str, message: str, expected
     assert resolve(message, [_turn(earlier, vocab)], vocab, {}).question == expected
 
 
-def test_no_subject_in_history_leaves_the_message_alone(vocab: Vocabulary) -> None:
-    history = [_turn("What is the capital of France?", vocab)]
-    assert resolve("Who do they report to?", history, vocab, {}).question == "Who do they report to?"
+def test_a_pronoun_refers_to_the_previous_topic_when_it_names_no_acronym(vocab: Vocabulary) -> None:
+    history = [_turn("What is a static Pod?", vocab)]
+    assert resolve("Who supervises them?", history, vocab, {}).question == "Who supervises the static Pod?"
+    history = [_turn("How do I get a PIV card?", vocab)]
+    assert resolve("What if I forget it at home?", history, vocab, {}).question == (
+        "What if I forget the PIV card at home?"
+    )
+
+
+def test_an_elliptical_follow_up_gets_the_topic_and_the_message_alone_as_an_alternative(
+    vocab: Vocabulary,
+) -> None:
+    history = [_turn("How do I request time off?", vocab)]
+    explicit = resolve("And how many days do I get?", history, vocab, {})
+    assert explicit.question == "How many days do I get (request time off)?"
+    assert explicit.alternative is None  # "And ..." says it continues the conversation
+    implicit = resolve("How many days do I get?", history, vocab, {})
+    assert implicit.question == "How many days do I get (request time off)?"
+    assert implicit.alternative == "How many days do I get?"
+
+
+def test_what_a_question_is_about_is_its_rarest_content_phrase() -> None:
+    idf = {"pod": 2.0, "static": 3.0, "kubernet": 0.1, "job": 2.5}.get
+    assert topic_phrase("What is a static Pod?", lambda t: idf(t) or 1.0) == "static Pod"
+    assert topic_phrase("What is a Job in Kubernetes?", lambda t: idf(t) or 1.0) == "Job"
+    assert topic_phrase("How long can its name be?") == "name"
 
 
 CCO = Clarification(
