@@ -61,6 +61,7 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
     "top_cover",
     "found_share",
     "max_missing_idf",
+    "answer_missing_idf",
     "ctx_sim_top",
     "off_topic",
 )
@@ -92,6 +93,7 @@ class Candidate:
         context: Title and heading path of its chunk.
         neighbours: Rows of the units right before and after it in the same chunk.
         is_row: A table row.
+        previous: Row of the unit right before it in the same chunk (what "They ..." refers to).
     """
 
     row: int
@@ -104,6 +106,7 @@ class Candidate:
     context: str
     neighbours: tuple[int, ...]
     is_row: bool
+    previous: int | None = None
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,12 @@ def unit_features(
         nb_tokens = [t for r in cand.neighbours for t in tokens_of(text_of(r))]
         nb_sim = max((float(unit_vectors[r] @ question.vector) for r in cand.neighbours), default=0.0)
         words = len(cand.text.split())
-        named = entities(u_tokens) if entities and question.entities else set()
+        referent = (
+            tokens_of(text_of(cand.previous))
+            if cand.previous is not None and _ANAPHOR.match(cand.text)
+            else []
+        )
+        named = entities(u_tokens + referent) if entities and question.entities else set()
         rows.append(
             [
                 float(sim),

@@ -125,6 +125,7 @@ class Answerer:
                         context=context,
                         neighbours=neighbours,
                         is_row=doc.text[start : start + 1] in ("|", "<"),
+                        previous=rows[i - 1][0] if i else None,
                     )
                 )
         return out
@@ -162,9 +163,19 @@ class Answerer:
         ranked = rank_units(candidates, features, self.models.answer)
         # A unit that names other things of the corpus (acronyms, defined terms) and not the one the
         # question names is about something else ("the COO earns ..." for "what does a CCO earn"):
-        # never the answer; when nothing else is left, the corpus does not answer the question.
+        # never the answer. When such a unit is the best match of all and says more of what is asked
+        # than any unit about the right thing, the corpus answers the question about that other thing
+        # only ("what does the COO do in healthcare" when only the CCO's healthcare work is described).
+        first = ranked[0] if ranked else None
         ranked = [u for u in ranked if not u.features["off_topic"]]
+        about_other = (
+            first is not None
+            and bool(first.features["off_topic"])
+            and (not ranked or ranked[0].features["lex"] < first.features["lex"])
+        )
         evidence = self._evidence(tokens, passages, ranked, chunk_sims)
+        if about_other:
+            return Answered(None, 0.0, evidence, tuple(ranked))
         x = np.asarray([[evidence[name] for name in CONFIDENCE_FEATURES]], dtype=np.float64)
         conf = sigmoid(float(self.models.confidence.logits(x)[0])) if ranked else 0.0
         span = self._span(ranked[0], passages) if ranked else None
@@ -182,6 +193,12 @@ class Answerer:
         present = set(near)
         missing = [self.idf(t) for t in set(tokens) if t not in present]
         best = ranked[0] if ranked else None
+        around: set[str] = set()
+        if best is not None:
+            cand = best.candidate
+            texts = [cand.text, cand.context, *(self.unit_texts[r] for r in cand.neighbours)]
+            around = {t for text in texts for t in self.expand(tokenize(text))}
+        unanswered = [self.idf(t) for t in set(tokens) if t not in around]
         return {
             "best_p": sigmoid(best.score) if best else 0.0,
             "best_sim": best.sim if best else 0.0,
@@ -189,6 +206,7 @@ class Answerer:
             "top_cover": coverage(tokens, top_tokens, self.idf),
             "found_share": coverage(tokens, near, self.idf),
             "max_missing_idf": max(missing, default=0.0) / max(self.max_idf, 1e-9),
+            "answer_missing_idf": max(unanswered, default=0.0) / max(self.max_idf, 1e-9),
             "ctx_sim_top": max(chunk_sims.values(), default=0.0),
             "off_topic": best.features["off_topic"] if best else 0.0,
         }

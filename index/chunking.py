@@ -67,7 +67,19 @@ def _heading_level(
     return 1
 
 
-def _sections(text: str, blocks: list[Block]) -> list[tuple[Block, tuple[str, ...], bool]]:
+def _breaks(text: str, block: Block, markdown: bool) -> bool:
+    """Whether a boilerplate block ends the run of text before it (no chunk spans it).
+
+    On scraped pages it is navigation or a sign-up between articles. In Markdown it is mostly a
+    template tag (``{{< tabs >}}``, ``{% include %}``): layout inside a section, which must not cut
+    a heading from its text. An HTML comment still breaks: it may hold notes not meant for readers.
+    """
+    return not markdown or text[block.start : block.end].lstrip().startswith("<!--")
+
+
+def _sections(
+    text: str, blocks: list[Block], markdown: bool = False
+) -> list[tuple[Block, tuple[str, ...], bool]]:
     """Pair each block (headings included) with its section path and whether a break precedes it."""
     stack: list[tuple[int, str]] = []
     out: list[tuple[Block, tuple[str, ...], bool]] = []
@@ -86,7 +98,7 @@ def _sections(text: str, blocks: list[Block]) -> list[tuple[Block, tuple[str, ..
             continue
         prev_level = None
         if block.kind == "boilerplate":
-            pending_break = True
+            pending_break = pending_break or _breaks(text, block, markdown)
             continue
         out.append((block, tuple(lbl for _, lbl in stack), pending_break))
         pending_break = False
@@ -109,11 +121,11 @@ def _units_within(units: tuple[Unit, ...], starts: list[int], start: int, end: i
     return [u for u in units[lo:hi] if u.end <= end]
 
 
-def _pieces(text: str, structure: Structure, max_words: int) -> list[_Piece]:
+def _pieces(text: str, structure: Structure, max_words: int, markdown: bool) -> list[_Piece]:
     """Content pieces: whole blocks, or unit groups (sentences, rows) of blocks longer than `max_words`."""
     pieces: list[_Piece] = []
     starts = [u.start for u in structure.units]
-    for block, path, brk in _sections(text, list(structure.blocks)):
+    for block, path, brk in _sections(text, list(structure.blocks), markdown):
         body = text[block.start : block.end]
         spans = [(u.start, u.end) for u in _units_within(structure.units, starts, block.start, block.end)]
         if _words(body) <= max_words or block.kind in ("heading", "question") or not spans:
@@ -152,7 +164,7 @@ def chunk_document(
     text = document.text
     structure = structure or parse_structure(document)
     groups: list[list[_Piece]] = []
-    for piece in _pieces(text, structure, config.max_words):
+    for piece in _pieces(text, structure, config.max_words, is_markdown(document)):
         current = groups[-1] if groups else None
         if current is not None and not piece.breaks_before and piece.section == current[0].section:
             size = sum(p.words for p in current)

@@ -19,6 +19,7 @@ What comes out (`Structure`):
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
@@ -26,14 +27,31 @@ from markdown_it.token import Token
 
 from corpus.frontmatter import front_matter_end, front_matter_title
 from index.markup import clean_cell, clean_markdown, row_display
-from index.sentences import split_sentences
+from index.sentences import last_mark, split_sentences
 from index.structure import Block, BlockKind, Structure, Unit
 
 _PARSER = MarkdownIt("commonmark", {"html": True}).enable("table").disable("code")
-_BOLD_LINE = re.compile(r"^\s*(\*\*|__)[^\n]+?\1\s*:?\s*$")
+# A whole line in bold ("**Deploy checklist**"), not a sentence with bold words at both ends.
+_BOLD_LINE = re.compile(r"^\s*(\*\*|__)(?:(?!\1)[^\n])+\1\s*:?\s*$")
+# MDX's ESM lines (``import Tabs from '@theme/Tabs';``): code for the page, not words for readers.
+_ESM_LINE = re.compile(
+    r"^\s*(?:import\s[^\n]*?\bfrom\s*['\"][^'\"\n]+['\"]|import\s*['\"][^'\"\n]+['\"]|"
+    r"export\s+(?:const|let|var|default|function)\b[^\n]*);?\s*$"
+)
 _HTML_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr\s*>", re.I | re.S)
 _HTML_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
-_CONTAINERS = {"bullet_list_open": "list", "ordered_list_open": "list", "blockquote_open": "para"}
+_HTML_HEADING = re.compile(r"\A<h([1-6])\b[^>]*>(.*?)</h\1\s*>\Z", re.I | re.S)
+# Images alone (a screenshot, a row of badges): their alt text is shown, but it answers nothing.
+_IMAGES_ONLY = re.compile(r"\A(?:\s*\[?!\[[^\]]*\]\([^)]*\)(?:\]\([^)]*\))?)+\s*\Z")
+# A template tag over several lines (a Hugo figure with a parameter a line and ">}}" alone on the
+# last): left to the parser, ">}}" opens a block quote and "- item" a list. Never across a blank line
+# or a code fence, so a stray "{{" cannot swallow the document.
+_MULTILINE_TAG = re.compile(r"(?:\{\{[<%]|\{%)(?:[^\n]|\n(?![ \t]*(?:\n|`{3}|~{3})))*?(?:[%>]\}\}|%\})")
+_CONTAINERS: dict[str, BlockKind] = {
+    "bullet_list_open": "list",
+    "ordered_list_open": "list",
+    "blockquote_open": "para",
+}
 
 
 @dataclass
@@ -51,6 +69,10 @@ class _Reader:
         first, last = lines
         start = self.line_starts[first]
         end = self.line_starts[last] - 1 if last < len(self.line_starts) else len(self.text)
+        return self.trim(start, end)
+
+    def trim(self, start: int, end: int) -> tuple[int, int]:
+        """The span without its surrounding whitespace."""
         while start < end and self.text[start].isspace():
             start += 1
         while end > start and self.text[end - 1].isspace():
@@ -72,10 +94,16 @@ def _line_starts(text: str) -> list[int]:
     return [0, *(m.end() for m in re.finditer("\n", text))]
 
 
-def _masked(text: str, upto: int) -> str:
-    """The text with its first `upto` characters blanked line by line (line numbers unchanged)."""
-    head = re.sub(r"[^\n]", "", text[:upto])
-    return head + text[upto:]
+def _parser_text(text: str, front_matter_end: int) -> str:
+    """What the parser reads, line numbers unchanged: front matter blanked, and the continuation
+    lines of a template tag written over several lines replaced by a placeholder word."""
+    head = re.sub(r"[^\n]", "", text[:front_matter_end])
+    return head + _MULTILINE_TAG.sub(_placeholder, text[front_matter_end:])
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    first, *rest = match.group().split("\n")
+    return "\n".join([first, *("x" for _ in rest)])
 
 
 def _heading(reader: _Reader, tokens: list[Token], i: int) -> None:
@@ -87,14 +115,24 @@ def _heading(reader: _Reader, tokens: list[Token], i: int) -> None:
         reader.add_block(start, end, "boilerplate")
 
 
-def _paragraph(reader: _Reader, token: Token, inline: Token, bullet: bool) -> None:
+def _paragraph(reader: _Reader, token: Token, bullet: bool) -> None:
+    """A paragraph's view and sentences; the source span, not the parser's inline text, is cited."""
     start, end = reader.span(token.map)
     display = clean_markdown(reader.text[start:end])
     if not any(ch.isalnum() for ch in display):
         return
     reader.views.append(Unit(start, end, f"• {display}" if bullet else display))
-    reader.add_sentences(start, end)
-    del inline  # the span's source, not the parser's inline text, is what citations point into
+    if not _IMAGES_ONLY.match(reader.text[start:end]):
+        reader.add_sentences(start, end)
+
+
+def _paragraph_kind(source: str, display: str) -> tuple[BlockKind, int]:
+    """A top-level paragraph is text, a minor (level 7) heading when it is one bold line, or boilerplate."""
+    if not any(ch.isalnum() for ch in display) or all(_ESM_LINE.match(ln) for ln in source.splitlines()):
+        return "boilerplate", 0
+    if _BOLD_LINE.match(source) and len(display.split()) <= 12 and last_mark(display) not in ".!?":
+        return "heading", 7
+    return "para", 0
 
 
 def _table(reader: _Reader, tokens: list[Token], i: int) -> int:
@@ -141,6 +179,10 @@ def _html_block(reader: _Reader, token: Token) -> None:
     if re.search(r"<table\b", source, re.I):
         _html_table(reader, start, end)
         return
+    heading = _HTML_HEADING.match(source)
+    if heading and clean_markdown(heading.group(2)):
+        reader.add_block(start, end, "heading", int(heading.group(1)), clean_markdown(heading.group(2)))
+        return
     display = clean_markdown(source)
     if not any(ch.isalnum() for ch in display):
         reader.add_block(start, end, "boilerplate")
@@ -154,7 +196,10 @@ def _html_table(reader: _Reader, start: int, end: int) -> None:
     reader.add_block(start, end, "table")
     header: list[str] = []
     for row in _HTML_ROW.finditer(reader.text, start, end):
-        cells = [(m.group(1).lower(), clean_cell(clean_markdown(m.group(2)))) for m in _HTML_CELL.finditer(row.group(1))]
+        cells = [
+            (m.group(1).lower(), clean_cell(clean_markdown(m.group(2))))
+            for m in _HTML_CELL.finditer(row.group(1))
+        ]
         values = [c for _, c in cells]
         if cells and all(kind == "th" for kind, _ in cells) and not header:
             header = values
@@ -174,15 +219,11 @@ def _top_level(reader: _Reader, tokens: list[Token], i: int) -> int:
         return i + 3
     if tok.type == "paragraph_open":
         start, end = reader.span(tok.map)
-        source = reader.text[start:end]
-        display = clean_markdown(source)
-        if not any(ch.isalnum() for ch in display):
-            reader.add_block(start, end, "boilerplate")
-        elif _BOLD_LINE.match(source) and len(display.split()) <= 12 and display[-1] not in ".!?":
-            reader.add_block(start, end, "heading", 7, display.rstrip(":").strip())
-        else:
-            reader.add_block(start, end, "para")
-            _paragraph(reader, tok, tokens[i + 1], bullet=False)
+        display = clean_markdown(reader.text[start:end])
+        kind, level = _paragraph_kind(reader.text[start:end], display)
+        reader.add_block(start, end, kind, level, display.rstrip(":").strip() if level else "")
+        if kind == "para":
+            _paragraph(reader, tok, bullet=False)
         return i + 3
     if tok.type == "table_open":
         start, end = reader.span(tok.map)
@@ -191,8 +232,7 @@ def _top_level(reader: _Reader, tokens: list[Token], i: int) -> int:
     if tok.type == "fence":
         start, end = reader.span(tok.map)
         reader.add_block(start, end, "code")
-        if tok.content.strip():
-            reader.views.append(Unit(start, end, tok.content.rstrip("\n"), code=True))
+        _fence_view(reader, tok)
         return i + 1
     if tok.type == "html_block":
         _html_block(reader, tok)
@@ -202,28 +242,51 @@ def _top_level(reader: _Reader, tokens: list[Token], i: int) -> int:
     return i + 1
 
 
+def _fence_view(reader: _Reader, tok: Token) -> None:
+    """The code of a fence, read from the source (the parser's copy may hold placeholders)."""
+    start, end = reader.span(tok.map)
+    lines = reader.text[start:end].split("\n")[1:]
+    if lines and lines[-1].strip().startswith(tok.markup):
+        lines.pop()
+    code = textwrap.dedent("\n".join(lines)).strip("\n")
+    if code.strip():
+        reader.views.append(Unit(start, end, code, code=True))
+
+
 def _container(reader: _Reader, tokens: list[Token], i: int, kind: BlockKind) -> int:
-    """A list or block quote: one block; every paragraph inside is a view and holds answer units."""
+    """A list or block quote: one block; what is inside gives views and answer units."""
     start, end = reader.span(tokens[i].map)
     reader.add_block(start, end, kind)
     depth, j = 0, i
     while True:
-        tok = tokens[j]
-        depth += tok.nesting
-        if tok.type == "paragraph_open":
-            _paragraph(reader, tok, tokens[j + 1], bullet=kind == "list")
-        elif tok.type == "fence" and tok.content.strip():
-            s, e = reader.span(tok.map)
-            reader.views.append(Unit(s, e, tok.content.rstrip("\n"), code=True))
-        elif tok.type == "html_block":
-            s, e = reader.span(tok.map)
-            display = clean_markdown(reader.text[s:e])
-            if any(ch.isalnum() for ch in display):
-                reader.views.append(Unit(s, e, display))
-                reader.add_sentences(s, e)
-        j += 1
+        last = _inner(reader, tokens, j, kind)
+        depth += sum(tok.nesting for tok in tokens[j : last + 1])
+        j = last + 1
         if depth == 0:
             return j
+
+
+def _inner(reader: _Reader, tokens: list[Token], j: int, kind: BlockKind) -> int:
+    """Read the token at j inside a container; return the index of the last token it consumed."""
+    tok = tokens[j]
+    if tok.type == "paragraph_open":
+        _paragraph(reader, tok, bullet=kind == "list")
+    elif tok.type == "fence":
+        _fence_view(reader, tok)
+    elif tok.type == "table_open":
+        return _table(reader, tokens, j)  # its closing token: the table's nesting is balanced
+    elif tok.type == "heading_open":
+        s, e = reader.span(tok.map)
+        label = clean_markdown(tokens[j + 1].content)
+        if label:
+            reader.views.append(Unit(s, e, label))
+    elif tok.type == "html_block":
+        s, e = reader.span(tok.map)
+        display = clean_markdown(reader.text[s:e])
+        if any(ch.isalnum() for ch in display):
+            reader.views.append(Unit(s, e, display))
+            reader.add_sentences(s, e)
+    return j
 
 
 def _merge_leadins(text: str, blocks: list[Block]) -> list[Block]:
@@ -259,8 +322,8 @@ def parse_markdown(text: str) -> Structure:
     fm_end = front_matter_end(text)
     reader = _Reader(text, _line_starts(text))
     if fm_end:
-        reader.add_block(0, fm_end - 1, "boilerplate")
-    tokens = _PARSER.parse(_masked(text, fm_end))
+        reader.add_block(*reader.trim(0, fm_end), "boilerplate")
+    tokens = _PARSER.parse(_parser_text(text, fm_end))
     i = 0
     while i < len(tokens):
         i = _top_level(reader, tokens, i)

@@ -4,8 +4,9 @@ Citations point into the verbatim file, so markup stays in the document text; th
 span of it into clean words for display (`display` in the JSON), embedding and BM25. Template tags
 of the common static-site generators (Hugo ``{{< … >}}``, Liquid/Jinja ``{% … %}`` and ``{{ … }}``,
 MkDocs ``{* … *}`` includes and ``///``/``!!!`` admonition lines), HTML comments and tags, link
-targets, heading attributes (``{ #anchor }``) and emphasis markers are removed; link and image text,
-inline code and a shortcode's ``text="…"`` parameter (a tooltip's visible word) are kept.
+targets, footnote markers (``[^1]``), heading attributes (``{ #anchor }``) and emphasis markers are
+removed; link and image text, inline code and a shortcode's ``text="…"`` parameter (a tooltip's
+visible word) are kept.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import html
 import re
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_SHORTCODE = re.compile(r"\{\{[<%]\s*/?\s*[\w./-]*(?P<params>.*?)[%>]\}\}", re.S)
+# An unclosed tag runs to the end of the span (a span may end inside one).
+_SHORTCODE = re.compile(r"\{\{[<%]\s*/?\s*[\w./-]*(?P<params>.*?)(?:[%>]\}\}|\Z)", re.S)
 _SHORTCODE_TEXT = re.compile(r"\btext=\"([^\"]*)\"")
-_TEMPLATE = re.compile(r"\{%.*?%\}|\{\{.*?\}\}|\{\*.*?\*\}", re.S)
+_TEMPLATE = re.compile(r"\{%.*?(?:%\}|\Z)|\{\{.*?\}\}|\{\*.*?\*\}", re.S)
+_FOOTNOTE = re.compile(r"\[\^[^\]\s]+\]:?")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
@@ -48,6 +51,7 @@ def _strip_inline(text: str) -> str:
     text = _SHORTCODE.sub(_shortcode, text)
     text = _TEMPLATE.sub(" ", text)
     text = _ADMONITION.sub(" ", text)
+    text = _FOOTNOTE.sub("", text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REF_LINK.sub(r"\1", text)

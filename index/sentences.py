@@ -12,6 +12,7 @@ initial ("vs.", "e.g.", "Dr.", "J.").
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _ABBREVIATIONS = frozenset(
     "vs v etc e.g i.e mr mrs ms dr prof inc ltd co corp st jr sr no fig approx dept est u.s a.m p.m cf al".split()  # noqa: E501
@@ -19,7 +20,14 @@ _ABBREVIATIONS = frozenset(
 _END_RE = re.compile(r"[.!?]+[\"'”’)\]*_`]*(?=\s+(?:[\"“'‘(\[•\-–*_`{<]|\*\*)*[A-Z0-9$])")
 # A Markdown hard line break: two trailing spaces or a backslash, or an HTML <br>.
 _HARD_BREAK = re.compile(r"(?:  +|\\|<br\s*/?>)[ \t]*\n", re.I)
-_BULLET_RE = re.compile(r"\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+")
+# A bullet or number, and the box of a task-list item ("- [ ] Rotate the token").
+_BULLET_RE = re.compile(r"\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
+# Markup a Markdown sentence never ends inside: comments, template tags, code spans, link targets.
+_MARKUP_SPAN = re.compile(
+    r"<!--.*?(?:-->|\Z)|\{\{.*?\}\}|\{%.*?%\}|\{\*.*?\*\}|(`+)[^`].*?\1|\]\([^)\n]*\)", re.S
+)
+# Trailing characters that do not tell how a line ends: emoji, symbols, closing quotes and brackets.
+_TRAILING_CATEGORIES = frozenset({"So", "Sk", "Mn", "Me", "Cf", "Pe", "Pf", "Zs"})
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -43,13 +51,34 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _line_ends(text: str, start: int, end: int, wrapped: bool) -> list[int]:
-    """Where the "lines" of the region end: every line break, or (wrapped prose) hard breaks only."""
-    if not wrapped:
-        ends = [i for i in range(start, end) if text[i] == "\n"]
+def last_mark(text: str) -> str:
+    """The last character that tells how `text` ends, skipping emoji, symbols and closing quotes.
+
+    Example:
+        >>> last_mark("Never deploy on a Friday! 🚀")
+        '!'
+    """
+    for ch in reversed(text):
+        if not (ch.isspace() or ch in "\"'*_`" or unicodedata.category(ch) in _TRAILING_CATEGORIES):
+            return ch
+    return ""
+
+
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s < pos < e for s, e in spans)
+
+
+def _lines(text: str, start: int, end: int, protected: list[tuple[int, int]] | None) -> list[tuple[int, int]]:
+    """``(content_end, next_start)`` of each "line": every line break, or (wrapped) hard breaks only.
+
+    A hard break's marker (trailing spaces, backslash, ``<br>``) belongs to neither line.
+    """
+    if protected is None:
+        breaks = [(i, i + 1) for i in range(start, end) if text[i] == "\n"]
     else:
-        ends = [m.end() - 1 for m in _HARD_BREAK.finditer(text, start, end)]
-    return [*ends, end]
+        matches = _HARD_BREAK.finditer(text, start, end)
+        breaks = [m.span() for m in matches if not _inside(m.start(), protected)]
+    return [*breaks, (end, end)]
 
 
 def split_sentences(
@@ -62,21 +91,23 @@ def split_sentences(
         start: Where the region to split begins.
         end: Where it ends (default: the end of `text`).
         wrapped: The region is one hard-wrapped paragraph (Markdown): a line break is a space,
-            only a Markdown hard break (two trailing spaces, a backslash, ``<br>``) ends a line.
+            only a Markdown hard break (two trailing spaces, a backslash, ``<br>``) ends a line,
+            and no sentence ends inside a comment, template tag, code span or link target.
 
     Returns:
         ``(start, end)`` spans, whitespace and bullet markers trimmed, empty spans dropped, in order.
     """
     end = len(text) if end is None else end
+    protected = [m.span() for m in _MARKUP_SPAN.finditer(text, start, end)] if wrapped else None
     spans: list[tuple[int, int]] = []
     line_start = start
-    for line_end in _line_ends(text, start, end, wrapped):
+    for line_end, next_start in _lines(text, start, end, protected):
         cursor = line_start
         for match in _END_RE.finditer(text, line_start, line_end):
-            if _is_abbreviation(text, match.start()):
+            if _is_abbreviation(text, match.start()) or _inside(match.start(), protected or []):
                 continue
             spans.append(_trim(text, cursor, match.end()))
             cursor = match.end()
         spans.append(_trim(text, cursor, line_end))
-        line_start = line_end + 1
+        line_start = next_start
     return [(s, e) for s, e in spans if e > s and any(ch.isalnum() for ch in text[s:e])]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from index.sentences import split_sentences
+from index.sentences import last_mark, split_sentences
 
 BlockKind = Literal["heading", "question", "leadin", "list", "table", "para", "code", "boilerplate"]
 
@@ -181,7 +181,8 @@ def _looks_like_heading(line: str) -> bool:
         return True
     if not words or len(words) > 14 or len(stripped) > 120 or _BULLET_LINE.match(line):
         return False
-    if stripped[-1] in ".!;,":
+    mark = last_mark(stripped)  # "We shipped it! 🎉" ends with its "!", not with the emoji
+    if not mark or mark in ".!;,":
         return False
     return stripped[0].isupper() or stripped[0].isdigit()
 

@@ -111,7 +111,7 @@ def _print_result(result: QueryResult) -> None:
         )
     else:
         assert result.answer is not None
-        click.secho(result.answer.text, bold=True)
+        click.secho(" ".join((result.answer.display or result.answer.text).split()), bold=True)
         click.echo(f"  [{result.answer.passage_rank}] confidence {result.confidence:.2f}")
     for clar in result.clarifications:
         meanings = "; ".join(f"{m.expansion} ({', '.join(m.doc_ids)})" for m in clar.meanings)
@@ -122,8 +122,11 @@ def _print_result(result: QueryResult) -> None:
         click.echo("")
         click.secho(f"[{p.rank}] {p.title}", bold=True)
         click.echo(f"    {p.section or '(top)'} · {p.source} [{p.start}:{p.end}] · score {p.score:.3f}")
-        snippet = " ".join(p.text.split())
-        click.echo(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}")
+        # `display` has one line per paragraph, list item or table row; keep them as lines.
+        lines = [" ".join(line.split()) for line in (p.display or p.text).splitlines()]
+        snippet = "\n".join(line for line in lines if line)
+        snippet = snippet[:300] + ("…" if len(snippet) > 300 else "")
+        click.echo("    " + snippet.replace("\n", "\n    "))
 
 
 @cli.command()

@@ -69,13 +69,13 @@ _PREPOSITION = re.compile(
 _DETERMINER = re.compile(r"^(the|a|an|its|their|his|her|this|that|these|those)\b", re.IGNORECASE)
 _PRONOUN = re.compile(
     r"\b(they|them|their|theirs|they're|it|its|it's|he|him|his|she|her|hers|"
-    r"(?:this|that)\s+(?:role|position|job|title|executive|officer|person))\b",
+    r"(?:this|that)\s+(?:role|position|job|title|person))\b",
     re.IGNORECASE,
 )
 _FILLER = {"the", "a", "an", "s", "for", "of", "about", "then", "one"}
 _PERSONAL = re.compile(
     r"\b(they|them|their|theirs|they're|he|him|his|she|her|hers|"
-    r"(?:this|that)\s+(?:role|position|job|title|executive|officer|person))\b",
+    r"(?:this|that)\s+(?:role|position|job|title|person))\b",
     re.IGNORECASE,
 )
 _CHOICE_STOPWORDS = {"the", "a", "an", "one", "i", "mean", "meant", "please", "yes", "that", "this"}
@@ -203,14 +203,14 @@ def _is_question(text: str) -> bool:
     return text.rstrip().endswith("?") or bool(_WH_OR_AUX.match(rest)) or bool(_ABOUT.match(rest))
 
 
-def _with_topic(text: str, topic: str) -> tuple[str, bool]:
+def _with_topic(text: str, topic: str, explicit: bool) -> tuple[str, bool]:
     """The follow-up with its pronoun spelled out as the topic, or the topic added in parentheses.
 
     Returns the question and whether the message itself showed it was a follow-up (a pronoun or a
     leading conjunction); when it did not, the caller may compare it with the message alone.
     """
     stripped = _strip_conjunction(text)
-    explicit = stripped != text
+    explicit = explicit or stripped != text
     if _TOPIC_PRONOUN.search(stripped):
         replaced = substitute_pronouns(stripped, [topic])
         replaced = re.sub(r"\b(this|that)\s+one\b|\bone(?=\s*[?.!,]*$)", _with_article(topic), replaced, flags=re.I)
@@ -260,7 +260,7 @@ def resolve(
     if changed or not topic or vocab.mentions(text):
         resolution.topic = topic_phrase(resolution.question, idf) if vocab.mentions(text) else topic
         return resolution
-    question, explicit = _with_topic(resolution.question, topic)
+    question, explicit = _with_topic(resolution.question, topic, _strip_conjunction(text) != text)
     alternative = None if explicit or question == resolution.question else resolution.question
     resolution.question, resolution.topic, resolution.alternative = question, topic, alternative
     return resolution
@@ -323,7 +323,7 @@ def substitute_pronouns(text: str, subjects: Sequence[str], *, include_it: bool 
     single = _with_article(subjects[0])
     rules: list[tuple[str, str]] = [
         (r"\b(this|that)\s+(role|position|job|title)\b", f"{single} \\2"),
-        (r"\b(this|that)\s+(executive|officer|person)\b", single),
+        (r"\b(this|that)\s+person\b", single),
         (r"\bthey['’]re\b", f"{group} are" if plural else f"{single} is"),
     ]
     if include_it:

@@ -21,6 +21,8 @@ EXAMPLE_PASSAGE: dict[str, Any] = {
     "end": 11919,
     "text": "Department heads and managers typically report to the COO. This includes leaders of "
     "various operational departments such as production, marketing, human resources, and sales.",
+    "display": "Department heads and managers typically report to the COO. This includes leaders of "
+    "various operational departments such as production, marketing, human resources, and sales.",
     "url": "/documents/customer-officer-vs-coo?start=11730&end=11919",
 }
 EXAMPLE_ANSWER: dict[str, Any] = {
@@ -29,6 +31,7 @@ EXAMPLE_ANSWER: dict[str, Any] = {
     "start": 11730,
     "end": 11788,
     "passage_rank": 1,
+    "display": "Department heads and managers typically report to the COO.",
     "url": "/documents/customer-officer-vs-coo?start=11730&end=11788",
 }
 EXAMPLE_CLARIFICATION: dict[str, Any] = {
@@ -46,6 +49,17 @@ EXAMPLE_QUERY_RESPONSE: dict[str, Any] = {
     "passages": [EXAMPLE_PASSAGE],
     "clarifications": [],
 }
+
+_ANSWER_DISPLAY = (
+    "The same span as `text`, as clean readable text for showing to people: Markdown markup and "
+    "template tags removed, wrapped lines joined, a table row as `Header: cell · Header: cell`. "
+    "Quote `text` (with the offsets) to cite; show `display`."
+)
+_PASSAGE_DISPLAY = (
+    "The same span as `text`, as clean readable text: markup and template tags removed, wrapped "
+    "lines joined, one line (`\\n`-separated) per paragraph, list item (`• item`) or table row "
+    "(`Header: cell · Header: cell`)."
+)
 
 
 class QueryRequest(BaseModel):
@@ -98,6 +112,10 @@ class AnswerOut(BaseModel):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     passage_rank: int = Field(ge=1, description="Rank of the passage the answer comes from.")
+    display: str = Field(
+        description=_ANSWER_DISPLAY,
+        examples=["Bike type: Cargo bike · Monthly limit: 150 euros"],
+    )
     url: str | None = Field(None, description="Citation viewer link for the answer span.")
 
 
@@ -113,6 +131,10 @@ class PassageOut(BaseModel):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     text: str = Field(description="Equals `document.text[start:end]`.")
+    display: str = Field(
+        description=_PASSAGE_DISPLAY,
+        examples=["Permanent employees can join.\n• Helmets count as accessories."],
+    )
     url: str = Field(description="Relative link to the citation viewer, span highlighted.")
 
 

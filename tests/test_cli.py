@@ -19,6 +19,10 @@ from tests.live_server import free_port
 
 pytestmark = pytest.mark.model
 DEV = Path(__file__).resolve().parent / "data" / "eval" / "dev_questions.jsonl"
+MARKDOWN_CORPUS = Path(__file__).resolve().parent / "data" / "markdown-door"
+MARKUP = ("**", "](", "{{<", "| --- |")
+# In the source this sentence is hard-wrapped after "optional"; `docqa ask` prints it joined.
+WRAPPED_SENTENCE = "Every lease runs for twelve months and ends with an optional purchase at a small fee."
 
 
 @pytest.fixture
@@ -42,6 +46,38 @@ def test_build_then_ask_prints_answer_and_numbered_passages(small_corpus: Path, 
     assert asked.exit_code == 0, asked.output
     assert asked.output.startswith("Trains are booked for trips under 500 km.")
     assert "[1] Travel policy" in asked.output and "Travel policy ·" in asked.output
+
+
+@pytest.fixture(scope="module")
+def markdown_index_dir(tmp_path_factory: pytest.TempPathFactory, model_path: str) -> Path:
+    """The small Markdown corpus (bold, links, a shortcode, a wrapped line, a table), indexed once."""
+    from index import build_index, index_exists
+
+    # One index per session for every test module that uses this corpus (built only when missing).
+    index_dir = tmp_path_factory.getbasetemp() / "markdown-door-index"
+    if not index_exists(index_dir):
+        build_index(MARKDOWN_CORPUS, index_dir, model_path)
+    return index_dir
+
+
+def test_ask_prints_readable_display_not_markup(markdown_index_dir: Path) -> None:
+    runner = CliRunner()
+    args = ["ask", "How long does a bicycle lease run?", "--top-k", "5", "--index", str(markdown_index_dir)]
+    asked = runner.invoke(cli, args)
+    assert asked.exit_code == 0, asked.output
+    lines = [line.strip() for line in asked.output.splitlines()]
+    assert lines[0] == WRAPPED_SENTENCE
+    for mark in MARKUP:
+        assert mark not in asked.output, mark
+    # Passage snippets keep display's lines: table rows with their headers, bulleted list items.
+    assert "Bike type: Cargo bike · Monthly limit: 150 euros" in lines
+    assert "• Helmets and locks count as accessories." in lines
+    assert "Applications close on the last Friday of each quarter." in lines
+    assert any(WRAPPED_SENTENCE in line for line in lines[1:])
+    # --json prints both: the verbatim span for citations and its display.
+    body = json.loads(runner.invoke(cli, [*args, "--json"]).output)
+    assert "\n" in body["answer"]["text"] and body["answer"]["display"] == WRAPPED_SENTENCE
+    assert all(mark in "".join(p["text"] for p in body["passages"]) for mark in MARKUP)
 
 
 def test_ask_json_is_the_query_response(built_index_dir: Path) -> None:

@@ -2,6 +2,8 @@
 
 Everything that comes from a document (answer sentence, titles, sections, passage text) goes
 through :func:`escape_mrkdwn`, so a document cannot inject ``<!channel>`` or ``<@U123>``.
+People see each span's ``display`` (markup removed, wrapped lines joined), never its raw
+``text``; the verbatim ``text`` only travels in the feedback buttons' values, with its offsets.
 Button values carry compact JSON that the action handlers in ``events.py`` decode.
 """
 
@@ -38,6 +40,21 @@ def escape_mrkdwn(text: str) -> str:
         The text with ``&``, ``<`` and ``>`` replaced by ``&amp;``, ``&lt;`` and ``&gt;``.
     """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shown_text(span: Mapping[str, Any]) -> str:
+    """The readable form of an answer or passage: its ``display``, else its raw ``text``.
+
+    Args:
+        span: An answer or passage dict of a QueryResponse.
+
+    Returns:
+        The text to show people (not yet escaped); servers before ``display`` existed send only ``text``.
+    """
+    display = span.get("display")
+    if isinstance(display, str) and display.strip():
+        return display
+    return str(span.get("text") or "")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -80,7 +97,8 @@ def citations(result: Mapping[str, Any], public_url: str) -> list[dict[str, Any]
         public_url: Base of the absolute viewer links.
 
     Returns:
-        Dicts with ``doc_id``, ``title``, ``section``, ``start``, ``end``, ``url`` and ``text``.
+        Dicts with ``doc_id``, ``title``, ``section``, ``start``, ``end``, ``url`` and ``text``
+        (the span's readable ``display``).
     """
     passages: Sequence[Mapping[str, Any]] = result.get("passages") or []
     answer = result.get("answer")
@@ -101,7 +119,7 @@ def _citation(span: Mapping[str, Any], public_url: str) -> dict[str, Any]:
         "section": span.get("section") or "",
         "start": start,
         "end": end,
-        "text": span.get("text") or "",
+        "text": shown_text(span),
         "url": viewer_url(public_url, doc_id, start, end),
     }
 
@@ -200,23 +218,24 @@ def render_answer(
     question = str(result.get("resolved_question") or result.get("question") or "")
     answer = result.get("answer")
     abstained = bool(result.get("abstained")) or not answer
+    # People read the answer's `display`; the feedback record keeps the verbatim span (`text`).
+    shown = "" if abstained or not answer else shown_text(answer)
+    verbatim = "" if abstained or not answer else str(answer.get("text") or "")
     blocks: list[Block] = []
     if abstained:
         blocks.append(_section(NO_ANSWER + (" The closest passages:" if cited else "")))
         if cited:
             blocks.append(_section(_citation_lines(cited, snippets=True)))
-        answer_text = ""
     else:
-        answer_text = str(answer["text"]) if answer else ""
-        blocks.append(_section(f"{escape_mrkdwn(_clip(answer_text, 2500))} [1]"))
+        blocks.append(_section(f"{escape_mrkdwn(_clip(shown, 2500))} [1]"))
         blocks.append(_section("*Sources*\n" + _citation_lines(cited, snippets=False)))
     blocks.extend(_clarification_blocks(result, session_id))
     context = f"Confidence {float(result.get('confidence') or 0.0):.2f}"
     if shared_by:
         context += f" · shared by <@{re.sub(r'[^A-Z0-9]', '', shared_by.upper())}>"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-    blocks.append(_feedback_actions(question, answer_text, cited, share=share))
-    headline = NO_ANSWER if abstained else answer_text
+    blocks.append(_feedback_actions(question, verbatim, cited, share=share))
+    headline = NO_ANSWER if abstained else shown
     return {"text": _fallback(headline, cited, abstained=abstained), "blocks": blocks}
 
 

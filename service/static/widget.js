@@ -144,8 +144,9 @@ details.more > summary { font-weight: 600; }
 summary { cursor: pointer; color: var(--muted); width: fit-content; border-radius: 4px; }
 blockquote {
   margin: 4px 0 0; padding: 6px 10px; border-left: 3px solid var(--accent);
-  background: var(--bg); white-space: pre-wrap; color: var(--fg); max-height: 220px; overflow-y: auto;
+  background: var(--bg); color: var(--fg); max-height: 220px; overflow-y: auto;
 }
+.msg blockquote p + p { margin-top: 4px; }
 .choices { display: flex; flex-wrap: wrap; gap: 8px; }
 .choice, .retry {
   min-height: 36px; padding: 6px 12px; cursor: pointer; text-align: left;
@@ -199,6 +200,17 @@ blockquote {
       el.append(typeof child === "string" ? document.createTextNode(child) : child);
     }
     return el;
+  }
+
+  /** The readable form of an answer or passage: its `display`, else (older servers) its raw `text`. */
+  function shownText(span) {
+    const display = span.display;
+    return String(typeof display === "string" && display.trim() ? display : span.text || "");
+  }
+
+  /** A passage's lines (one per paragraph, list item or table row) as separate paragraphs. */
+  function passageLines(text) {
+    return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => h("p", { text: line }));
   }
 
   /** Returns `url` made absolute against the API base, or null unless it is http(s). */
@@ -464,7 +476,7 @@ blockquote {
       const answer = reply.answer;
       if (clarifications.length) bubble.append(h("p", { class: "label", text: "Best match so far" }));
       const idx = passages.findIndex((p) => p.rank === answer.passage_rank);
-      const p = h("p", { class: "answer-text" }, String(answer.text || "").trim());
+      const p = h("p", { class: "answer-text" }, shownText(answer).trim());
       if (idx >= 0) {
         // The reference opens the viewer on the answer sentence itself, else on its passage.
         const href = safeLink(answer.url || passages[idx].url, this.config.api);
@@ -525,9 +537,9 @@ blockquote {
           : h("span", { text: title });
         const item = h("li", null, link);
         if (passage.section) item.append(h("span", { class: "section", text: String(passage.section) }));
-        if (passage.text) {
-          item.append(h("details", null, h("summary", { text: "Show passage" }),
-            h("blockquote", { text: String(passage.text) })));
+        const lines = passageLines(shownText(passage));
+        if (lines.length) {
+          item.append(h("details", null, h("summary", { text: "Show passage" }), h("blockquote", null, ...lines)));
         }
         list.append(item);
       }
@@ -556,11 +568,11 @@ blockquote {
   /** What a reply needs to be re-rendered after a reload (keeps sessionStorage small). */
   function compactReply(reply) {
     const passages = (Array.isArray(reply.passages) ? reply.passages : []).map((p) => ({
-      rank: p.rank, title: p.title, doc_id: p.doc_id, section: p.section, url: p.url, text: p.text,
+      rank: p.rank, title: p.title, doc_id: p.doc_id, section: p.section, url: p.url, display: shownText(p),
     }));
     return {
       answer: reply.answer
-        ? { text: reply.answer.text, passage_rank: reply.answer.passage_rank, url: reply.answer.url }
+        ? { display: shownText(reply.answer), passage_rank: reply.answer.passage_rank, url: reply.answer.url }
         : null,
       abstained: Boolean(reply.abstained), passages, clarifications: reply.clarifications || [],
       resolved_question: reply.resolved_question, question: reply.question,

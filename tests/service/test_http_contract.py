@@ -16,12 +16,16 @@ import httpx
 import pytest
 
 from service.schemas import ChatResponse, DocumentOut, DocumentSummary, QueryResponse
-from tests.live_server import ServerURL
+from tests.live_server import ServerURL, live_server
 
 pytestmark = pytest.mark.integration
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 DOC_IDS = {"cco-vs-coo", "cco-vs-cro", "customer-officer-vs-coo", "what-does-a-cco-do"}
+MARKDOWN_CORPUS = Path(__file__).resolve().parents[1] / "data" / "markdown-door"
+MARKUP = ("**", "](", "{{<", "| --- |")
+# In the source this sentence is hard-wrapped after "optional"; `display` joins it.
+WRAPPED_SENTENCE = "Every lease runs for twelve months and ends with an optional purchase at a small fee."
 
 
 def _document_text(client: httpx.Client, doc_id: str) -> str:
@@ -62,13 +66,68 @@ def test_query_response_has_every_contract_field_and_invariant(client: httpx.Cli
         assert p["doc_id"] in DOC_IDS
         text = texts.setdefault(p["doc_id"], _document_text(client, p["doc_id"]))
         assert text[p["start"] : p["end"]] == p["text"]
+        assert p["display"].strip()
         assert p["url"] == f"/documents/{p['doc_id']}?start={p['start']}&end={p['end']}"
         assert p["source"].endswith(".txt") and p["title"]
     answer = body["answer"]
     assert "Department heads and managers" in answer["text"]
     doc_text = texts.get(answer["doc_id"]) or _document_text(client, answer["doc_id"])
     assert doc_text[answer["start"] : answer["end"]] == answer["text"]
+    assert answer["display"] == " ".join(answer["text"].split())  # plain text: only whitespace differs
     assert 1 <= answer["passage_rank"] <= len(passages)
+
+
+@pytest.fixture(scope="module")
+def markdown_client(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    """A second real server over the small Markdown corpus (bold, links, a shortcode, a table)."""
+    # One index per session for every test module that uses this corpus (built only when missing).
+    index_dir = tmp_path_factory.getbasetemp() / "markdown-door-index"
+    with (
+        live_server(service_env, corpus_dir=MARKDOWN_CORPUS, index_dir=index_dir) as url,
+        httpx.Client(base_url=url, timeout=60.0) as http,
+    ):
+        yield http
+
+
+def _assert_readable(shown: str) -> None:
+    assert shown.strip()
+    for mark in MARKUP:
+        assert mark not in shown, (mark, shown)
+
+
+def test_markdown_spans_carry_verbatim_text_and_readable_display(markdown_client: httpx.Client) -> None:
+    response = markdown_client.post(
+        "/v1/query", json={"question": "How long does a bicycle lease run?", "top_k": 5}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    QueryResponse.model_validate(body)
+    answer = body["answer"]
+    assert answer["display"] == WRAPPED_SENTENCE
+    assert "\n" in answer["text"] and " ".join(answer["text"].split()) == WRAPPED_SENTENCE
+    raw = "\n".join(p["text"] for p in body["passages"])
+    assert all(mark in raw for mark in MARKUP)  # the corpus really has every kind of markup...
+    for p in body["passages"]:
+        doc = _document_text(markdown_client, p["doc_id"])
+        assert doc[p["start"] : p["end"]] == p["text"]  # ...`text` stays verbatim for citations
+        _assert_readable(p["display"])  # ...and `display` has none of it
+    lines = [line for p in body["passages"] for line in p["display"].split("\n")]
+    assert any(WRAPPED_SENTENCE in line for line in lines)
+    assert "Bike type: Cargo bike · Monthly limit: 150 euros" in lines
+    assert "• Helmets and locks count as accessories." in lines
+    assert "Applications close on the last Friday of each quarter." in lines
+
+
+def test_markdown_answer_display_drops_bold_and_links(markdown_client: httpx.Client) -> None:
+    body = markdown_client.post("/v1/chat", json={"message": "When should I not open the kiln?"}).json()
+    ChatResponse.model_validate(body)
+    answer = body["answer"]
+    assert "**200 degrees**" in answer["text"] and "](https://x.example/kiln)" in answer["text"]
+    assert answer["display"] == "Never open the kiln above 200 degrees; see the safety sheet for details."
+    for p in body["passages"]:
+        _assert_readable(p["display"])
 
 
 def test_top_k_limits_the_passages(client: httpx.Client) -> None:
@@ -340,6 +399,12 @@ def test_openapi_documents_every_endpoint_with_examples(client: httpx.Client) ->
                     assert _has_example(media, schemas), (method, path, status)
     for path in ["/v1/query", "/v1/chat"]:
         assert set(paths[path]["post"]["responses"]) >= {"200", "400", "413", "422", "429", "503"}
+    for name in ("PassageOut", "AnswerOut"):
+        display = schemas[name]["properties"]["display"]
+        assert display["type"] == "string" and display["description"] and display["examples"]
+        assert "display" in schemas[name]["required"]
+    example = schemas["QueryResponse"]["examples"][0]
+    assert example["answer"]["display"] and all(p["display"] for p in example["passages"])
     # Validation errors are documented (and sent) in our shape, never FastAPI's default body.
     assert "HTTPValidationError" not in schemas
     assert client.get("/docs").status_code == 200

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,10 @@ from service.slack.render import (
 
 PUBLIC = "https://docqa.example.com/"
 DOC_TEXT = "Escalations: notify <!channel> & <@U123> when the desk opens. The desk reports to the COO."
+MARKDOWN_CORPUS = Path(__file__).resolve().parents[1] / "data" / "markdown-door"
+MARKUP = ("**", "](", "{{<", "| --- |")
+# In the source this sentence is hard-wrapped after "optional"; `display` joins it.
+WRAPPED_SENTENCE = "Every lease runs for twelve months and ends with an optional purchase at a small fee."
 
 
 def _passage(rank: int, doc_id: str, start: int, end: int, title: str = "Desk <guide>") -> dict[str, Any]:
@@ -118,6 +123,54 @@ def test_answer_has_sentence_three_numbered_absolute_citations_and_confidence() 
     shown = _displayed_text(message)
     assert "<!channel>" not in shown and "<@U123>" not in shown and "&lt;!channel&gt;" in shown
     assert message["text"].startswith("Escalations: notify &lt;!channel&gt;")
+
+
+def test_answer_and_snippets_show_display_escaped_not_the_raw_span() -> None:
+    raw = "Ping **<!channel>** per the\n[desk guide](https://x.example) & go."
+    shown = "Ping <!channel> per the desk guide & go."
+    answer = {"text": raw, "display": shown, "doc_id": "desk", "start": 0, "end": 61, "passage_rank": 1}
+    passage = {**_passage(1, "desk", 0, 61), "text": raw, "display": shown + "\n• Second line"}
+    message = render_answer(_result(answer=answer, passages=[passage]), PUBLIC)
+    first = message["blocks"][0]["text"]["text"]
+    assert first == "Ping &lt;!channel&gt; per the desk guide &amp; go. [1]"
+    assert message["text"].startswith("Ping &lt;!channel&gt; per the desk guide &amp; go.")
+    # The feedback record keeps the verbatim span, which its offsets point at.
+    assert json.loads(message["blocks"][-1]["elements"][0]["value"])["a"] == raw
+
+    abstained = render_answer(_result(answer=None, abstained=True, passages=[passage]), PUBLIC)
+    snippets = abstained["blocks"][1]["text"]["text"]
+    assert "> Ping &lt;!channel&gt; per the desk guide &amp; go. • Second line" in snippets
+    for message_shown in (_displayed_text(message), _displayed_text(abstained)):
+        assert "**" not in message_shown and "](" not in message_shown and "<!channel>" not in message_shown
+
+
+@pytest.fixture(scope="module")
+def markdown_index(tmp_path_factory: pytest.TempPathFactory, model_path: str) -> Any:
+    """The small Markdown corpus (bold, links, a shortcode, a wrapped line, a table), indexed once."""
+    from index import build_index, index_exists, load_index
+
+    # One index per session for every test module that uses this corpus (built only when missing).
+    index_dir = tmp_path_factory.getbasetemp() / "markdown-door-index"
+    if not index_exists(index_dir):
+        build_index(MARKDOWN_CORPUS, index_dir, model_path)
+    return load_index(index_dir, model_path)
+
+
+@pytest.mark.model
+def test_markdown_corpus_answers_render_without_markup(markdown_index: Any) -> None:
+    result = markdown_index.query("How long does a bicycle lease run?", 5).to_dict()
+    raw = "\n".join(p["text"] for p in result["passages"])
+    assert all(mark in raw for mark in MARKUP)  # every kind of markup is in the cited spans
+    answered = render_answer(result, PUBLIC)
+    assert answered["blocks"][0]["text"]["text"] == WRAPPED_SENTENCE + " [1]"
+    # The same passages as "closest passages" show their snippets.
+    closest = render_answer({**result, "answer": None, "abstained": True}, PUBLIC)
+    assert closest["blocks"][1]["text"]["text"].count("\n> ") == 3
+    for message in (answered, closest):
+        shown = _displayed_text(message)
+        for mark in MARKUP:
+            assert mark not in shown, (mark, shown)
+    assert WRAPPED_SENTENCE in closest["blocks"][1]["text"]["text"]  # joined, not hard-wrapped
 
 
 def test_every_answer_has_feedback_buttons_carrying_question_answer_and_citations() -> None:

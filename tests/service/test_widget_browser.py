@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 REPO = Path(__file__).resolve().parents[2]
 XSS_CORPUS = REPO / "tests" / "data" / "xss-corpus"
+MARKDOWN_CORPUS = REPO / "tests" / "data" / "markdown-door"
 DEFAULT_CORPUS = REPO / "corpus" / "documents"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -43,6 +44,9 @@ CHROMIUM_ARGS = [
 ANSWER_TIMEOUT_MS = 60_000
 XSS_PAYLOAD = "<img src=x onerror=alert(1)>"
 XSS_QUESTION = "What snippet did the legacy intranet editor store in the onboarding checklist?"
+MARKUP = ("**", "](", "{{<", "| --- |")
+# In the source this sentence is hard-wrapped after "optional"; the widget must show it joined.
+WRAPPED_SENTENCE = "Every lease runs for twelve months and ends with an optional purchase at a small fee."
 
 # Aggressive global CSS of a hostile host page: it must neither restyle nor hide the widget.
 HOSTILE_CSS = """
@@ -151,6 +155,17 @@ def xss_server(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFac
     """A second real service over the tiny XSS corpus (markup inside sentences and titles)."""
     index_dir = tmp_path_factory.mktemp("xss-index") / "index"
     with live_server(service_env, corpus_dir=XSS_CORPUS, index_dir=index_dir) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def markdown_server(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A real service over the small Markdown corpus (bold, links, a shortcode, a wrapped line, a table)."""
+    # One index per session for every test module that uses this corpus (built only when missing).
+    index_dir = tmp_path_factory.getbasetemp() / "markdown-door-index"
+    with live_server(service_env, corpus_dir=MARKDOWN_CORPUS, index_dir=index_dir) as srv:
         yield srv
 
 
@@ -463,6 +478,63 @@ def test_network_error_shows_retry_and_never_freezes(server: LiveServer, page: A
     error.get_by_role("button", name="Retry").click()
     widget(page, "answer").first.wait_for(state="visible", timeout=ANSWER_TIMEOUT_MS)
     assert error.count() == 0
+
+
+def _expand_all(reply: Any) -> None:
+    """Open every collapsed part of a reply ("N more sources", then each "Show passage")."""
+    for more in reply.locator("details.more > summary").all():
+        more.click()
+    for summary in reply.locator("ol.cites details > summary").all():
+        summary.click()
+
+
+def _assert_readable(shown: str) -> None:
+    assert shown.strip()
+    for mark in MARKUP:
+        assert mark not in shown, (mark, shown)
+
+
+def _passage_lines(reply: Any) -> list[str]:
+    """The lines shown in every expanded passage, one per displayed line element."""
+    return [squash(line) for line in reply.locator("blockquote > p").all_inner_texts()]
+
+
+def test_markdown_is_shown_as_readable_text_not_markup(markdown_server: LiveServer, page: Any) -> None:
+    open_demo(page, markdown_server.url)
+    widget(page, "launcher").click()
+    reply = ask(page, "How long does a bicycle lease run?")
+    _expand_all(reply)
+
+    answer = reply.locator(".answer-text")
+    assert WRAPPED_SENTENCE in answer.inner_text()  # joined: one line, no hard break
+    assert answer.evaluate("el => el.getClientRects().length") == 1
+    quotes = reply.locator("blockquote")
+    assert quotes.count() == reply.locator("ol.cites > li").count() >= 3
+    for quote in quotes.all():
+        assert quote.is_visible()
+        _assert_readable(quote.inner_text())
+    _assert_readable(reply.inner_text())
+    lines = _passage_lines(reply)
+    assert WRAPPED_SENTENCE in " ".join(lines) and any(WRAPPED_SENTENCE in line for line in lines)
+    # A table passage: each row is its own line with its headers, list items keep their bullets.
+    for line in ("Bike type: Cargo bike · Monthly limit: 150 euros", "• Helmets and locks count as accessories."):
+        assert line in lines
+    table = reply.locator("blockquote", has_text="Cargo bike")
+    tops = [box["y"] for box in (p.bounding_box() for p in table.locator("p").all()) if box]
+    assert len(tops) >= 4 and tops == sorted(set(tops)), "display lines are stacked, one per line"
+    # The citation still opens the viewer on the verbatim span (markup and all).
+    doc_id, start, end = offsets(reply.locator("a.ref").get_attribute("href"))
+    assert squash(document_text(markdown_server.url, doc_id)[start:end]) == WRAPPED_SENTENCE
+    save_artifact(page, "widget-markdown.png")
+
+    page.reload()  # the stored conversation is re-rendered from display too
+    restored = widget(page, "answer").first
+    restored.wait_for(state="visible")
+    _expand_all(restored)
+    assert WRAPPED_SENTENCE in restored.locator(".answer-text").inner_text()
+    assert _passage_lines(restored) == lines
+    _assert_readable(restored.inner_text())
+    assert page.errors == []
 
 
 # --------------------------------------------------------------------------- safety and isolation

@@ -1,0 +1,546 @@
+"""The Markdown reader: structure, readable displays and verbatim offsets of a real handbook page.
+
+The fixture (tests/data/markdown/oncall-handbook.md) is a made-up team's on-call handbook that
+uses every construct the reader handles: front matter, ATX/setext headings with anchors, wrapped
+prose, lists with a lead-in, a GFM and an HTML table, fenced code with ``# comments``, Hugo
+shortcodes, Liquid tags, an MkDocs include and admonition, links, images and inline HTML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpus.models import Document
+from index.chunking import ChunkerConfig, chunk_document, parse_structure
+from index.markdown import parse_markdown
+from index.structure import Structure, Unit
+
+HANDBOOK = Path(__file__).resolve().parent.parent / "data" / "markdown" / "oncall-handbook.md"
+MARKUP = ("{{<", "{{%", "{%", "<!--", "-->", "{*")
+
+
+def _doc(text: str, title: str = "Handbook") -> Document:
+    return Document(doc_id="handbook", title=title, source="x.md", text=text)
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    return HANDBOOK.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def structure(text: str) -> Structure:
+    return parse_markdown(text)
+
+
+@pytest.fixture(scope="module")
+def chunks(text: str, structure: Structure) -> list:
+    return chunk_document(_doc(text, structure.title or ""), structure=structure)
+
+
+def _unit(structure: Structure, words: str) -> Unit:
+    return next(u for u in structure.units if words in u.display)
+
+
+def _chunk(chunks: list, words: str):
+    return next(c for c in chunks if words in c.display)
+
+
+# --- the handbook fixture ----------------------------------------------------------------------
+
+
+def test_title_comes_from_front_matter(structure: Structure) -> None:
+    assert structure.title == "Orbit Platform Team: On-Call Handbook"
+
+
+def test_markdown_sources_are_read_with_the_markdown_parser(text: str) -> None:
+    for source in ("a.md", "docs/b.markdown", "c.MDX"):
+        doc = Document(doc_id="d", title="T", source=source, text=text)
+        assert parse_structure(doc).title == "Orbit Platform Team: On-Call Handbook"
+
+
+@pytest.mark.parametrize("line", ["weight: 20", "tags: [oncall, sre, handbook]", "draft: false", "title:"])
+def test_front_matter_is_in_no_display_and_no_unit(
+    text: str, structure: Structure, chunks, line: str
+) -> None:
+    fm_end = text.index("---", 3) + 3
+    assert not any(u.start < fm_end for u in structure.units)
+    assert not any(c.start < fm_end for c in chunks)
+    assert not any(line in u.display for u in structure.units)
+    assert not any(line in c.display or line in c.embed_text for c in chunks)
+
+
+def test_front_matter_is_one_boilerplate_block(text: str, structure: Structure) -> None:
+    first = structure.blocks[0]
+    assert first.kind == "boilerplate" and first.start == 0
+    assert text[first.start : first.end].endswith("draft: false\n---")
+
+
+def test_section_paths_follow_atx_and_setext_headings_without_anchors(chunks) -> None:
+    assert _chunk(chunks, "rotation hands over on Tuesday").section == "On-call at Orbit"
+    assert _chunk(chunks, "VPN token").section == "On-call at Orbit › Before a shift"
+    assert _chunk(chunks, "SEV2").section == "On-call at Orbit › Severity levels"
+    assert (
+        _chunk(chunks, "orbit-restart").section
+        == "On-call at Orbit › Severity levels › Restarting the ingest gateway"
+    )
+    assert _chunk(chunks, "db-oncall@orbit.example").section == "Escalation contacts"
+    assert not any("{#" in c.section or "#oncall" in c.section for c in chunks)
+
+
+def test_heading_labels_drop_their_anchor_attributes(structure: Structure) -> None:
+    labels = [(b.level, b.label) for b in structure.blocks if b.kind == "heading"]
+    assert labels == [
+        (1, "On-call at Orbit"),
+        (2, "Before a shift"),
+        (2, "Severity levels"),
+        (3, "Restarting the ingest gateway"),
+        (1, "Escalation contacts"),
+    ]
+
+
+def test_a_hard_wrapped_sentence_is_one_unit(text: str, structure: Structure) -> None:
+    unit = _unit(structure, "rotation hands over on Tuesday")
+    assert text[unit.start : unit.end].count("\n") == 2  # wrapped over three source lines
+    assert unit.display == (
+        "The Orbit platform team keeps a single primary and a single secondary engineer on call "
+        "every week, and the rotation hands over on Tuesday at ten in the morning so that nobody "
+        "starts a shift on a Monday backlog."
+    )
+
+
+def test_a_wrapped_sentence_with_markup_reads_clean(structure: Structure) -> None:
+    unit = _unit(structure, "handover note")
+    assert unit.display == (
+        "The handover note lives in the shift log and must list every open alert, every silenced "
+        "check and every change that is still rolling out across the Pods of the ingest cluster."
+    )
+
+
+def test_every_unit_and_chunk_is_a_verbatim_span(text: str, structure: Structure, chunks) -> None:
+    for span in [*structure.units, *structure.views, *structure.blocks, *chunks]:
+        assert 0 <= span.start < span.end <= len(text)
+    for chunk in chunks:
+        assert chunk.text == text[chunk.start : chunk.end]
+
+
+def test_table_rows_are_units_that_name_their_columns(structure: Structure) -> None:
+    assert _unit(structure, "SEV2").display == (
+        "Severity: SEV2 · Response time: 30 minutes · Who is paged: Primary only"
+    )
+    assert _unit(structure, "Networking").display == "Team: Networking · Contact: #net-oncall on Slack"
+
+
+def test_table_header_rows_are_not_units(structure: Structure) -> None:
+    displays = [u.display for u in structure.units]
+    assert not any(d.startswith(("Severity | ", "Team | ")) for d in displays)
+    assert sum("Severity: SEV" in d for d in displays) == 3
+    assert sum(d.startswith("Team: ") for d in displays) == 2
+
+
+def test_code_is_never_a_unit_nor_a_heading(text: str, structure: Structure, chunks) -> None:
+    code = next(b for b in structure.blocks if b.kind == "code")
+    assert "# restart every gateway replica" in text[code.start : code.end]
+    assert not any(u.start < code.end and u.end > code.start for u in structure.units)
+    assert not any("restart every gateway" in b.label for b in structure.blocks)
+    chunk = _chunk(chunks, "orbit-restart")
+    assert "orbit-restart" not in chunk.embed_text  # shown to readers, never embedded
+
+
+@pytest.mark.parametrize("markup", MARKUP)
+def test_template_tags_and_comments_are_absent_from_displays(
+    structure: Structure, chunks, markup: str
+) -> None:
+    assert not any(markup in u.display for u in [*structure.units, *structure.views])
+    assert not any(markup in c.display or markup in c.embed_text for c in chunks)
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    ["glossary_tooltip", "term_id", "note >", "page.last_modified", "orbit_restart.py", "Maintainers"],
+)
+def test_template_and_comment_words_are_not_indexed(chunks, hidden: str) -> None:
+    assert not any(hidden in c.display or hidden in c.embed_text for c in chunks)
+
+
+def test_a_tooltip_keeps_its_visible_text(structure: Structure, chunks) -> None:
+    assert "across the Pods of the ingest cluster" in _unit(structure, "handover note").display
+    assert "across the Pods of the ingest cluster" in _chunk(chunks, "handover note").embed_text
+
+
+def test_links_keep_their_text_and_drop_their_url(structure: Structure, chunks) -> None:
+    assert "lives in the shift log and" in _unit(structure, "handover note").display
+    assert not any("wiki.orbit.example" in c.display or "wiki.orbit.example" in c.embed_text for c in chunks)
+    assert not any("rotation-calendar.png" in c.display for c in chunks)
+
+
+def test_shortcode_body_and_admonition_body_are_prose(structure: Structure) -> None:
+    assert (
+        _unit(structure, "Shadow shifts").display
+        == "Shadow shifts do not count towards the yearly on-call quota."
+    )
+    assert _unit(structure, "90 seconds").display == (
+        "The script waits 90 seconds between zones so that the load balancer can drain connections."
+    )
+
+
+def test_inline_html_is_read_as_text(structure: Structure) -> None:
+    assert _unit(structure, "Call the incident").display == (
+        "Call the incident commander first if two teams are involved."
+    )
+    assert _unit(structure, "follow-up").display == "The commander decides who owns the follow-up."
+
+
+def test_list_lead_in_and_items(structure: Structure, chunks) -> None:
+    lead = "Each engineer on the rotation must check the following before the shift starts:"
+    assert _unit(structure, "must check the following").display == lead
+    for item in ("Pager app version: 7.4 or newer", "Backup token: stored in the team safe"):
+        assert _unit(structure, item).display == item
+    chunk = _chunk(chunks, "must check the following")
+    assert "Recovery codes: printed and sealed" in chunk.display
+
+
+def test_no_unit_or_display_carries_markup(structure: Structure) -> None:
+    for unit in structure.units:
+        assert "\n" not in unit.display
+        assert not any(mark in unit.display for mark in ("**", "](", "<b>", "<br>", "{#", "| "))
+
+
+# --- regressions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "We finally shipped the new pager integration! 🎉",
+        "**Never deploy on a Friday afternoon! 🚀**",
+        "**Pages are acknowledged within five minutes.** ✅",
+    ],
+)
+def test_a_sentence_ending_in_an_emoji_is_not_a_heading(line: str) -> None:
+    text = f"# Release notes\n\n{line}\n\nThe rotation moved to Tuesdays this quarter.\n"
+    structure = parse_markdown(text)
+    assert [b.label for b in structure.blocks if b.kind == "heading"] == ["Release notes"]
+    assert any(u.display.endswith(("🎉", "🚀", "✅")) for u in structure.units)
+    sections = {c.section for c in chunk_document(_doc(text))}
+    assert sections == {"Release notes"}
+
+
+def test_a_sentence_ending_in_an_emoji_is_not_a_heading_in_plain_text() -> None:
+    from index.structure import plain_structure
+
+    text = "Release notes\n\nWe finally shipped the pager integration! 🎉\n\nThanks to all.\n\nGreat work team! 🚀"
+    kinds = [b.kind for b in plain_structure(text).blocks]
+    assert kinds == ["heading", "para", "para", "para"]
+
+
+def test_bold_words_inside_a_sentence_do_not_make_it_a_heading() -> None:
+    structure = parse_markdown("# Ops\n\n**Warning:** never restart the **primary database**\n")
+    assert [b.label for b in structure.blocks if b.kind == "heading"] == ["Ops"]
+    assert [u.display for u in structure.units] == ["Warning: never restart the primary database"]
+
+
+def test_a_bold_line_is_a_minor_heading() -> None:
+    text = "# Ops\n\n**Deploy checklist**\n\nRun the smoke tests before you merge anything.\n"
+    structure = parse_markdown(text)
+    assert [(b.level, b.label) for b in structure.blocks if b.kind == "heading"] == [
+        (1, "Ops"),
+        (7, "Deploy checklist"),
+    ]
+
+
+@pytest.mark.parametrize("fence", ["```", "~~~", "```bash", "````"])
+def test_comment_lines_inside_code_fences_are_not_headings(fence: str) -> None:
+    close = fence.rstrip("bash")
+    text = (
+        f"# Runbook\n\nRestart the worker:\n\n{fence}\n# stop the worker\nsystemctl stop worker\n\n"
+        f"# start it again\nsystemctl start worker\n{close}\n\nCheck the logs afterwards.\n"
+    )
+    structure = parse_markdown(text)
+    assert [b.label for b in structure.blocks if b.kind == "heading"] == ["Runbook"]
+    assert not any("systemctl" in u.display or "worker\n" in u.display for u in structure.units)
+    assert {c.section for c in chunk_document(_doc(text))} == {"Runbook"}
+
+
+def test_a_page_about_cookies_keeps_its_cookie_sentences() -> None:
+    text = (
+        "---\ntitle: Cookie policy\n---\n\n# Cookies\n\nThe status page sets one cookie to remember your\n"
+        "theme. The cookie expires after 30 days.\n\n## Cookie settings\n\n"
+        "You can clear the cookie from the settings page.\n\nSubscribe to outage emails on the same page.\n"
+    )
+    structure = parse_markdown(text)
+    displays = [u.display for u in structure.units]
+    assert displays == [
+        "The status page sets one cookie to remember your theme.",
+        "The cookie expires after 30 days.",
+        "You can clear the cookie from the settings page.",
+        "Subscribe to outage emails on the same page.",
+    ]
+    joined = "\n".join(c.display for c in chunk_document(_doc(text)))
+    assert all(d in joined for d in displays)
+
+
+def test_a_table_row_answer_keeps_its_headers() -> None:
+    text = (
+        "# Rotation\n\n| Week | Primary | Secondary |\n| :--- | :---: | ---: |\n"
+        "| 14 | **Ada** | [Grace](/people/grace) |\n| 15 | Linus | `ken` |\n"
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == [
+        "Week: 14 · Primary: Ada · Secondary: Grace",
+        "Week: 15 · Primary: Linus · Secondary: ken",
+    ]
+    row = structure.units[0]
+    assert text[row.start : row.end] == "| 14 | **Ada** | [Grace](/people/grace) |"
+
+
+def test_a_table_inside_a_list_or_quote_still_has_rows() -> None:
+    text = (
+        "# Regions\n\n> | Region | Owner |\n> |---|---|\n> | eu-west-1 | Team Atlas |\n\n"
+        "- Fallbacks:\n\n  | Region | Fallback |\n  |---|---|\n  | us-east-2 | us-west-2 |\n"
+    )
+    displays = [u.display for u in parse_markdown(text).units]
+    assert "Region: eu-west-1 · Owner: Team Atlas" in displays
+    assert "Region: us-east-2 · Fallback: us-west-2" in displays
+
+
+def test_a_list_lead_in_stays_with_its_list_in_one_chunk() -> None:
+    intro = " ".join(["The pager rotation has a long history at Orbit."] * 8)
+    text = (
+        f"# Shifts\n\n{intro}\n\nEvery handover note has to\nname the following:\n\n"
+        "- The open alerts\n- The silenced checks\n- The rollouts in flight\n"
+    )
+    chunks = chunk_document(_doc(text), ChunkerConfig(min_words=5, max_words=60))
+    chunk = next(c for c in chunks if "name the following:" in c.text)
+    assert "- The rollouts in flight" in chunk.text
+    assert chunk.text.startswith("Every handover note")
+
+
+def test_tiny_heading_only_chunks_are_not_produced() -> None:
+    text = (
+        "# Handbook\n\n## Paging\n\n### Hours\n\nPrimary covers nine to five on weekdays.\n\n"
+        "## Leave\n\n{{< note >}}\n\nSwaps go in the shared calendar a week ahead.\n\n## Empty section\n"
+    )
+    chunks = chunk_document(_doc(text))
+    assert all(c.display.strip() for c in chunks)
+    assert [c.section for c in chunks] == ["Handbook › Paging › Hours", "Handbook › Leave"]
+    assert chunks[1].text.startswith("## Leave")  # a template tag does not cut a heading from its text
+
+
+def test_task_list_boxes_are_not_in_answers() -> None:
+    displays = [u.display for u in parse_markdown("- [ ] Rotate the token\n- [x] Update the sheet\n").units]
+    assert displays == ["Rotate the token", "Update the sheet"]
+
+
+def test_a_backslash_hard_break_ends_a_sentence_without_its_marker() -> None:
+    text = "Escalate to the database team\\\nthen open a ticket.  \nClose it once resolved.\n"
+    units = parse_markdown(text).units
+    assert [u.display for u in units] == [
+        "Escalate to the database team",
+        "then open a ticket.",
+        "Close it once resolved.",
+    ]
+    assert [text[u.start : u.end] for u in units] == [u.display for u in units]
+
+
+def test_a_comment_inside_a_sentence_is_never_split_into_units() -> None:
+    text = "Restart the gateway. <!-- Old note. Do not publish --> Then page the secondary.\n"
+    for unit in parse_markdown(text).units:
+        assert "publish" not in unit.display and "-->" not in unit.display
+
+
+def test_a_leading_thematic_break_is_not_front_matter() -> None:
+    text = "---\n\nThe rotation starts on Tuesday.\n\n---\n\nHandover is at ten.\n"
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == ["The rotation starts on Tuesday.", "Handover is at ten."]
+    assert structure.title is None
+
+
+def test_front_matter_without_a_final_newline_is_one_whole_block() -> None:
+    text = "---\ntitle: Empty page\n---"
+    structure = parse_markdown(text)
+    assert structure.title == "Empty page"
+    assert [(b.start, b.end, b.kind) for b in structure.blocks] == [(0, len(text), "boilerplate")]
+    assert chunk_document(_doc(text)) == []
+
+
+def test_mdx_imports_are_boilerplate() -> None:
+    text = (
+        "import Tabs from '@theme/Tabs';\nimport TabItem from '@theme/TabItem';\n\n"
+        "# Install\n\nInstall the pager app from the internal store.\n"
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == ["Install the pager app from the internal store."]
+
+
+def test_footnote_markers_are_not_in_displays() -> None:
+    text = "Pages repeat every five minutes[^1] until acknowledged.\n\n[^1]: Configurable per service.\n"
+    assert [u.display for u in parse_markdown(text).units] == [
+        "Pages repeat every five minutes until acknowledged.",
+        "Configurable per service.",
+    ]
+
+
+def test_a_shortcode_written_over_several_lines_stays_out_of_the_text() -> None:
+    text = (
+        "# Dashboards\n\nThe latency board shows the p99 of every ingest route.\n\n"
+        '{{< figure src="/img/latency.png"\n    alt="Latency board"\n    caption="Red. Page now."\n>}}\n\n'
+        '{% include callout.html\n   - title="Heads up" %}\n\n'
+        "Raise the error budget in the stand-up.\n"
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == [
+        "The latency board shows the p99 of every ingest route.",
+        "Raise the error budget in the stand-up.",
+    ]
+    assert [b.kind for b in structure.blocks] == ["heading", "para", "boilerplate", "boilerplate", "para"]
+    (chunk,) = chunk_document(_doc(text))
+    assert chunk.display == "\n".join(u.display for u in structure.units)
+
+
+def test_an_html_heading_is_a_heading() -> None:
+    text = '<h2 id="paging">Paging <em>rules</em></h2>\n\nPage the secondary after ten minutes.\n'
+    structure = parse_markdown(text)
+    assert [(b.kind, b.level, b.label) for b in structure.blocks][0] == ("heading", 2, "Paging rules")
+    assert [u.display for u in structure.units] == ["Page the secondary after ten minutes."]
+
+
+def test_images_alone_are_shown_but_never_answer() -> None:
+    text = "![Escalation path diagram](img/path.png)\n\n[![CI](https://ci/b.svg)](https://ci)\n"
+    structure = parse_markdown(text)
+    assert structure.units == ()
+    assert [v.display for v in structure.views] == ["Escalation path diagram", "CI"]
+
+
+def test_the_first_heading_is_the_title_without_front_matter() -> None:
+    assert parse_markdown("**Intro**\n\nSetext title {#t}\n===\n\nText.\n").title == "Setext title"
+
+
+# --- property test: generated Markdown keeps every invariant -----------------------------------
+
+_WORDS = st.sampled_from(
+    "the pager alert shift rotation engineer primary secondary gateway cluster SEV1 Orbit "
+    "e.g. 7.4 30 minutes on-call (backup) API `kubectl` **urgent** _note_ [runbook](/rb) 🚀 café".split()
+)
+_PUNCT = st.sampled_from(["", "", "", ",", ";", ":", ".", "!", "?", "..."])
+
+
+@st.composite
+def _sentence(draw: st.DrawFn) -> str:
+    words = draw(st.lists(_WORDS, min_size=1, max_size=14))
+    words[0] = words[0].capitalize()
+    inline = draw(
+        st.sampled_from(
+            [
+                "",
+                ' {{< glossary_tooltip text="Pods" term_id="pod" >}}',
+                " <b>bold</b>",
+                " <!-- hidden. Note -->",
+                " {{ site.name }}",
+            ]
+        )
+    )
+    return " ".join(words) + inline + draw(st.sampled_from([".", "!", "?", ":", ""])) + draw(_PUNCT)
+
+
+def _wrap(text: str, width: int) -> str:
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "\n".join([*lines, line])
+
+
+@st.composite
+def _paragraph(draw: st.DrawFn) -> str:
+    sentences = draw(st.lists(_sentence(), min_size=1, max_size=4))
+    text = _wrap(" ".join(sentences), draw(st.integers(20, 80)))
+    return text.replace("\n", draw(st.sampled_from(["\n", "  \n", "\\\n", "<br>\n"])), 1)
+
+
+@st.composite
+def _heading(draw: st.DrawFn) -> str:
+    words = " ".join(draw(st.lists(_WORDS, min_size=1, max_size=5)))
+    anchor = draw(st.sampled_from(["", " {#anchor}", " {#x .y}"]))
+    if draw(st.booleans()):
+        return f"{'#' * draw(st.integers(1, 6))} {words}{anchor}"
+    return f"{words}{anchor}\n{draw(st.sampled_from(['===', '---', '-----']))}"
+
+
+@st.composite
+def _list(draw: st.DrawFn) -> str:
+    items = draw(st.lists(_sentence(), min_size=1, max_size=5))
+    marker = draw(st.sampled_from(["-", "*", "1.", "- [ ]"]))
+    lines = [f"{marker} {item}" for item in items]
+    if draw(st.booleans()):
+        lines.insert(1, f"  - {draw(_sentence())}")
+    lead = f"{draw(_sentence()).rstrip('.!?:')}:\n\n" if draw(st.booleans()) else ""
+    return lead + "\n".join(lines)
+
+
+@st.composite
+def _table(draw: st.DrawFn) -> str:
+    cols = draw(st.integers(1, 4))
+    header = draw(st.lists(_WORDS, min_size=cols, max_size=cols))
+    rows = draw(st.lists(st.lists(_WORDS, min_size=cols, max_size=cols), min_size=0, max_size=4))
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * cols]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+_FIXED = st.sampled_from(
+    [
+        "```bash\n# not a heading\nrun --all\n```",
+        "~~~\n# neither\n~~~",
+        "{{< note >}}\nShadow shifts are optional.\n{{< /note >}}",
+        '{{% tab name="Linux" %}}',
+        "{% include warning.html %}",
+        "{* ../src/x.py *}",
+        "/// note | Heads up\nDrain the node first.\n///",
+        "!!! warning\n    Never skip the handover.",
+        "<!-- a comment.\nOn two lines. -->",
+        "<table>\n<tr><th>Team</th><th>Contact</th></tr>\n<tr><td>DB</td><td>db@x</td></tr>\n</table>",
+        "![diagram](img/d.png)",
+        "**Bold heading**",
+        "> Quoted advice. Follow it.",
+        "---",
+    ]
+)
+_FRONT_MATTER = st.sampled_from(["", "---\ntitle: Handbook\ntags: [a, b]\n---\n", '+++\ntitle = "H"\n+++\n'])
+_BLOCK = st.one_of(_paragraph(), _heading(), _list(), _table(), _FIXED)
+
+
+def _check_structure(text: str, structure: Structure) -> None:
+    for span in [*structure.blocks, *structure.units, *structure.views]:
+        assert 0 <= span.start < span.end <= len(text)
+    starts = [u.start for u in structure.units]
+    assert starts == sorted(starts)
+    for unit in structure.units:
+        assert text[unit.start : unit.end].strip() and unit.display.strip()
+        assert not unit.code
+    for view in [*structure.units, *structure.views]:
+        if not view.code:
+            assert not any(mark in view.display for mark in ("{{<", "{%", "<!--"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    _FRONT_MATTER,
+    st.lists(st.tuples(_BLOCK, st.sampled_from(["\n", "\n\n", "\n\n\n", "\n \n"])), max_size=12),
+)
+def test_generated_markdown_keeps_every_invariant(front_matter: str, blocks: list[tuple[str, str]]) -> None:
+    text = front_matter + "".join(block + sep for block, sep in blocks)
+    structure = parse_markdown(text)
+    _check_structure(text, structure)
+    for chunk in chunk_document(_doc(text), ChunkerConfig(min_words=5, max_words=40), structure=structure):
+        assert 0 <= chunk.start < chunk.end <= len(text)
+        assert chunk.text == text[chunk.start : chunk.end]
+        assert chunk.display.strip()
+        for shown in (chunk.display, chunk.embed_text):
+            assert not any(mark in shown for mark in ("{{<", "{%", "<!--"))
