@@ -9,12 +9,13 @@ TORCH_PIP_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SCIFACT ?= ../shared/benchmarks/scifact
+POOL ?= ../shared/eval/pool
 
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev index serve test test-all lint fmt typecheck docker-lint bench clean
+.PHONY: help setup setup-dev index serve test test-all lint fmt typecheck docker-lint bench eval-pool fit-answers clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -71,6 +72,16 @@ bench: setup-dev ## Every benchmark (SCIFACT=folder): quality, latency, scale, p
 	$(BIN)/python bench/http_latency.py
 	$(BIN)/python bench/scale.py $(SCIFACT)
 	$(BIN)/python bench/peer.py --scifact $(SCIFACT)
+
+eval-pool: setup ## Build (incrementally) and evaluate every corpus of POOL=folder (NAME/docs + NAME/questions.jsonl)
+	$(BIN)/docqa eval --pool $(POOL) --pool-index-root var/pool-idx
+	$(BIN)/docqa eval tests/data/eval/dev_questions.jsonl
+
+fit-answers: setup-dev ## Refit the answer and confidence models by leave-one-corpus-out over POOL + the demo set
+	$(BIN)/docqa eval --pool $(POOL) --pool-index-root var/pool-idx > /dev/null
+	$(BIN)/docqa build
+	$(BIN)/python bench/fit_answers.py --write --set demo=tests/data/eval/dev_questions.jsonl:var/index \
+	  $(foreach c,$(notdir $(patsubst %/questions.jsonl,%,$(wildcard $(POOL)/*/questions.jsonl))),--set $(c)=$(POOL)/$(c)/questions.jsonl:var/pool-idx/$(c))
 
 clean: ## Remove the venv, the built index and caches
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

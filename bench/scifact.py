@@ -91,6 +91,7 @@ def build(folder: Path, model: str) -> Any:
         "chunks": chunks,
         "acronyms": build_acronym_table(documents),
         "units": np.zeros((0, 3), dtype=np.int64),
+        "unit_texts": [],
         "unit_vectors": np.zeros((0, vectors.shape[1]), dtype=np.float32),
         "dense": DenseIndex.build(vectors),
         "sparse": SparseIndex.build([c.embed_text for c in chunks]),

@@ -66,7 +66,9 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
     "off_topic",
 )
 
-_QUANTITY_Q = re.compile(r"\b(how (much|many|long|old|often|soon|far|big|large)|what (percentage|number))\b", re.I)
+_QUANTITY_Q = re.compile(
+    r"\b(how (much|many|long|old|often|soon|far|big|large)|what (percentage|number))\b", re.I
+)
 _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred)\b", re.I)
 # Words about the asker, not the subject ("How do *you* ..."): they say nothing about which sentence answers.
 _ASKER_WORDS = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
@@ -254,7 +256,8 @@ def unit_features(
     """
     q = question.tokens
     rows: list[list[float]] = []
-    sims = unit_vectors[[c.row for c in candidates]] @ question.vector if candidates else np.zeros(0)
+    rows_idx = [c.row for c in candidates]
+    sims = unit_vectors[rows_idx] @ question.vector if candidates else np.zeros(0)
     for cand, sim in zip(candidates, sims, strict=True):
         u_tokens = tokens_of(cand.text)
         ctx_tokens = tokens_of(cand.context)

@@ -34,8 +34,8 @@ from index.tokenize import tokenize
 from index.types import AnswerSpan, Chunk, Passage
 
 _ITEM_PREFIX = re.compile(r"^[ \t>]*(?:[-*+•]|\d{1,3}[.)])[ \t]+$")
-ANSWER_PASSAGES = 4
-MAX_JOINED_WORDS = 45  # a list item joined with its lead-in stays a short answer  # answer units come from this many top passages
+ANSWER_PASSAGES = 4  # answer units come from this many top passages
+MAX_JOINED_WORDS = 45  # a list item joined with its lead-in stays a short answer
 EVIDENCE_PASSAGES = 3  # "is the question's vocabulary anywhere near the top?" looks at this many
 
 
@@ -182,14 +182,20 @@ class Answerer:
         return Answered(span, conf, evidence, tuple(ranked))
 
     def _evidence(
-        self, tokens: list[str], passages: list[Passage], ranked: list[UnitScore], chunk_sims: dict[int, float]
+        self,
+        tokens: list[str],
+        passages: list[Passage],
+        ranked: list[UnitScore],
+        chunk_sims: dict[int, float],
     ) -> dict[str, float]:
         """The `CONFIDENCE_FEATURES` of one question."""
         near: list[str] = []
         for p in passages[:EVIDENCE_PASSAGES]:
             near += self.expand(tokenize(f"{p.title} {p.section} {p.display or p.text}"))
         top = passages[0] if passages else None
-        top_tokens = self.expand(tokenize(f"{top.title} {top.section} {top.display or top.text}")) if top else []
+        top_tokens = (
+            self.expand(tokenize(f"{top.title} {top.section} {top.display or top.text}")) if top else []
+        )
         present = set(near)
         missing = [self.idf(t) for t in set(tokens) if t not in present]
         best = ranked[0] if ranked else None

@@ -40,13 +40,15 @@ _ESM_LINE = re.compile(
 )
 _HTML_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr\s*>", re.I | re.S)
 _HTML_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
+# Block quote and list item markers at the start of a paragraph's first line.
+_MARKERS = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*(?:\[[ xX]\][ \t]+)?")
 _HTML_HEADING = re.compile(r"\A<h([1-6])\b[^>]*>(.*?)</h\1\s*>\Z", re.I | re.S)
 # Images alone (a screenshot, a row of badges): their alt text is shown, but it answers nothing.
 _IMAGES_ONLY = re.compile(r"\A(?:\s*\[?!\[[^\]]*\]\([^)]*\)(?:\]\([^)]*\))?)+\s*\Z")
 # A template tag over several lines (a Hugo figure with a parameter a line and ">}}" alone on the
 # last): left to the parser, ">}}" opens a block quote and "- item" a list. Never across a blank line
 # or a code fence, so a stray "{{" cannot swallow the document.
-_MULTILINE_TAG = re.compile(r"(?:\{\{[<%]|\{%)(?:[^\n]|\n(?![ \t]*(?:\n|`{3}|~{3})))*?(?:[%>]\}\}|%\})")
+_MULTILINE_TAG = re.compile(r"(?:\{\{[<%]|\{%)(?:[^\n]|\n(?![ \t>]*(?:\n|`{3}|~{3})))*?(?:[%>]\}\}|%\})")
 _CONTAINERS: dict[str, BlockKind] = {
     "bullet_list_open": "list",
     "ordered_list_open": "list",
@@ -116,8 +118,13 @@ def _heading(reader: _Reader, tokens: list[Token], i: int) -> None:
 
 
 def _paragraph(reader: _Reader, token: Token, bullet: bool) -> None:
-    """A paragraph's view and sentences; the source span, not the parser's inline text, is cited."""
+    """A paragraph's view and sentences; the source span, not the parser's inline text, is cited.
+
+    The span starts after the markers of the containers it opens ("> ", "1. ", "- [ ] ").
+    """
     start, end = reader.span(token.map)
+    marker = _MARKERS.match(reader.text, start, end)
+    start = marker.end() if marker else start
     display = clean_markdown(reader.text[start:end])
     if not any(ch.isalnum() for ch in display):
         return
@@ -243,14 +250,16 @@ def _top_level(reader: _Reader, tokens: list[Token], i: int) -> int:
 
 
 def _fence_view(reader: _Reader, tok: Token) -> None:
-    """The code of a fence, read from the source (the parser's copy may hold placeholders)."""
+    """The code of a fence: the parser's, or the source's where it holds a masked template tag."""
     start, end = reader.span(tok.map)
-    lines = reader.text[start:end].split("\n")[1:]
-    if lines and lines[-1].strip().startswith(tok.markup):
-        lines.pop()
-    code = textwrap.dedent("\n".join(lines)).strip("\n")
+    code = tok.content
+    if any("\n" in m.group() for m in _MULTILINE_TAG.finditer(reader.text, start, end)):
+        lines = reader.text[start:end].split("\n")[1:]
+        if lines and lines[-1].strip().startswith(tok.markup):
+            lines.pop()
+        code = textwrap.dedent("\n".join(lines))
     if code.strip():
-        reader.views.append(Unit(start, end, code, code=True))
+        reader.views.append(Unit(start, end, code.strip("\n"), code=True))
 
 
 def _container(reader: _Reader, tokens: list[Token], i: int, kind: BlockKind) -> int:

@@ -22,6 +22,8 @@ _END_RE = re.compile(r"[.!?]+[\"'”’)\]*_`]*(?=\s+(?:[\"“'‘(\[•\-–*_`
 _HARD_BREAK = re.compile(r"(?:  +|\\|<br\s*/?>)[ \t]*\n", re.I)
 # A bullet or number, and the box of a task-list item ("- [ ] Rotate the token").
 _BULLET_RE = re.compile(r"\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
+# An ordered-list number at the start of a line ("1. Install the agent."): a marker, not a sentence.
+_LIST_NUMBER = re.compile(r"[\s>]*\d{1,3}[.)]")
 # Markup a Markdown sentence never ends inside: comments, template tags, code spans, link targets.
 _MARKUP_SPAN = re.compile(
     r"<!--.*?(?:-->|\Z)|\{\{.*?\}\}|\{%.*?%\}|\{\*.*?\*\}|(`+)[^`].*?\1|\]\([^)\n]*\)", re.S
@@ -104,7 +106,11 @@ def split_sentences(
     for line_end, next_start in _lines(text, start, end, protected):
         cursor = line_start
         for match in _END_RE.finditer(text, line_start, line_end):
-            if _is_abbreviation(text, match.start()) or _inside(match.start(), protected or []):
+            if (
+                _is_abbreviation(text, match.start())
+                or _inside(match.start(), protected or [])
+                or _LIST_NUMBER.fullmatch(text, cursor, match.end())
+            ):
                 continue
             spans.append(_trim(text, cursor, match.end()))
             cursor = match.end()

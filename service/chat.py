@@ -158,6 +158,7 @@ class ChatService:
         self.sessions = SessionStore(settings.session_ttl_seconds, settings.max_sessions, settings.max_turns)
         self._vocab_lock = threading.Lock()
         self._vocab_for: tuple[Index, Vocabulary] | None = None
+        self._text_for: tuple[Index, str] | None = None
 
     def chat(self, session_id: str | None, message: str, top_k: int = 5) -> ChatResult:
         """Answer `message` in the session `session_id` (a new session when None).
@@ -182,7 +183,9 @@ class ChatService:
         vocab = self._vocabulary(index)
         session = self.sessions.get_or_create(session_id)
         with session.lock:
-            resolution = resolve(message, tuple(session.turns), vocab, session.chosen, index.idf)
+            resolution = resolve(
+                message, tuple(session.turns), vocab, session.chosen, index.idf, self._phrases(index)
+            )
             limit = self._settings.max_question_chars + _RESOLUTION_SLACK
             if len(resolution.question) > limit:
                 # Spelling out many pronouns can outgrow the limit; search the message as sent.
@@ -226,6 +229,15 @@ class ChatService:
                 topic=resolution.topic,
             )
         )
+
+    def _phrases(self, index: Index) -> Callable[[str], bool]:
+        """Whether a phrase occurs in the corpus (case and spacing folded), for topic phrases."""
+        with self._vocab_lock:
+            if self._text_for is None or self._text_for[0] is not index:
+                folded = " ".join(" ".join(doc.text.split()).lower() for doc in index.documents.values())
+                self._text_for = (index, folded)
+            text = self._text_for[1]
+        return lambda phrase: " ".join(phrase.lower().split()) in text
 
     def _vocabulary(self, index: Index) -> Vocabulary:
         with self._vocab_lock:

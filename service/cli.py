@@ -201,7 +201,10 @@ def eval_(
     settings = _settings(model=model)
     _setup_logging(settings, quiet=True)
     pairs = _eval_pairs(files, index_dirs, pool_dir, pool_index_root, settings)
-    reports = [(name, _eval_one(question_file, index_dir, top_k, mode, settings)) for name, question_file, index_dir in pairs]
+    reports = [
+        (name, _eval_one(question_file, index_dir, top_k, mode, settings))
+        for name, question_file, index_dir in pairs
+    ]
     _print_eval(reports, as_json)
 
 
@@ -226,8 +229,18 @@ def _eval_pairs(
             f"{len(files)} question files but {len(index_dirs)} --index folders; give one, or one per file"
         )
     for i, question_file in enumerate(files):
-        index_dir = index_dirs[i] if len(index_dirs) > 1 else (index_dirs[0] if index_dirs else settings.index_dir)
-        pairs.append((question_file.stem if len(files) == 1 else f"{question_file.parent.name}/{question_file.stem}", question_file, index_dir))
+        index_dir = (
+            index_dirs[i] if len(index_dirs) > 1 else (index_dirs[0] if index_dirs else settings.index_dir)
+        )
+        pairs.append(
+            (
+                question_file.stem
+                if len(files) == 1
+                else f"{question_file.parent.name}/{question_file.stem}",
+                question_file,
+                index_dir,
+            )
+        )
     if not pairs:
         raise click.ClickException("give a question FILE (JSON lines) or --pool DIR")
     return pairs

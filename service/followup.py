@@ -93,7 +93,15 @@ _FUNCTION_WORDS = frozenset(
     there's end ends one ones else something anything everything someone anyone way ways kind kinds type
     types thing things lot long many much often soon""".split()
 )
-_TOPIC_PRONOUN = re.compile(r"\b(it|its|it's|they|them|their|theirs|this one|that one)\b|\bone(?=\s*[?.!,]*$)", re.I)
+# Words a topic phrase never spans: question words, auxiliaries, pronouns.
+_BREAKERS = frozenset(
+    """what who whom whose which when where why how is are was were be been am do does did have has had can
+    could should would will shall may might must i me my we us our you your he him his she her it its they
+    them their this that these those i'm i've it's what's""".split()
+)
+_TOPIC_PRONOUN = re.compile(
+    r"\b(it|its|it's|they|them|their|theirs|this one|that one)\b|\bone(?=\s*[?.!,]*$)", re.I
+)
 _MAX_TOPIC_WORDS = 5
 
 
@@ -176,26 +184,46 @@ class Resolution:
     alternative: str | None = None  # the message alone, when it may not be a follow-up at all
 
 
-def topic_phrase(question: str, idf: Callable[[str], float] | None = None) -> str:
-    """What a question is about: its rarest run of content words (at most five, the last ones).
+def topic_phrase(
+    question: str,
+    idf: Callable[[str], float] | None = None,
+    occurs: Callable[[str], bool] | None = None,
+) -> str:
+    """What a question is about: its rarest phrase of content words (at most five words).
 
-    "How do I get a PIV card?" -> "PIV card"; "What is a static Pod?" -> "static Pod". Runs are
-    split at function words and light verbs; the run whose words are rarest in the corpus (idf) wins.
+    "How do I get a PIV card?" -> "PIV card"; "What is a static Pod?" -> "static Pod". A phrase
+    starts and ends with a content word and holds no auxiliary or question word; when `occurs` is
+    given, phrases found verbatim in the documents are preferred, so "What is the cycle to work
+    scheme?" keeps "cycle to work scheme" whole. Among those, the rarest (idf mass) wins.
     """
     words = re.findall(r"[\w][\w’'./+-]*[\w]|\w", question)
-    runs: list[list[str]] = [[]]
-    for word in words:
-        if word.lower().replace("’", "'") in _FUNCTION_WORDS:
-            runs.append([])
-        else:
-            runs[-1].append(word)
     weight = idf or (lambda _t: 1.0)
+    best: tuple[bool, float, int, str] = (False, 0.0, 0, "")
+    for i, first in enumerate(words):
+        if _is_function(first):
+            continue
+        for j in range(i, min(i + _MAX_TOPIC_WORDS, len(words))):
+            if _is_breaker(words[j]):
+                break
+            if _is_function(words[j]):
+                continue
+            phrase = " ".join(words[i : j + 1])
+            mass = sum(weight(t) for t in tokenize(phrase))
+            found = bool(occurs and j > i and occurs(phrase))
+            if not found and any(_is_function(w) for w in words[i : j + 1]):
+                continue  # "Job in Kubernetes" is one phrase only if the documents say so
+            key = (found, mass, j - i, phrase)
+            if key[:3] > best[:3]:
+                best = key
+    return best[3]
 
-    def mass(run: list[str]) -> float:
-        return sum(weight(t) for t in tokenize(" ".join(run)))
 
-    best = max((r for r in runs if r), key=mass, default=[])
-    return " ".join(best[-_MAX_TOPIC_WORDS:])
+def _is_function(word: str) -> bool:
+    return word.lower().replace("’", "'") in _FUNCTION_WORDS
+
+
+def _is_breaker(word: str) -> bool:
+    return word.lower().replace("’", "'") in _BREAKERS
 
 
 def _is_question(text: str) -> bool:
@@ -213,7 +241,9 @@ def _with_topic(text: str, topic: str, explicit: bool) -> tuple[str, bool]:
     explicit = explicit or stripped != text
     if _TOPIC_PRONOUN.search(stripped):
         replaced = substitute_pronouns(stripped, [topic])
-        replaced = re.sub(r"\b(this|that)\s+one\b|\bone(?=\s*[?.!,]*$)", _with_article(topic), replaced, flags=re.I)
+        replaced = re.sub(
+            r"\b(this|that)\s+one\b|\bone(?=\s*[?.!,]*$)", _with_article(topic), replaced, flags=re.I
+        )
         return _capitalise(replaced), True
     topic_tokens = set(tokenize(topic))
     if topic_tokens and topic_tokens <= set(tokenize(stripped)):
@@ -227,6 +257,7 @@ def resolve(
     vocab: Vocabulary,
     chosen: Mapping[str, str],
     idf: Callable[[str], float] | None = None,
+    occurs: Callable[[str], bool] | None = None,
 ) -> Resolution:
     """Resolve `message` against the earlier turns of its session.
 
@@ -241,6 +272,7 @@ def resolve(
         vocab: The corpus's entities.
         chosen: Meanings the user already picked for ambiguous acronyms (term -> expansion).
         idf: Rarity of a token in the corpus (picks the topic phrase).
+        occurs: Whether a phrase occurs verbatim in the corpus (keeps multi-word topics whole).
 
     Returns:
         The question to search, its subjects and topic, any newly chosen meaning, and the message
@@ -249,16 +281,18 @@ def resolve(
     resolution = _resolve_entities(message, history, vocab, chosen)
     previous = history[-1] if history else None
     if previous is None or resolution.chosen:
-        resolution.topic = topic_phrase(resolution.question, idf)
+        resolution.topic = topic_phrase(resolution.question, idf, occurs)
         return resolution
-    topic = previous.topic or topic_phrase(previous.resolved, idf)
+    topic = previous.topic or topic_phrase(previous.resolved, idf, occurs)
     text = " ".join(message.split())
     if not _is_question(text):
         resolution.topic = topic  # "Thanks, that helps." asks nothing: nothing to resolve
         return resolution
-    changed = resolution.question != _apply_chosen(text, chosen) and resolution.question != _strip_conjunction(text)
+    changed = resolution.question != _apply_chosen(
+        text, chosen
+    ) and resolution.question != _strip_conjunction(text)
     if changed or not topic or vocab.mentions(text):
-        resolution.topic = topic_phrase(resolution.question, idf) if vocab.mentions(text) else topic
+        resolution.topic = topic_phrase(resolution.question, idf, occurs) if vocab.mentions(text) else topic
         return resolution
     question, explicit = _with_topic(resolution.question, topic, _strip_conjunction(text) != text)
     alternative = None if explicit or question == resolution.question else resolution.question

@@ -37,6 +37,25 @@ def corpus_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def markdown_corpus_dir() -> Path:
+    """A small made-up Markdown corpus with markup of every kind (front matter, bold, links, a Hugo
+    shortcode, a hard-wrapped sentence, a table, a list)."""
+    return REPO_ROOT / "tests" / "data" / "markdown-door"
+
+
+@pytest.fixture(scope="session")
+def markdown_index_dir(
+    tmp_path_factory: pytest.TempPathFactory, markdown_corpus_dir: Path, model_path: str
+) -> Path:
+    """The Markdown corpus built once per session."""
+    from index import build_index
+
+    index_dir = tmp_path_factory.mktemp("markdown-index") / "index"
+    build_index(markdown_corpus_dir, index_dir, model_path)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
 def built_index_dir(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, model_path: str) -> Path:
     """The default corpus built once per session into a temporary folder."""
     from index import build_index

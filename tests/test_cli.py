@@ -19,7 +19,6 @@ from tests.live_server import free_port
 
 pytestmark = pytest.mark.model
 DEV = Path(__file__).resolve().parent / "data" / "eval" / "dev_questions.jsonl"
-MARKDOWN_CORPUS = Path(__file__).resolve().parent / "data" / "markdown-door"
 MARKUP = ("**", "](", "{{<", "| --- |")
 # In the source this sentence is hard-wrapped after "optional"; `docqa ask` prints it joined.
 WRAPPED_SENTENCE = "Every lease runs for twelve months and ends with an optional purchase at a small fee."
@@ -46,18 +45,6 @@ def test_build_then_ask_prints_answer_and_numbered_passages(small_corpus: Path, 
     assert asked.exit_code == 0, asked.output
     assert asked.output.startswith("Trains are booked for trips under 500 km.")
     assert "[1] Travel policy" in asked.output and "Travel policy ·" in asked.output
-
-
-@pytest.fixture(scope="module")
-def markdown_index_dir(tmp_path_factory: pytest.TempPathFactory, model_path: str) -> Path:
-    """The small Markdown corpus (bold, links, a shortcode, a wrapped line, a table), indexed once."""
-    from index import build_index, index_exists
-
-    # One index per session for every test module that uses this corpus (built only when missing).
-    index_dir = tmp_path_factory.getbasetemp() / "markdown-door-index"
-    if not index_exists(index_dir):
-        build_index(MARKDOWN_CORPUS, index_dir, model_path)
-    return index_dir
 
 
 def test_ask_prints_readable_display_not_markup(markdown_index_dir: Path) -> None:

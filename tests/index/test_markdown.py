@@ -8,6 +8,7 @@ shortcodes, Liquid tags, an MkDocs include and admonition, links, images and inl
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 from corpus.models import Document
 from index.chunking import ChunkerConfig, chunk_document, parse_structure
 from index.markdown import parse_markdown
-from index.structure import Structure, Unit
+from index.structure import Block, Structure, Unit, plain_structure
+from index.types import Chunk
 
 HANDBOOK = Path(__file__).resolve().parent.parent / "data" / "markdown" / "oncall-handbook.md"
 MARKUP = ("{{<", "{{%", "{%", "<!--", "-->", "{*")
@@ -38,7 +40,7 @@ def structure(text: str) -> Structure:
 
 
 @pytest.fixture(scope="module")
-def chunks(text: str, structure: Structure) -> list:
+def chunks(text: str, structure: Structure) -> list[Chunk]:
     return chunk_document(_doc(text, structure.title or ""), structure=structure)
 
 
@@ -46,7 +48,7 @@ def _unit(structure: Structure, words: str) -> Unit:
     return next(u for u in structure.units if words in u.display)
 
 
-def _chunk(chunks: list, words: str):
+def _chunk(chunks: list[Chunk], words: str) -> Chunk:
     return next(c for c in chunks if words in c.display)
 
 
@@ -65,7 +67,7 @@ def test_markdown_sources_are_read_with_the_markdown_parser(text: str) -> None:
 
 @pytest.mark.parametrize("line", ["weight: 20", "tags: [oncall, sre, handbook]", "draft: false", "title:"])
 def test_front_matter_is_in_no_display_and_no_unit(
-    text: str, structure: Structure, chunks, line: str
+    text: str, structure: Structure, chunks: list[Chunk], line: str
 ) -> None:
     fm_end = text.index("---", 3) + 3
     assert not any(u.start < fm_end for u in structure.units)
@@ -80,7 +82,7 @@ def test_front_matter_is_one_boilerplate_block(text: str, structure: Structure) 
     assert text[first.start : first.end].endswith("draft: false\n---")
 
 
-def test_section_paths_follow_atx_and_setext_headings_without_anchors(chunks) -> None:
+def test_section_paths_follow_atx_and_setext_headings_without_anchors(chunks: list[Chunk]) -> None:
     assert _chunk(chunks, "rotation hands over on Tuesday").section == "On-call at Orbit"
     assert _chunk(chunks, "VPN token").section == "On-call at Orbit › Before a shift"
     assert _chunk(chunks, "SEV2").section == "On-call at Orbit › Severity levels"
@@ -121,8 +123,11 @@ def test_a_wrapped_sentence_with_markup_reads_clean(structure: Structure) -> Non
     )
 
 
-def test_every_unit_and_chunk_is_a_verbatim_span(text: str, structure: Structure, chunks) -> None:
-    for span in [*structure.units, *structure.views, *structure.blocks, *chunks]:
+def test_every_unit_and_chunk_is_a_verbatim_span(
+    text: str, structure: Structure, chunks: list[Chunk]
+) -> None:
+    spans: list[Unit | Block | Chunk] = [*structure.units, *structure.views, *structure.blocks, *chunks]
+    for span in spans:
         assert 0 <= span.start < span.end <= len(text)
     for chunk in chunks:
         assert chunk.text == text[chunk.start : chunk.end]
@@ -142,7 +147,7 @@ def test_table_header_rows_are_not_units(structure: Structure) -> None:
     assert sum(d.startswith("Team: ") for d in displays) == 2
 
 
-def test_code_is_never_a_unit_nor_a_heading(text: str, structure: Structure, chunks) -> None:
+def test_code_is_never_a_unit_nor_a_heading(text: str, structure: Structure, chunks: list[Chunk]) -> None:
     code = next(b for b in structure.blocks if b.kind == "code")
     assert "# restart every gateway replica" in text[code.start : code.end]
     assert not any(u.start < code.end and u.end > code.start for u in structure.units)
@@ -153,7 +158,7 @@ def test_code_is_never_a_unit_nor_a_heading(text: str, structure: Structure, chu
 
 @pytest.mark.parametrize("markup", MARKUP)
 def test_template_tags_and_comments_are_absent_from_displays(
-    structure: Structure, chunks, markup: str
+    structure: Structure, chunks: list[Chunk], markup: str
 ) -> None:
     assert not any(markup in u.display for u in [*structure.units, *structure.views])
     assert not any(markup in c.display or markup in c.embed_text for c in chunks)
@@ -163,16 +168,16 @@ def test_template_tags_and_comments_are_absent_from_displays(
     "hidden",
     ["glossary_tooltip", "term_id", "note >", "page.last_modified", "orbit_restart.py", "Maintainers"],
 )
-def test_template_and_comment_words_are_not_indexed(chunks, hidden: str) -> None:
+def test_template_and_comment_words_are_not_indexed(chunks: list[Chunk], hidden: str) -> None:
     assert not any(hidden in c.display or hidden in c.embed_text for c in chunks)
 
 
-def test_a_tooltip_keeps_its_visible_text(structure: Structure, chunks) -> None:
+def test_a_tooltip_keeps_its_visible_text(structure: Structure, chunks: list[Chunk]) -> None:
     assert "across the Pods of the ingest cluster" in _unit(structure, "handover note").display
     assert "across the Pods of the ingest cluster" in _chunk(chunks, "handover note").embed_text
 
 
-def test_links_keep_their_text_and_drop_their_url(structure: Structure, chunks) -> None:
+def test_links_keep_their_text_and_drop_their_url(structure: Structure, chunks: list[Chunk]) -> None:
     assert "lives in the shift log and" in _unit(structure, "handover note").display
     assert not any("wiki.orbit.example" in c.display or "wiki.orbit.example" in c.embed_text for c in chunks)
     assert not any("rotation-calendar.png" in c.display for c in chunks)
@@ -195,7 +200,7 @@ def test_inline_html_is_read_as_text(structure: Structure) -> None:
     assert _unit(structure, "follow-up").display == "The commander decides who owns the follow-up."
 
 
-def test_list_lead_in_and_items(structure: Structure, chunks) -> None:
+def test_list_lead_in_and_items(structure: Structure, chunks: list[Chunk]) -> None:
     lead = "Each engineer on the rotation must check the following before the shift starts:"
     assert _unit(structure, "must check the following").display == lead
     for item in ("Pager app version: 7.4 or newer", "Backup token: stored in the team safe"):
@@ -231,9 +236,10 @@ def test_a_sentence_ending_in_an_emoji_is_not_a_heading(line: str) -> None:
 
 
 def test_a_sentence_ending_in_an_emoji_is_not_a_heading_in_plain_text() -> None:
-    from index.structure import plain_structure
-
-    text = "Release notes\n\nWe finally shipped the pager integration! 🎉\n\nThanks to all.\n\nGreat work team! 🚀"
+    text = (
+        "Release notes\n\nWe finally shipped the pager integration! 🎉\n\n"
+        "Thanks to all.\n\nGreat work team! 🚀"
+    )
     kinds = [b.kind for b in plain_structure(text).blocks]
     assert kinds == ["heading", "para", "para", "para"]
 
@@ -331,6 +337,25 @@ def test_tiny_heading_only_chunks_are_not_produced() -> None:
     assert chunks[1].text.startswith("## Leave")  # a template tag does not cut a heading from its text
 
 
+def test_an_ordered_list_number_is_not_a_sentence() -> None:
+    text = (
+        "When the gateway crash-loops:\n\n1. **Check logs**: read the last hundred lines.\n"
+        "1. Restart it. Then watch the p99.\n\n> 2. Quoted steps. Keep their text.\n"
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == [
+        "When the gateway crash-loops:",
+        "Check logs: read the last hundred lines.",
+        "Restart it.",
+        "Then watch the p99.",
+        "Quoted steps.",
+        "Keep their text.",
+    ]
+    assert [text[u.start : u.end] for u in structure.units][
+        1
+    ] == "**Check logs**: read the last hundred lines."
+
+
 def test_task_list_boxes_are_not_in_answers() -> None:
     displays = [u.display for u in parse_markdown("- [ ] Rotate the token\n- [x] Update the sheet\n").units]
     assert displays == ["Rotate the token", "Update the sheet"]
@@ -400,6 +425,19 @@ def test_a_shortcode_written_over_several_lines_stays_out_of_the_text() -> None:
     assert [b.kind for b in structure.blocks] == ["heading", "para", "boilerplate", "boilerplate", "para"]
     (chunk,) = chunk_document(_doc(text))
     assert chunk.display == "\n".join(u.display for u in structure.units)
+
+
+def test_code_views_keep_their_code_in_quotes_and_with_template_tags() -> None:
+    text = (
+        "> ```bash\n> # restart\n> run --all\n> ```\n\n"
+        '```yaml\nimage: {{ .Values.image\n  | default "x" }}\ntag: {% if a\n  %}x{% endif %}\n```\n'
+    )
+    structure = parse_markdown(text)
+    assert [v.display for v in structure.views if v.code] == [
+        "# restart\nrun --all",
+        'image: {{ .Values.image\n  | default "x" }}\ntag: {% if a\n  %}x{% endif %}',
+    ]
+    assert structure.units == ()
 
 
 def test_an_html_heading_is_a_heading() -> None:
@@ -517,12 +555,14 @@ _BLOCK = st.one_of(_paragraph(), _heading(), _list(), _table(), _FIXED)
 
 
 def _check_structure(text: str, structure: Structure) -> None:
-    for span in [*structure.blocks, *structure.units, *structure.views]:
+    spans: list[Block | Unit] = [*structure.blocks, *structure.units, *structure.views]
+    for span in spans:
         assert 0 <= span.start < span.end <= len(text)
     starts = [u.start for u in structure.units]
     assert starts == sorted(starts)
     for unit in structure.units:
         assert text[unit.start : unit.end].strip() and unit.display.strip()
+        assert not re.fullmatch(r"\d{1,3}[.)]", unit.display)
         assert not unit.code
     for view in [*structure.units, *structure.views]:
         if not view.code:

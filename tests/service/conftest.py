@@ -48,3 +48,12 @@ def client(server_url: ServerURL) -> Iterator[httpx.Client]:
 def service_corpus_dir(corpus_dir: Path) -> Path:
     """Alias of `corpus_dir` (earlier name; kept for tests written against it)."""
     return corpus_dir
+
+
+@pytest.fixture(scope="session")
+def markdown_server_url(
+    service_env: dict[str, str], markdown_corpus_dir: Path, markdown_index_dir: Path
+) -> Iterator[ServerURL]:
+    """A second real server, over the small Markdown corpus (one for the whole session)."""
+    with live_server(service_env, corpus_dir=markdown_corpus_dir, index_dir=markdown_index_dir) as url:
+        yield url

@@ -11,7 +11,7 @@ import pytest
 from corpus.ingest import iter_documents
 from index.types import Clarification, Meaning
 from service.chat import SessionStore
-from service.followup import topic_phrase, Turn, Vocabulary, resolve
+from service.followup import Turn, Vocabulary, resolve, topic_phrase
 
 
 def _talk(client: httpx.Client, *messages: str, session_id: str | None = None) -> list[dict[str, Any]]:
@@ -300,3 +300,20 @@ def test_resolution_never_pushes_a_valid_message_over_the_limit(client: httpx.Cl
     assert len(message) <= 4000
     _, reply = _talk(client, "What does a chief revenue officer focus on?", message)
     assert reply["resolved_question"] == message
+
+
+@pytest.mark.integration
+def test_follow_ups_about_non_acronym_subjects_through_the_live_chat(markdown_server_url: str) -> None:
+    """A pronoun and an ellipsis about plain noun phrases, through the real /v1/chat of a real server."""
+    with httpx.Client(base_url=markdown_server_url, timeout=60.0) as http:
+        first = http.post("/v1/chat", json={"message": "What is the cycle to work scheme?"}).json()
+        session = first["session_id"]
+        second = http.post("/v1/chat", json={"session_id": session, "message": "Who can join it?"}).json()
+        assert "cycle to work scheme" in second["resolved_question"].lower()
+        assert second["answer"] is not None and "Permanent employees" in second["answer"]["display"]
+
+        kiln = http.post("/v1/chat", json={"message": "What is the kiln room?"}).json()
+        days = http.post("/v1/chat", json={"session_id": kiln["session_id"], "message": "And on which days?"})
+        body = days.json()
+        assert "kiln room" in body["resolved_question"].lower()
+        assert body["answer"] is not None and "Tuesdays and Thursdays" in body["answer"]["display"]

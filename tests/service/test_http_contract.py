@@ -16,13 +16,12 @@ import httpx
 import pytest
 
 from service.schemas import ChatResponse, DocumentOut, DocumentSummary, QueryResponse
-from tests.live_server import ServerURL, live_server
+from tests.live_server import ServerURL
 
 pytestmark = pytest.mark.integration
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 DOC_IDS = {"cco-vs-coo", "cco-vs-cro", "customer-officer-vs-coo", "what-does-a-cco-do"}
-MARKDOWN_CORPUS = Path(__file__).resolve().parents[1] / "data" / "markdown-door"
 MARKUP = ("**", "](", "{{<", "| --- |")
 # In the source this sentence is hard-wrapped after "optional"; `display` joins it.
 WRAPPED_SENTENCE = "Every lease runs for twelve months and ends with an optional purchase at a small fee."
@@ -77,17 +76,10 @@ def test_query_response_has_every_contract_field_and_invariant(client: httpx.Cli
     assert 1 <= answer["passage_rank"] <= len(passages)
 
 
-@pytest.fixture(scope="module")
-def markdown_client(
-    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[httpx.Client]:
-    """A second real server over the small Markdown corpus (bold, links, a shortcode, a table)."""
-    # One index per session for every test module that uses this corpus (built only when missing).
-    index_dir = tmp_path_factory.getbasetemp() / "markdown-door-index"
-    with (
-        live_server(service_env, corpus_dir=MARKDOWN_CORPUS, index_dir=index_dir) as url,
-        httpx.Client(base_url=url, timeout=60.0) as http,
-    ):
+@pytest.fixture
+def markdown_client(markdown_server_url: str) -> Iterator[httpx.Client]:
+    """A client of the real server over the small Markdown corpus (bold, links, a shortcode, a table)."""
+    with httpx.Client(base_url=markdown_server_url, timeout=60.0) as http:
         yield http
 
 

@@ -32,7 +32,6 @@ from service.slack.render import (
 
 PUBLIC = "https://docqa.example.com/"
 DOC_TEXT = "Escalations: notify <!channel> & <@U123> when the desk opens. The desk reports to the COO."
-MARKDOWN_CORPUS = Path(__file__).resolve().parents[1] / "data" / "markdown-door"
 MARKUP = ("**", "](", "{{<", "| --- |")
 # In the source this sentence is hard-wrapped after "optional"; `display` joins it.
 WRAPPED_SENTENCE = "Every lease runs for twelve months and ends with an optional purchase at a small fee."
@@ -145,15 +144,11 @@ def test_answer_and_snippets_show_display_escaped_not_the_raw_span() -> None:
 
 
 @pytest.fixture(scope="module")
-def markdown_index(tmp_path_factory: pytest.TempPathFactory, model_path: str) -> Any:
-    """The small Markdown corpus (bold, links, a shortcode, a wrapped line, a table), indexed once."""
-    from index import build_index, index_exists, load_index
+def markdown_index(markdown_index_dir: Path, model_path: str) -> Any:
+    """The small Markdown corpus (bold, links, a shortcode, a wrapped line, a table), loaded."""
+    from index import load_index
 
-    # One index per session for every test module that uses this corpus (built only when missing).
-    index_dir = tmp_path_factory.getbasetemp() / "markdown-door-index"
-    if not index_exists(index_dir):
-        build_index(MARKDOWN_CORPUS, index_dir, model_path)
-    return load_index(index_dir, model_path)
+    return load_index(markdown_index_dir, model_path)
 
 
 @pytest.mark.model

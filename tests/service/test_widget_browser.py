@@ -28,7 +28,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 REPO = Path(__file__).resolve().parents[2]
 XSS_CORPUS = REPO / "tests" / "data" / "xss-corpus"
-MARKDOWN_CORPUS = REPO / "tests" / "data" / "markdown-door"
 DEFAULT_CORPUS = REPO / "corpus" / "documents"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -159,14 +158,9 @@ def xss_server(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="module")
-def markdown_server(
-    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    """A real service over the small Markdown corpus (bold, links, a shortcode, a wrapped line, a table)."""
-    # One index per session for every test module that uses this corpus (built only when missing).
-    index_dir = tmp_path_factory.getbasetemp() / "markdown-door-index"
-    with live_server(service_env, corpus_dir=MARKDOWN_CORPUS, index_dir=index_dir) as srv:
-        yield srv
+def markdown_server(markdown_server_url: LiveServer) -> LiveServer:
+    """The real service over the small Markdown corpus (bold, links, a shortcode, a wrapped line, a table)."""
+    return markdown_server_url
 
 
 @pytest.fixture(scope="module")
@@ -517,7 +511,10 @@ def test_markdown_is_shown_as_readable_text_not_markup(markdown_server: LiveServ
     lines = _passage_lines(reply)
     assert WRAPPED_SENTENCE in " ".join(lines) and any(WRAPPED_SENTENCE in line for line in lines)
     # A table passage: each row is its own line with its headers, list items keep their bullets.
-    for line in ("Bike type: Cargo bike · Monthly limit: 150 euros", "• Helmets and locks count as accessories."):
+    for line in (
+        "Bike type: Cargo bike · Monthly limit: 150 euros",
+        "• Helmets and locks count as accessories.",
+    ):
         assert line in lines
     table = reply.locator("blockquote", has_text="Cargo bike")
     tops = [box["y"] for box in (p.bounding_box() for p in table.locator("p").all()) if box]
