@@ -146,7 +146,7 @@ class LogisticModel:
 
     def logits(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Linear scores of feature rows (columns in `names` order)."""
-        return ((x - self.mean) / self.scale) @ self.coef + self.bias  # type: ignore[no-any-return]
+        return ((x - self.mean) / self.scale) @ self.coef + self.bias
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,9 @@ from index.answer import (
 from index.tokenize import tokenize
 from index.types import AnswerSpan, Chunk, Passage
 
-_ITEM_PREFIX = re.compile(r"^[ \t>]*(?:[-*+•]|\d{1,3}[.)])[ \t]+$")
+_ITEM_PREFIX = re.compile(r"[ \t>]*(?:[-*+•]|\d{1,3}[.)])[ \t]+$")
 ANSWER_PASSAGES = 4  # answer units come from this many top passages
+DIRECTION_RIVALS = 3  # the model's best unit and its two nearest rivals
 MAX_JOINED_WORDS = 45  # a list item joined with its lead-in stays a short answer
 EVIDENCE_PASSAGES = 3  # "is the question's vocabulary anywhere near the top?" looks at this many
 
@@ -43,6 +44,20 @@ def _is_list_item(text: str, start: int) -> bool:
     """True when the unit at `start` begins a list item (only a bullet or number before it on its line)."""
     line_start = text.rfind("\n", 0, start) + 1
     return bool(_ITEM_PREFIX.match(text, line_start, start)) if start > line_start else False
+
+
+def _keep_direction(ranked: list[UnitScore]) -> list[UnitScore]:
+    """Never answer with a unit that reverses the question's word order ("the COO reports to the
+    CEO" for "who reports to the COO?") when one of the model's next best units keeps it and says as
+    much of the question. Direction is rare in the fitting data, so the model alone weighs it little.
+    """
+    best = ranked[0] if ranked else None
+    if best is None or best.features["order"] >= 0:
+        return ranked
+    for unit in ranked[1:DIRECTION_RIVALS]:
+        if unit.features["order"] > 0 and unit.features["lex"] >= best.features["lex"]:
+            return [unit, *(u for u in ranked if u is not unit)]
+    return ranked
 
 
 @dataclass(frozen=True)
@@ -166,6 +181,7 @@ class Answerer:
         # never the answer. When such a unit is the best match of all and says more of what is asked
         # than any unit about the right thing, the corpus answers the question about that other thing
         # only ("what does the COO do in healthcare" when only the CCO's healthcare work is described).
+        ranked = _keep_direction(ranked)
         first = ranked[0] if ranked else None
         ranked = [u for u in ranked if not u.features["off_topic"]]
         about_other = (

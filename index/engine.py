@@ -21,14 +21,14 @@ from index.embedder import SentenceTransformerEmbedder
 from index.errors import EmptyQuery, QueryTooLong, UnknownDocument
 from index.hybrid import FusionParams, fuse
 from index.store import check_corpus_unchanged, read_bundle, read_manifest
-from index.tokenize import tokenize
+from index.tokenize import STOPWORDS, tokenize
 from index.types import AnswerSpan, Chunk, Clarification, Meaning, Passage, QueryResult
 
 logger = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
-ANSWER_PASSAGES = 3
+_SHORT_FUNCTION_WORDS = sorted(w for w in STOPWORDS if 2 <= len(w) <= 5)
 
 
 class Index:
@@ -227,11 +227,27 @@ class Index:
         match = difflib.get_close_matches(token, candidates, n=1, cutoff=0.8)
         return match[0] if match else None
 
+    def _surface(self, stem: str) -> str:
+        """The corpus's most frequent word with this stem ("expir" -> "expires"), so that the model
+        embeds a real word; the stem itself when none is found."""
+        cache: dict[str, str] = self.__dict__.setdefault("_surface_cache", {})
+        if stem not in cache:
+            counts: dict[str, int] = {}
+            pattern = re.compile(rf"\b{re.escape(stem)}\w*", re.IGNORECASE)
+            for doc in self.documents.values():
+                for match in pattern.finditer(doc.text):
+                    word = match.group(0).lower()
+                    counts[word] = counts.get(word, 0) + 1
+            words = sorted(counts, key=lambda w: -counts[w])
+            cache[stem] = next((w for w in words if tokenize(w) == [stem]), stem)
+        return cache[stem]
+
     # A correction is inserted after its word, marked by a word joiner (U+2060) that tokenization ignores.
     _CORRECTION = re.compile("(\\S+) \u2060(\\S+)")
 
     def _with_corrections(self, question: str) -> str:
-        """The question with the nearest indexed word after each unknown word of 5+ letters.
+        """The question with the nearest indexed word after each unknown word of 5+ letters (and the
+        nearest question word after an unknown word of 3-4 letters).
 
         "who reprts to the coo" becomes "who reprts report to the coo": the original word stays (the
         embedding model copes with many typos), the correction sits in its place so that BM25 and the
@@ -243,10 +259,15 @@ class Index:
             tokens = tokenize(word)
             if len(tokens) != 1 or tokens[0] in self._idf:
                 return word
+            if len(word) < 5:
+                # A short unknown word is most often a misspelt question word ("wat", "wen", "hw"):
+                # corrected only to one of those, never to a content word (too many near misses).
+                near = difflib.get_close_matches(word.lower(), _SHORT_FUNCTION_WORDS, n=1, cutoff=0.8)
+                return f"{word} \u2060{near[0]}" if near else word
             nearest = self._closest_token(tokens[0])
-            return f"{word} \u2060{nearest}" if nearest else word
+            return f"{word} \u2060{self._surface(nearest)}" if nearest else word
 
-        return re.sub(r"[^\W\d_]{5,}", fix, question)
+        return re.sub(r"[^\W\d_]{3,}", fix, question)
 
     def _for_scoring(self, corrected: str) -> str:
         """The corrected question with each misspelt word replaced by its correction, not followed by it.

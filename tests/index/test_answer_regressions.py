@@ -1,0 +1,77 @@
+"""Answer selection on documents like real ones: one test per failure seen on real documentation.
+
+The corpus (tests/data/answer-regressions/) is made up for these tests: hard-wrapped Markdown with
+front matter, a list of values after a lead-in, a table, a default stated under its heading, and
+two sentences that differ only in the direction of a comparison.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "answer-regressions"
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def regressions_index(tmp_path_factory: pytest.TempPathFactory, model_path: str) -> Any:
+    from index import build_index, load_index
+
+    index_dir = tmp_path_factory.mktemp("answer-regressions") / "index"
+    build_index(CORPUS, index_dir, model_path)
+    return load_index(index_dir, model_path)
+
+
+def _answer(index: Any, question: str) -> str:
+    result = index.query(question)
+    assert result.answer is not None, (question, result.confidence)
+    return str(result.answer.display)
+
+
+def test_titles_come_from_front_matter_not_the_fence(regressions_index: Any) -> None:
+    titles = {doc.title for doc in regressions_index.documents.values()}
+    assert titles == {"Leave without pay", "Rollout settings"}
+
+
+def test_a_hard_wrapped_sentence_is_answered_whole(regressions_index: Any) -> None:
+    answer = _answer(regressions_index, "When does unused leave expire?")
+    assert answer == "Unused leave carries over to the next year and expires on March 31."
+
+
+def test_the_comparison_asked_wins_over_its_contrasting_neighbour(regressions_index: Any) -> None:
+    more = _answer(regressions_index, "Who must approve a request for more than 40 hours of leave without pay?")
+    assert "head of the department" in more
+    less = _answer(regressions_index, "Who approves 40 hours or less of leave without pay?")
+    assert "40 hours or less" in less
+
+
+def test_a_value_in_a_list_item_comes_with_its_lead_in(regressions_index: Any) -> None:
+    answer = _answer(regressions_index, "How much leave do I earn per pay period after 5 years?")
+    assert "5 hours per pay period" in answer
+    assert answer.startswith("Leave accrues based on how long")  # the lead-in says what the value is
+
+
+def test_a_table_row_answers_with_its_column_headers(regressions_index: Any) -> None:
+    answer = _answer(regressions_index, "What is the default maxUnavailable during a rollout?")
+    assert "maxUnavailable" in answer and "Default: 25%" in answer
+    assert "|" not in answer
+
+
+def test_a_sentence_answers_under_the_heading_that_names_the_subject(regressions_index: Any) -> None:
+    answer = _answer(regressions_index, "What is the default progress deadline of a rollout?")
+    assert "600" in answer
+
+
+def test_a_question_with_typos_is_answered(regressions_index: Any) -> None:
+    answer = _answer(regressions_index, "wen does unusd leave expier")
+    assert "March 31" in answer
+
+
+def test_off_topic_questions_abstain(regressions_index: Any) -> None:
+    for question in ("What is the tallest mountain in Africa?", "How many strings does a violin have?"):
+        result = regressions_index.query(question)
+        assert result.abstained and result.answer is None, question
