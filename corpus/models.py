@@ -18,6 +18,9 @@ class Document:
         source: Path of the file relative to the corpus root's parent (``corpus/x.txt``).
         text: The document's text (HTML is stripped to text at load time).
         url: Optional original location of the document.
+        pages: Start offset in `text` of each page, for paged formats (PDF); empty otherwise.
+            Page N (1-based) is ``text[pages[N-1]:pages[N]]``; pages are joined by a form feed.
+        slides: Start offset in `text` of each slide, for slide decks (PPTX); empty otherwise.
     """
 
     doc_id: str
@@ -26,3 +29,5 @@ class Document:
     text: str
     url: str | None = None
     meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    pages: tuple[int, ...] = ()
+    slides: tuple[int, ...] = ()

@@ -22,7 +22,7 @@ from index.errors import EmptyQuery, QueryTooLong, UnknownDocument
 from index.hybrid import FusionParams, fuse
 from index.store import check_corpus_unchanged, read_bundle, read_manifest
 from index.tokenize import STOPWORDS, tokenize
-from index.types import AnswerSpan, Chunk, Clarification, Meaning, Passage, QueryResult
+from index.types import Chunk, Clarification, Meaning, Passage, QueryResult
 
 logger = logging.getLogger(__name__)
 

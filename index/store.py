@@ -44,6 +44,9 @@ from index.types import Chunk, Meaning
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
+# Bumped whenever reading documents into chunks and units changes (Markdown reader, splitter):
+# an index built by another reader version is stale and rebuilt, even if the corpus is unchanged.
+READER_VERSION = 3
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 
@@ -80,9 +83,7 @@ def answer_units(document: Document) -> list[tuple[int, int]]:
     return [(u.start, u.end) for u in parse_structure(document).units]
 
 
-def _chunk_units(
-    chunks: list[Chunk], structures: dict[str, Structure]
-) -> tuple[np.ndarray, list[str]]:
+def _chunk_units(chunks: list[Chunk], structures: dict[str, Structure]) -> tuple[np.ndarray, list[str]]:
     """Answer units of every chunk, ``(chunk_id, start, end)`` rows, and their readable texts."""
     rows: list[tuple[int, int, int]] = []
     displays: list[str] = []
@@ -172,6 +173,7 @@ def build_index_from_documents(
         "dimension": int(vectors.shape[1]),
         "normalized": True,
         "chunker": asdict(chunker),
+        "reader_version": READER_VERSION,
         "corpus_fingerprint": corpus_fingerprint(documents),
         "documents": len(documents),
         "chunks": len(chunks),
@@ -311,8 +313,19 @@ def check_corpus_unchanged(manifest: dict[str, Any], corpus_dir: Path) -> None:
         documents = load_corpus(Path(corpus_dir))
     except CorpusLoadError as exc:
         raise IndexNotReady(f"cannot read the corpus to check the index: {exc}") from exc
+    if manifest.get("reader_version") != READER_VERSION:
+        raise IndexNotReady(
+            f"the index of {corpus_dir} was built by another version of docqa's document reader; {REBUILD_HINT}"
+        )
     if corpus_fingerprint(documents) != manifest.get("corpus_fingerprint"):
         raise IndexNotReady(f"the corpus in {corpus_dir} changed since the index was built; {REBUILD_HINT}")
+
+
+def _document(row: dict[str, Any]) -> Document:
+    """A document as stored in documents.jsonl (JSON lists back to tuples)."""
+    row["pages"] = tuple(row.get("pages") or ())
+    row["slides"] = tuple(row.get("slides") or ())
+    return Document(**row)
 
 
 def read_bundle(index_dir: Path) -> dict[str, Any]:
@@ -324,7 +337,7 @@ def read_bundle(index_dir: Path) -> dict[str, Any]:
     index_dir = Path(index_dir)
     try:
         with (index_dir / "documents.jsonl").open(encoding="utf-8") as fh:
-            documents = [Document(**json.loads(line)) for line in fh]
+            documents = [_document(json.loads(line)) for line in fh]
         with (index_dir / "chunks.jsonl").open(encoding="utf-8") as fh:
             chunks = [Chunk(**json.loads(line)) for line in fh]
         raw_acronyms = json.loads((index_dir / "acronyms.json").read_text(encoding="utf-8"))
