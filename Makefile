@@ -3,13 +3,24 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
-# Extra pip arguments for torch (the Dockerfile points them at PyTorch's CPU wheel index; on the
-# development machines pip's own configuration already finds the local CPU wheel).
+# Extra pip arguments for torch. torch is pinned to the CPU build (2.13.0+cpu, constraints.txt):
+# where pip's own configuration already finds that wheel (a local wheel folder or mirror), the
+# first attempt installs it; elsewhere (a fresh machine with only PyPI) that attempt finds no
+# "+cpu" build and the second one takes it from PyTorch's CPU wheel index — never PyPI's multi-GB
+# CUDA build.
 TORCH_PIP_ARGS ?=
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SCIFACT ?= ../shared/benchmarks/scifact
 POOL ?= ../shared/eval/pool
+# Your documents' folder for `make index` / `make serve`; empty = the folder the index was built
+# from (the demo corpus, corpus/documents, when there is no index yet).
+CORPUS ?=
+CORPUS_ARG := $(if $(CORPUS),--corpus $(CORPUS))
+
+# Recipes find the venv's tools (docqa, pytest, ruff) first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -23,11 +34,16 @@ help: ## Show this help
 $(BIN)/.setup-done: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade "pip>=25.1"
-	$(PIP) install -c constraints.txt "torch==2.13.0" $(TORCH_PIP_ARGS)
+	$(PIP) install -c constraints.txt "torch==2.13.0" $(TORCH_PIP_ARGS) || \
+	  $(PIP) install -c constraints.txt "torch==2.13.0" --index-url $(TORCH_CPU_INDEX) \
+	    --extra-index-url https://pypi.org/simple $(TORCH_PIP_ARGS)
 	$(PIP) install -c constraints.txt -e .
 	touch $@
 
 setup: $(BIN)/.setup-done ## Create .venv: CPU torch first, then docqa and its pinned dependencies
+	@echo "docqa is installed in $(BIN). To type plain \`docqa\`, put it on your PATH:"
+	@echo "    . $(BIN)/activate        # this shell only (deactivate to undo)"
+	@echo "or run $(BIN)/docqa, or the make targets (make index, make serve)."
 
 $(BIN)/.dev-done: $(BIN)/.setup-done
 	$(PIP) install -c constraints.txt --group dev
@@ -38,11 +54,11 @@ $(BIN)/.dev-done: $(BIN)/.setup-done
 
 setup-dev: $(BIN)/.dev-done ## setup + test and lint tools + Debian's chromium
 
-index: setup ## Build the index of the default corpus (var/index)
-	$(BIN)/docqa build
+index: $(BIN)/.setup-done ## Build or refresh var/index (CORPUS=dir; default: the folder it was built from)
+	$(BIN)/docqa build $(CORPUS_ARG)
 
-serve: setup ## Serve on http://$(HOST):$(PORT), building the index on first run
-	$(BIN)/docqa serve --host $(HOST) --port $(PORT)
+serve: $(BIN)/.setup-done ## Serve on http://$(HOST):$(PORT) the index's own folder (CORPUS=dir to change it)
+	$(BIN)/docqa serve --host $(HOST) --port $(PORT) $(CORPUS_ARG)
 
 test: setup-dev ## Run the test suite (real model, real index, real server, real browser)
 	$(BIN)/pytest
@@ -73,7 +89,7 @@ bench: setup-dev ## Every benchmark (SCIFACT=folder): quality, latency, scale, p
 	$(BIN)/python bench/scale.py $(SCIFACT)
 	$(BIN)/python bench/peer.py --scifact $(SCIFACT)
 
-eval-pool: setup ## Build (incrementally) and evaluate every corpus of POOL=folder (NAME/docs + NAME/questions.jsonl)
+eval-pool: $(BIN)/.setup-done ## Build (incrementally) and evaluate every corpus of POOL=folder (NAME/docs + NAME/questions.jsonl)
 	$(BIN)/docqa eval --pool $(POOL) --pool-index-root var/pool-idx
 	$(BIN)/docqa eval tests/data/eval/dev_questions.jsonl
 

@@ -1,16 +1,17 @@
-"""Read one file into text: one function per format.
+"""Read one file into text: one function per format, each returning a `Loaded`.
 
 Offsets of every citation point into the text these functions return, so they return the file's
 text verbatim (.txt, .md) or the visible text of the page (.html), never a reformatted copy.
+Formats with their own parsers live beside this module (`corpus.pdf`, `corpus.office`);
+`corpus.registry` maps each file suffix to its reader.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 
 _BLOCK_TAGS = {
     "p",
@@ -42,6 +43,33 @@ _BLOCK_TAGS = {
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "head"}
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What a reader found in one file, before ingestion gives it an id.
+
+    Attributes:
+        text: The text that citations point into.
+        title: A title found in the file (HTML ``<title>``, PDF or Office metadata), if any.
+        pages: Start offset of each page in `text` (paged formats); pages are joined by a form feed.
+        slides: Start offset of each slide in `text` (slide decks).
+        meta: Extra string fields for `Document.meta` (``format``, ``boilerplate_spans``, …).
+    """
+
+    text: str
+    title: str | None = None
+    pages: tuple[int, ...] = ()
+    slides: tuple[int, ...] = ()
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be read into a document; `reason` says why, in a few words for a report."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def read_text_file(path: Path) -> str:
     """Return a .txt or .md file's text, decoded as UTF-8 (invalid bytes replaced).
 
@@ -50,6 +78,16 @@ def read_text_file(path: Path) -> str:
     """
     raw = path.read_bytes().decode("utf-8", errors="replace")
     return raw.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_plain(path: Path) -> Loaded:
+    """Read a plain-text file verbatim."""
+    return Loaded(read_text_file(path), meta={"format": "text"})
+
+
+def read_markdown(path: Path) -> Loaded:
+    """Read a Markdown file verbatim; the index parses its headings, lists and tables."""
+    return Loaded(read_text_file(path), meta={"format": "markdown"})
 
 
 class _TextExtractor(HTMLParser):
@@ -101,18 +139,7 @@ def read_html_file(path: Path) -> tuple[str, str | None]:
     return text, parser.title
 
 
-def read_document_text(path: Path) -> tuple[str, str | None]:
-    """Read any supported file.
-
-    Returns:
-        The document text and a title found in the file's markup (HTML ``<title>``), if any.
-
-    Raises:
-        ValueError: The suffix is not one of `SUPPORTED_SUFFIXES`.
-    """
-    suffix = path.suffix.lower()
-    if suffix in (".html", ".htm"):
-        return read_html_file(path)
-    if suffix in SUPPORTED_SUFFIXES:
-        return read_text_file(path), None
-    raise ValueError(f"unsupported file type {suffix!r} for {path}; use one of {SUPPORTED_SUFFIXES}")
+def read_html(path: Path) -> Loaded:
+    """Read an HTML page as its visible text, titled by its ``<title>``."""
+    text, title = read_html_file(path)
+    return Loaded(text, title=title or None, meta={"format": "html"})

@@ -30,11 +30,12 @@ from index.answer import (
     unit_features,
     wants_number,
 )
+from index.pages import locate
 from index.tokenize import tokenize
 from index.types import AnswerSpan, Chunk, Passage
 
 _ITEM_PREFIX = re.compile(r"[ \t>]*(?:[-*+•]|\d{1,3}[.)])[ \t]+$")
-ANSWER_PASSAGES = 4  # answer units come from this many top passages
+ANSWER_PASSAGES = 5  # answer units come from this many top passages
 DIRECTION_RIVALS = 3  # the model's best unit and its two nearest rivals
 MAX_JOINED_WORDS = 45  # a list item joined with its lead-in stays a short answer
 EVIDENCE_PASSAGES = 3  # "is the question's vocabulary anywhere near the top?" looks at this many
@@ -270,6 +271,7 @@ class Answerer:
         start, end = self._with_list_context(doc, in_chunk, start, end)
         display = " ".join(self.unit_texts[row] for row, s, e in in_chunk if s >= start and e <= end)
         rank = next(p.rank for p in passages if p.chunk_id == cand.chunk_id)
+        where = locate(doc, start, end)
         return AnswerSpan(
             text=doc.text[start:end],
             doc_id=doc.doc_id,
@@ -277,4 +279,7 @@ class Answerer:
             end=end,
             passage_rank=rank,
             display=display or " ".join(doc.text[start:end].split()),
+            page=where.page,
+            page_end=where.page_end,
+            slide=where.slide,
         )

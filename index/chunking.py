@@ -10,12 +10,13 @@ sentence boundaries (list items and table rows are sentences too).
 from __future__ import annotations
 
 import bisect
+import json
 from dataclasses import dataclass
 
 from corpus.models import Document
 from index.markdown import parse_markdown
 from index.markup import clean_markdown, clean_plain
-from index.structure import Block, Structure, Unit, plain_structure
+from index.structure import Block, Structure, Unit, pdf_structure, plain_structure
 from index.types import Chunk
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
@@ -111,8 +112,14 @@ def is_markdown(document: Document) -> bool:
 
 
 def parse_structure(document: Document) -> Structure:
-    """Read a document's structure: Markdown through the parser, other text through line rules."""
-    return parse_markdown(document.text) if is_markdown(document) else plain_structure(document.text)
+    """Read a document's structure: Markdown through the parser, PDF text by its lines, other text
+    through line rules."""
+    if is_markdown(document):
+        return parse_markdown(document.text)
+    if document.meta.get("format") == "pdf":
+        spans = json.loads(document.meta.get("boilerplate_spans") or "[]")
+        return pdf_structure(document.text, [(int(s), int(e)) for s, e in spans])
+    return plain_structure(document.text)
 
 
 def _units_within(units: tuple[Unit, ...], starts: list[int], start: int, end: int) -> list[Unit]:

@@ -20,6 +20,7 @@ from index.answerer import Answered, Answerer
 from index.embedder import SentenceTransformerEmbedder
 from index.errors import EmptyQuery, QueryTooLong, UnknownDocument
 from index.hybrid import FusionParams, fuse
+from index.pages import locate
 from index.store import check_corpus_unchanged, read_bundle, read_manifest
 from index.tokenize import STOPWORDS, tokenize
 from index.types import Chunk, Clarification, Meaning, Passage, QueryResult
@@ -354,6 +355,7 @@ class Index:
     def _passage(self, rank: int, chunk_id: int, score: float) -> Passage:
         chunk = self.chunks[chunk_id]
         doc = self.documents[chunk.doc_id]
+        where = locate(doc, chunk.start, chunk.end)
         return Passage(
             rank=rank,
             score=float(score),
@@ -366,6 +368,9 @@ class Index:
             text=chunk.text,
             chunk_id=chunk_id,
             display=chunk.display,
+            page=where.page,
+            page_end=where.page_end,
+            slide=where.slide,
         )
 
     # -- answers ----------------------------------------------------------------------------

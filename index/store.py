@@ -1,10 +1,12 @@
 """The on-disk index bundle: build it atomically, load it with its manifest checked.
 
 Layout of a built index (``index_dir`` is a symlink to the current build, so a new build replaces
-the old one with a single atomic rename and a build killed halfway leaves the previous one intact)::
+the old one with a single atomic rename and a build killed halfway leaves the previous one intact;
+see `index.builds`)::
 
     index_dir -> .index_dir.builds/<stamp>/
-        manifest.json     format, model id and dimension, chunker, corpus fingerprint, counts
+        manifest.json     format, model id and dimension, chunker, the corpus folder (absolute), its
+                          fingerprint and one record per file, counts, what the build changed
         documents.jsonl   the documents as served (citations point into these texts)
         chunks.jsonl      chunk spans, sections and the text that was embedded
         units.npy         answer units (sentences, list items, table rows): chunk_id, start, end
@@ -12,16 +14,18 @@ the old one with a single atomic rename and a build killed halfway leaves the pr
         unit_vectors.npy  their normalised embeddings (answer selection is a dot product)
         acronyms.json     acronym -> meanings -> doc ids
         dense/ sparse/    the FAISS and BM25 indexes
+
+Builds are incremental (`index.incremental`): an unchanged corpus is not rebuilt at all, and a
+rebuild reuses the chunks of every unchanged document and the cached vectors of every text
+embedded before, so one changed file costs only its own parsing and embedding.
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -30,52 +34,66 @@ from typing import Any
 
 import numpy as np
 
-from corpus.ingest import CorpusLoadError, load_corpus
+from corpus.ingest import CorpusLoadError, scan_corpus, skipped_summary
 from corpus.models import Document
+from corpus.registry import supported_list
 from index.acronyms import build_acronym_table
+from index.builds import clean_stale_builds, publish, reading
 from index.chunking import ChunkerConfig, chunk_document, parse_structure
 from index.dense import DenseIndex
-from index.embedder import Progress, SentenceTransformerEmbedder
+from index.embedder import Progress, SentenceTransformerEmbedder, model_id
 from index.errors import CorpusError, IndexNotReady
+from index.incremental import (
+    FileChanges,
+    PriorBuild,
+    diff_files,
+    document_row,
+    file_records,
+    folder_signature,
+    load_prior,
+    reader_code,
+    same_folder,
+)
+from index.manifest import (
+    FORMAT_VERSION,
+    MANIFEST,
+    READER_VERSION,
+    REBUILD_HINT,
+    check_corpus_unchanged,
+    corpus_fingerprint,
+    index_exists,
+    raw_manifest,
+    read_manifest,
+    rebuild_hint,
+    recorded_corpus_dir,
+)
 from index.sparse import SparseIndex
 from index.structure import Structure
 from index.types import Chunk, Meaning
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
-# Bumped whenever reading documents into chunks and units changes (Markdown reader, splitter):
-# an index built by another reader version is stale and rebuilt, even if the corpus is unchanged.
-READER_VERSION = 3
-MANIFEST = "manifest.json"
-REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
-
-
-def model_id(model: str) -> str:
-    """A stable identity of a model: its name, or for a local folder a hash of its config and weights size.
-
-    The same packaged model installed at different paths gets the same id, so an index built on one
-    machine loads on another; a different model never does.
-    """
-    path = Path(model)
-    if not path.is_dir():
-        return model
-    digest = hashlib.sha256()
-    for name in ("config.json", "modules.json", "sentence_bert_config.json"):
-        if (path / name).exists():
-            digest.update((path / name).read_bytes())
-    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
-        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
-    return f"local:{digest.hexdigest()[:16]}"
-
-
-def corpus_fingerprint(documents: Sequence[Document]) -> str:
-    """A hash of every document's id, source and text: changes whenever the corpus does."""
-    digest = hashlib.sha256()
-    for doc in sorted(documents, key=lambda d: d.doc_id):
-        digest.update(f"{doc.doc_id}\0{doc.source}\0{doc.title}\0".encode())
-        digest.update(hashlib.sha256(doc.text.encode("utf-8")).digest())
-    return digest.hexdigest()
+# Checking manifests lives in index.manifest and `model_id` beside the embedding cache keyed by
+# it; both stay importable from here, where callers have always found them.
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "READER_VERSION",
+    "REBUILD_HINT",
+    "answer_units",
+    "build_index",
+    "build_index_from_documents",
+    "check_corpus_unchanged",
+    "corpus_fingerprint",
+    "default_embed_cache",
+    "index_exists",
+    "model_id",
+    "raw_manifest",
+    "read_bundle",
+    "read_manifest",
+    "rebuild_hint",
+    "recorded_corpus_dir",
+]
 
 
 def answer_units(document: Document) -> list[tuple[int, int]]:
@@ -115,6 +133,43 @@ def _notify(progress: Progress | None, stage: str, done: int, total: int) -> Non
         progress(stage, done, total)
 
 
+def _chunk_all(
+    documents: Sequence[Document], chunker: ChunkerConfig, prior: PriorBuild | None, progress: Progress | None
+) -> tuple[list[Chunk], np.ndarray, list[str], int]:
+    """Chunks, answer units and their texts of every document, reusing the prior build's where the
+    document is unchanged; also how many documents were reused."""
+    chunks: list[Chunk] = []
+    unit_rows: list[np.ndarray] = []
+    unit_texts: list[str] = []
+    reused = 0
+    for i, doc in enumerate(documents, 1):
+        again = prior.reuse(doc, len(chunks)) if prior is not None else None
+        if again is not None:
+            reused += 1
+            doc_chunks, rows, texts = again.chunks, again.units, again.unit_texts
+        else:
+            structure = parse_structure(doc)
+            doc_chunks = chunk_document(doc, chunker, first_id=len(chunks), structure=structure)
+            rows, texts = _chunk_units(doc_chunks, {doc.doc_id: structure})
+        chunks.extend(doc_chunks)
+        unit_rows.append(rows)
+        unit_texts.extend(texts)
+        _notify(progress, "chunking", i, len(documents))
+    units = np.concatenate(unit_rows) if unit_rows else np.zeros((0, 3), dtype=np.int64)
+    return chunks, units.astype(np.int64).reshape(-1, 3), unit_texts, reused
+
+
+def _reusable(previous: dict[str, Any] | None, chunker: ChunkerConfig) -> bool:
+    """True when `previous` chunked documents exactly as this build would."""
+    return (
+        previous is not None
+        and previous.get("format_version") == FORMAT_VERSION
+        and previous.get("reader_version") == READER_VERSION
+        and previous.get("reader_code") == reader_code()
+        and previous.get("chunker") == asdict(chunker)
+    )
+
+
 def build_index_from_documents(
     documents: Sequence[Document],
     index_dir: Path,
@@ -124,8 +179,12 @@ def build_index_from_documents(
     chunker: ChunkerConfig | None = None,
     embed_cache: Path | None = None,
     extra_manifest: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Chunk, embed and index documents, then swap the result into `index_dir` atomically.
+
+    Documents unchanged since the previous build at `index_dir` keep their chunks; texts found in
+    the embedding cache are not embedded again.
 
     Args:
         documents: The documents (ids must be unique).
@@ -133,30 +192,28 @@ def build_index_from_documents(
         model: sentence-transformers model name or folder.
         progress: Called as ``progress(stage, done, total)``.
         chunker: Chunk size bounds.
-        embed_cache: Folder for an embedding cache keyed by model and text hash (benchmarks).
+        embed_cache: Folder for an embedding cache keyed by model and text hash.
         extra_manifest: Extra fields recorded in the manifest (e.g. the corpus folder).
+        force: Chunk every document again, even those the previous build has.
 
     Returns:
-        The manifest written.
+        The manifest written; ``changes`` compares the files with the previous build's,
+        ``embedded_texts`` and ``cached_texts`` count the texts embedded now and found in the cache.
 
     Raises:
         CorpusError: No documents, or duplicate ids.
     """
     if not documents:
-        raise CorpusError("no documents to index; add .txt/.md/.html files to the corpus folder")
+        raise CorpusError(f"no documents to index; add {supported_list()} files to the corpus folder")
     if len({d.doc_id for d in documents}) != len(documents):
         raise CorpusError("document ids must be unique; fix the corpus manifest")
     started = time.perf_counter()
     chunker = chunker or ChunkerConfig()
-    chunks: list[Chunk] = []
-    structures: dict[str, Structure] = {}
-    for i, doc in enumerate(documents, 1):
-        structures[doc.doc_id] = parse_structure(doc)
-        chunks.extend(chunk_document(doc, chunker, first_id=len(chunks), structure=structures[doc.doc_id]))
-        _notify(progress, "chunking", i, len(documents))
+    previous = raw_manifest(index_dir)
+    prior = None if force else load_prior(index_dir, previous, _reusable(previous, chunker))
+    chunks, units, unit_texts, reused = _chunk_all(documents, chunker, prior, progress)
     if not chunks:
         raise CorpusError("the documents produced no chunks (are they all boilerplate?)")
-    units, unit_texts = _chunk_units(chunks, structures)
     embedder = SentenceTransformerEmbedder(model, cache_dir=embed_cache)
     vectors = embedder.encode([c.embed_text for c in chunks], progress=progress)
     unit_vectors = embedder.encode(
@@ -166,6 +223,7 @@ def build_index_from_documents(
     dense = DenseIndex.build(vectors)
     sparse = SparseIndex.build([c.embed_text for c in chunks])
     _notify(progress, "indexing", 2, 2)
+    files = file_records(documents)
     manifest: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "model": model,
@@ -174,6 +232,7 @@ def build_index_from_documents(
         "normalized": True,
         "chunker": asdict(chunker),
         "reader_version": READER_VERSION,
+        "reader_code": reader_code(),
         "corpus_fingerprint": corpus_fingerprint(documents),
         "documents": len(documents),
         "chunks": len(chunks),
@@ -181,12 +240,17 @@ def build_index_from_documents(
         "dense_kind": dense.kind,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.perf_counter() - started, 3),
+        "changes": diff_files(previous, files).to_manifest(),
+        "reused_documents": reused,
+        "embedded_texts": embedder.embedded_texts,
+        "cached_texts": embedder.cached_texts,
         **(extra_manifest or {}),
+        "files": files,
     }
     acronyms = build_acronym_table(documents)
 
     def write(target: Path) -> None:
-        _write_jsonl(target / "documents.jsonl", [{**asdict(d), "meta": dict(d.meta)} for d in documents])
+        _write_jsonl(target / "documents.jsonl", [document_row(d) for d in documents])
         _write_jsonl(target / "chunks.jsonl", [asdict(c) for c in chunks])
         np.save(target / "units.npy", units)
         (target / "unit_texts.json").write_text(json.dumps(unit_texts, ensure_ascii=False), encoding="utf-8")
@@ -198,43 +262,51 @@ def build_index_from_documents(
         sparse.save(target / "sparse")
         (target / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
-    _atomic_publish(index_dir, write)
+    publish(index_dir, write)
     logger.info(
-        "index built: %s chunks from %s documents in %ss",
+        "index built: %s chunks from %s documents (%s reused) in %ss; embedded %s texts, %s from cache",
         len(chunks),
         len(documents),
+        reused,
         manifest["build_seconds"],
+        embedder.embedded_texts,
+        embedder.cached_texts,
     )
     return manifest
 
 
-def _atomic_publish(index_dir: Path, write: Any) -> None:
-    """Write a build into a fresh folder, then point `index_dir` at it with one atomic rename."""
-    index_dir = Path(os.path.abspath(index_dir))
-    builds = index_dir.parent / f".{index_dir.name}.builds"
-    builds.mkdir(parents=True, exist_ok=True)
-    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-    target = builds / stamp
-    target.mkdir()
-    try:
-        write(target)
-        for path in target.rglob("*"):
-            if path.is_file():
-                with path.open("rb") as fh:
-                    os.fsync(fh.fileno())
-        if index_dir.exists() and not index_dir.is_symlink():
-            # A plain folder from elsewhere: keep it as a build so the swap below stays atomic.
-            legacy = builds / f"legacy-{stamp}"
-            index_dir.rename(legacy)
-        link = index_dir.parent / f".{index_dir.name}.link-{stamp}"
-        os.symlink(os.path.relpath(target, index_dir.parent), link)
-        os.replace(link, index_dir)
-    except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
-        raise
-    for old in builds.iterdir():
-        if old.name != stamp:
-            shutil.rmtree(old, ignore_errors=True)
+def _current(previous: dict[str, Any] | None, corpus_dir: Path, model: str) -> bool:
+    """True when `previous` is a complete build of `corpus_dir` by this docqa with `model`."""
+    return (
+        _reusable(previous, ChunkerConfig())
+        and previous is not None
+        and previous.get("model_id") == model_id(model)
+        and same_folder(previous.get("corpus_dir"), corpus_dir)
+        and bool(previous.get("files"))
+    )
+
+
+def _unchanged(previous: dict[str, Any]) -> dict[str, Any]:
+    """The result of a build that found nothing to do: the previous manifest, nothing embedded."""
+    changes = FileChanges(unchanged=len(previous.get("files") or {})).to_manifest()
+    return {**previous, "up_to_date": True, "changes": changes, "embedded_texts": 0, "cached_texts": 0}
+
+
+def _record_signature(index_dir: Path, previous: dict[str, Any], signature: str | None) -> None:
+    """Store the corpus folder's listing signature in the live manifest (atomically), so the next
+    check sees an unchanged folder without reading its files."""
+    if signature is None or previous.get("corpus_signature") == signature:
+        return
+    with reading(index_dir) as folder:
+        tmp = folder / f".{MANIFEST}.tmp-{os.getpid()}"
+        try:
+            tmp.write_text(
+                json.dumps({**previous, "corpus_signature": signature}, indent=2), encoding="utf-8"
+            )
+            os.replace(tmp, folder / MANIFEST)
+        except OSError as exc:  # a read-only index (a mounted volume) is fine, just slower to check
+            logger.info("could not record the corpus signature in %s: %s", folder, exc)
+            tmp.unlink(missing_ok=True)
 
 
 def build_index(
@@ -244,23 +316,64 @@ def build_index(
     *,
     progress: Progress | None = None,
     embed_cache: Path | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Load a corpus folder and build its index (see `build_index_from_documents`).
+    """Load a corpus folder and build its index incrementally (see `build_index_from_documents`).
+
+    Stale build folders that killed builds left behind are removed first. When the index at
+    `index_dir` is already a build of this folder's current contents by this docqa and model,
+    nothing is rebuilt and the result says ``up_to_date``.
+
+    Args:
+        corpus_dir: The folder of documents; recorded in the manifest as an absolute path.
+        index_dir: Where the index lives.
+        model: sentence-transformers model name or folder.
+        progress: Called as ``progress(stage, done, total)``.
+        embed_cache: Embedding cache folder (default: `default_embed_cache`).
+        force: Rebuild (and chunk every document) even when nothing changed.
+
+    Returns:
+        The manifest (see `build_index_from_documents`), plus ``up_to_date`` when nothing was built.
 
     Raises:
-        CorpusError: The folder is missing or holds no document.
+        CorpusError: The folder is missing or holds no readable document.
     """
+    corpus_dir = Path(os.path.abspath(corpus_dir))
+    clean_stale_builds(index_dir)
+    signature = folder_signature(corpus_dir)  # before reading: a later edit makes it differ
+    previous = raw_manifest(index_dir)
+    current = not force and _current(previous, corpus_dir, model)
+    if current and previous is not None and signature and previous.get("corpus_signature") == signature:
+        return _unchanged(previous)
     try:
-        documents = load_corpus(Path(corpus_dir))
+        documents, skipped = scan_corpus(corpus_dir)
     except CorpusLoadError as exc:
         raise CorpusError(str(exc)) from exc
+    if not documents:
+        found = f": {skipped_summary(skipped)}" if skipped else " (the folder has no files)"
+        raise CorpusError(
+            f"no readable documents in {corpus_dir}{found}; docqa reads {supported_list()} files. "
+            "Add some or point --corpus elsewhere"
+        )
+    if (
+        current
+        and previous is not None
+        and previous.get("corpus_fingerprint") == corpus_fingerprint(documents)
+    ):
+        _record_signature(index_dir, previous, signature)
+        return _unchanged(previous)
     return build_index_from_documents(
         documents,
         index_dir,
         model,
         progress=progress,
         embed_cache=embed_cache or default_embed_cache(index_dir),
-        extra_manifest={"corpus_dir": str(corpus_dir)},
+        force=force,
+        extra_manifest={
+            "corpus_dir": str(corpus_dir),
+            "corpus_signature": signature,
+            "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+        },
     )
 
 
@@ -270,55 +383,6 @@ def default_embed_cache(index_dir: Path) -> Path:
     One cache next to the index folder, shared by the indexes kept there (keys are content hashes).
     """
     return Path(os.path.abspath(index_dir)).parent / ".docqa-embeddings"
-
-
-def index_exists(index_dir: Path) -> bool:
-    """True when `index_dir` holds a manifest (it may still be stale or incompatible)."""
-    return (Path(index_dir) / MANIFEST).is_file()
-
-
-def read_manifest(index_dir: Path, model: str) -> dict[str, Any]:
-    """Read and check a manifest against the model that will embed queries.
-
-    Raises:
-        IndexNotReady: Missing, unreadable, of another format, or built with another model.
-    """
-    path = Path(index_dir) / MANIFEST
-    if not path.is_file():
-        raise IndexNotReady(f"no index at {index_dir}; {REBUILD_HINT}")
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexNotReady(f"the index manifest {path} is unreadable ({exc}); {REBUILD_HINT}") from exc
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexNotReady(
-            f"the index at {index_dir} has format {manifest.get('format_version')!r}, this docqa reads "
-            f"{FORMAT_VERSION}; {REBUILD_HINT}"
-        )
-    if manifest.get("model_id") != model_id(model):
-        raise IndexNotReady(
-            f"the index at {index_dir} was built with model {manifest.get('model')!r}, but queries would use "
-            f"{model!r}; set DOCQA_MODEL to the index's model or {REBUILD_HINT}"
-        )
-    return manifest
-
-
-def check_corpus_unchanged(manifest: dict[str, Any], corpus_dir: Path) -> None:
-    """Refuse an index whose corpus has changed since it was built.
-
-    Raises:
-        IndexNotReady: The corpus folder's fingerprint differs from the manifest's.
-    """
-    try:
-        documents = load_corpus(Path(corpus_dir))
-    except CorpusLoadError as exc:
-        raise IndexNotReady(f"cannot read the corpus to check the index: {exc}") from exc
-    if manifest.get("reader_version") != READER_VERSION:
-        raise IndexNotReady(
-            f"the index of {corpus_dir} was built by another version of docqa's document reader; {REBUILD_HINT}"
-        )
-    if corpus_fingerprint(documents) != manifest.get("corpus_fingerprint"):
-        raise IndexNotReady(f"the corpus in {corpus_dir} changed since the index was built; {REBUILD_HINT}")
 
 
 def _document(row: dict[str, Any]) -> Document:
@@ -331,33 +395,39 @@ def _document(row: dict[str, Any]) -> Document:
 def read_bundle(index_dir: Path) -> dict[str, Any]:
     """Read every file of a built index (the manifest is checked separately).
 
+    All files come from one build, which no cleanup removes while it is read.
+
     Raises:
         IndexNotReady: A file is missing or corrupt.
     """
-    index_dir = Path(index_dir)
     try:
-        with (index_dir / "documents.jsonl").open(encoding="utf-8") as fh:
-            documents = [_document(json.loads(line)) for line in fh]
-        with (index_dir / "chunks.jsonl").open(encoding="utf-8") as fh:
-            chunks = [Chunk(**json.loads(line)) for line in fh]
-        raw_acronyms = json.loads((index_dir / "acronyms.json").read_text(encoding="utf-8"))
-        acronyms = {
-            k: tuple(Meaning(m["expansion"], tuple(m["doc_ids"])) for m in v) for k, v in raw_acronyms.items()
-        }
-        bundle = {
-            "documents": documents,
-            "chunks": chunks,
-            "acronyms": acronyms,
-            "units": np.load(index_dir / "units.npy"),
-            "unit_texts": json.loads((index_dir / "unit_texts.json").read_text(encoding="utf-8")),
-            "unit_vectors": np.load(index_dir / "unit_vectors.npy").astype(np.float32),
-            "dense": DenseIndex.load(index_dir / "dense"),
-            "sparse": SparseIndex.load(index_dir / "sparse"),
-        }
+        with reading(Path(index_dir)) as folder:
+            bundle = _read_files(folder)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexNotReady(
-            f"the index at {index_dir} is incomplete or corrupt ({exc}); {REBUILD_HINT}"
-        ) from exc
+        hint = rebuild_hint(recorded_corpus_dir(index_dir), index_dir)
+        raise IndexNotReady(f"the index at {index_dir} is incomplete or corrupt ({exc}); {hint}") from exc
     if len(bundle["chunks"]) != len(bundle["dense"]) or len(bundle["chunks"]) != len(bundle["sparse"]):
-        raise IndexNotReady(f"the index at {index_dir} is inconsistent (chunk counts differ); {REBUILD_HINT}")
+        hint = rebuild_hint(recorded_corpus_dir(index_dir), index_dir)
+        raise IndexNotReady(f"the index at {index_dir} is inconsistent (chunk counts differ); {hint}")
     return bundle
+
+
+def _read_files(folder: Path) -> dict[str, Any]:
+    with (folder / "documents.jsonl").open(encoding="utf-8") as fh:
+        documents = [_document(json.loads(line)) for line in fh]
+    with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
+        chunks = [Chunk(**json.loads(line)) for line in fh]
+    raw_acronyms = json.loads((folder / "acronyms.json").read_text(encoding="utf-8"))
+    acronyms = {
+        k: tuple(Meaning(m["expansion"], tuple(m["doc_ids"])) for m in v) for k, v in raw_acronyms.items()
+    }
+    return {
+        "documents": documents,
+        "chunks": chunks,
+        "acronyms": acronyms,
+        "units": np.load(folder / "units.npy"),
+        "unit_texts": json.loads((folder / "unit_texts.json").read_text(encoding="utf-8")),
+        "unit_vectors": np.load(folder / "unit_vectors.npy").astype(np.float32),
+        "dense": DenseIndex.load(folder / "dense"),
+        "sparse": SparseIndex.load(folder / "sparse"),
+    }

@@ -255,3 +255,81 @@ def _mark_leadins(text: str, blocks: list[Block]) -> list[Block]:
             block = Block(block.start, block.end, "boilerplate" if nxt is None else "para", 0)
         out.append(block)
     return out
+
+
+def pdf_structure(text: str, boilerplate: list[tuple[int, int]]) -> Structure:
+    """The structure of text extracted from a PDF: lines re-joined into paragraphs.
+
+    A PDF's text layer has one line per printed line and no blank lines, so a paragraph is rebuilt
+    from its lines (a new one starts after a line that ends a sentence short of the right margin, at
+    a bullet, or at a page break); running headers, footers and page numbers (the loader's
+    `boilerplate` spans) are left out; a short line before a paragraph is a heading; a run of short
+    lines is a table (one row a line).
+    """
+    lines = _pdf_lines(text, boilerplate)
+    blocks: list[Block] = []
+    units: list[Unit] = []
+    views: list[Unit] = []
+    for kind, spans in _pdf_groups(text, lines):
+        start, end = spans[0][0], spans[-1][1]
+        if kind == "heading":
+            label = " ".join(text[start:end].split())
+            blocks.append(Block(start, end, "heading", 0, label))
+            continue
+        blocks.append(Block(start, end, kind))
+        if kind == "table":
+            rows = [Unit(s, e, " ".join(text[s:e].split())) for s, e in spans]
+            units.extend(rows)
+            views.extend(rows)
+            continue
+        views.append(Unit(start, end, " ".join(text[start:end].split())))
+        for s, e in split_sentences(text, start, end, wrapped=True):
+            units.append(Unit(s, e, " ".join(text[s:e].split())))
+    return Structure(tuple(blocks), tuple(units), tuple(views))
+
+
+def _pdf_lines(text: str, boilerplate: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
+    """(start, end, starts_page) of every non-empty line that is not boilerplate."""
+    skip = sorted(boilerplate)
+    out: list[tuple[int, int, bool]] = []
+    page_start = True
+    for match in re.finditer(r"[^\n\f]+|\f", text):
+        if match.group(0) == "\f":
+            page_start = True
+            continue
+        start, end = _strip(text, match.start(), match.end())
+        if end <= start or any(s <= start and end <= e for s, e in skip):
+            continue
+        out.append((start, end, page_start))
+        page_start = False
+    return out
+
+
+def _pdf_groups(
+    text: str, lines: list[tuple[int, int, bool]]
+) -> list[tuple[BlockKind, list[tuple[int, int]]]]:
+    width = max((e - s for s, e, _ in lines), default=0)
+    groups: list[tuple[BlockKind, list[tuple[int, int]]]] = []
+    for start, end, new_page in lines:
+        line = text[start:end]
+        short = len(line) < 0.6 * width and line.rstrip()[-1:] not in ".!?;,:"
+        prev = groups[-1] if groups else None
+        if short:
+            if prev is not None and prev[0] in ("heading", "table") and not new_page:
+                groups[-1] = ("table", [*prev[1], (start, end)])
+            else:
+                groups.append(("heading", [(start, end)]))
+            continue
+        ended = prev is not None and text[prev[1][-1][0] : prev[1][-1][1]].rstrip()[-1:] in ".!?:"
+        prev_short = prev is not None and (prev[1][-1][1] - prev[1][-1][0]) < 0.85 * width
+        if (
+            prev is None
+            or prev[0] != "para"
+            or new_page
+            or _BULLET_LINE.match(line)
+            or (ended and prev_short)
+        ):
+            groups.append(("para", [(start, end)]))
+        else:
+            groups[-1] = ("para", [*prev[1], (start, end)])
+    return groups

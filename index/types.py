@@ -33,7 +33,11 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Passage:
-    """A ranked chunk as returned to a client, carrying everything a citation needs."""
+    """A ranked chunk as returned to a client, carrying everything a citation needs.
+
+    `page` is the 1-based page of a paged document (PDF) the span starts on, `page_end` the page
+    it ends on when that is a later one, and `slide` the slide of a deck; None otherwise.
+    """
 
     rank: int
     score: float
@@ -46,6 +50,9 @@ class Passage:
     text: str
     chunk_id: int = -1
     display: str = ""
+    page: int | None = None
+    page_end: int | None = None
+    slide: int | None = None
 
     @property
     def url(self) -> str:
@@ -66,6 +73,9 @@ class Passage:
             "text": self.text,
             "display": self.display or " ".join(self.text.split()),
             "url": self.url,
+            "page": self.page,
+            "page_end": self.page_end,
+            "slide": self.slide,
         }
 
 
@@ -73,7 +83,8 @@ class Passage:
 class AnswerSpan:
     """The sentence (or two adjacent sentences) that answers the question, with exact offsets.
 
-    `display` is the same span as readable text (markup removed, a table row with its headers).
+    `display` is the same span as readable text (markup removed, a table row with its headers);
+    `page`, `page_end` and `slide` locate it as on `Passage`.
     """
 
     text: str
@@ -82,6 +93,9 @@ class AnswerSpan:
     end: int
     passage_rank: int
     display: str = ""
+    page: int | None = None
+    page_end: int | None = None
+    slide: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON form of an answer."""
@@ -93,6 +107,9 @@ class AnswerSpan:
             "passage_rank": self.passage_rank,
             "display": self.display or " ".join(self.text.split()),
             "url": f"/documents/{self.doc_id}?start={self.start}&end={self.end}",
+            "page": self.page,
+            "page_end": self.page_end,
+            "slide": self.slide,
         }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from index import IndexNotReady, QAError, QueryResult, build_index, load_index
+from index.pages import page_label
 from index.store import check_corpus_unchanged, read_manifest
 from service.config import Settings
 
@@ -54,15 +55,48 @@ class _Progress:
             click.echo(line, err=True)
 
 
-def _build(settings: Settings) -> dict[str, Any]:
-    click.echo(f"building the index of {settings.corpus_dir} into {settings.index_dir} ...", err=True)
-    manifest = build_index(settings.corpus_dir, settings.index_dir, settings.model_path, progress=_Progress())
+def _build(settings: Settings, *, force: bool = False) -> dict[str, Any]:
+    """Build (incrementally) the index of the folder that goes with it, and report what changed."""
+    corpus = Path(os.path.abspath(settings.index_corpus_dir()))
+    click.echo(f"building the index of {corpus} into {settings.index_dir} ...", err=True)
+    manifest = build_index(corpus, settings.index_dir, settings.model_path, progress=_Progress(), force=force)
+    _report_build(manifest)
+    if manifest.get("up_to_date"):
+        click.echo(
+            f"index ready: {manifest['documents']} documents, {manifest['chunks']} chunks, up to date "
+            f"(nothing changed since {manifest['built_at']}; --force rebuilds) -> {settings.index_dir}",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"index ready: {manifest['documents']} documents, {manifest['chunks']} chunks, "
+            f"{manifest['build_seconds']}s -> {settings.index_dir}",
+            err=True,
+        )
+    return manifest
+
+
+def _report_build(manifest: dict[str, Any]) -> None:
+    """The build's summary lines on stderr: files changed (and which), texts embedded, files skipped."""
+    changes = manifest.get("changes") or {}
     click.echo(
-        f"index ready: {manifest['documents']} documents, {manifest['chunks']} chunks, "
-        f"{manifest['build_seconds']}s -> {settings.index_dir}",
+        f"added {changes.get('added', 0)}, changed {changes.get('changed', 0)}, "
+        f"removed {changes.get('removed', 0)}, unchanged {changes.get('unchanged', 0)} files",
         err=True,
     )
-    return manifest
+    for kind, mark in (("added", "+"), ("changed", "~"), ("removed", "-")):  # none for a first build
+        for path in (changes.get("files") or {}).get(kind, []):
+            click.echo(f"  {mark} {path}", err=True)
+    click.echo(
+        f"embedded {manifest.get('embedded_texts', 0)} new texts, "
+        f"{manifest.get('cached_texts', 0)} from cache",
+        err=True,
+    )
+    skipped = manifest.get("skipped") or []
+    if skipped:
+        click.secho(f"skipped {len(skipped)} files:", err=True, fg="yellow")
+        for item in skipped:
+            click.echo(f"  {item['path']}: {item['reason']}", err=True)
 
 
 def _load(settings: Settings) -> Any:
@@ -70,6 +104,18 @@ def _load(settings: Settings) -> Any:
         return load_index(settings.index_dir, settings.model_path)
     except IndexNotReady as exc:
         raise click.ClickException(exc.message) from exc
+
+
+def _warn_if_stale(settings: Settings, manifest: dict[str, Any], corpus: Path | None = None) -> None:
+    """Warn on stderr when the index's corpus folder changed since the build (the answer follows)."""
+    if corpus is None and not settings.corpus_dir_is_set and not manifest.get("corpus_dir"):
+        return  # built from documents handed over directly: no folder to compare with
+    try:
+        check_corpus_unchanged(manifest, corpus or settings.index_corpus_dir(), index_dir=settings.index_dir)
+    except IndexNotReady as exc:
+        click.secho(
+            f"warning: {exc.message}. Answering from the index as it was built.", err=True, fg="yellow"
+        )
 
 
 _corpus_opt = click.option(
@@ -94,12 +140,17 @@ def cli() -> None:
 @_corpus_opt
 @_index_opt
 @_model_opt
-def build(corpus_dir: Path | None, index_dir: Path | None, model: str | None) -> None:
-    """Chunk, embed and index the corpus (written atomically, with progress)."""
+@click.option("--force", is_flag=True, help="Rebuild even when no file changed (and chunk every file).")
+def build(corpus_dir: Path | None, index_dir: Path | None, model: str | None, force: bool) -> None:
+    """Chunk, embed and index the corpus (incrementally, written atomically, with progress).
+
+    Without --corpus (or DOCQA_CORPUS_DIR) this refreshes the index from the folder it was built
+    from; the demo corpus is the default only when there is no index yet.
+    """
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
     _setup_logging(settings)
     try:
-        _build(settings)
+        _build(settings, force=force)
     except QAError as exc:
         raise click.ClickException(exc.message) from exc
 
@@ -112,7 +163,10 @@ def _print_result(result: QueryResult) -> None:
     else:
         assert result.answer is not None
         click.secho(" ".join((result.answer.display or result.answer.text).split()), bold=True)
-        click.echo(f"  [{result.answer.passage_rank}] confidence {result.confidence:.2f}")
+        answer = result.answer
+        where = page_label(answer.page, answer.page_end, answer.slide)
+        where = f"{where} · " if where else ""
+        click.echo(f"  [{answer.passage_rank}] {where}confidence {result.confidence:.2f}")
     for clar in result.clarifications:
         meanings = "; ".join(f"{m.expansion} ({', '.join(m.doc_ids)})" for m in clar.meanings)
         click.secho(
@@ -121,7 +175,9 @@ def _print_result(result: QueryResult) -> None:
     for p in result.passages:
         click.echo("")
         click.secho(f"[{p.rank}] {p.title}", bold=True)
-        click.echo(f"    {p.section or '(top)'} · {p.source} [{p.start}:{p.end}] · score {p.score:.3f}")
+        place = page_label(p.page, p.page_end, p.slide)
+        span = f"[{p.start}:{p.end}]" + (f" · {place}" if place else "")
+        click.echo(f"    {p.section or '(top)'} · {p.source} {span} · score {p.score:.3f}")
         # `display` has one line per paragraph, list item or table row; keep them as lines.
         lines = [" ".join(line.split()) for line in (p.display or p.text).splitlines()]
         snippet = "\n".join(line for line in lines if line)
@@ -140,6 +196,7 @@ def ask(question: str, top_k: int, as_json: bool, index_dir: Path | None, model:
     settings = _settings(index_dir=index_dir, model=model)
     _setup_logging(settings, quiet=True)
     index = _load(settings)
+    _warn_if_stale(settings, index.manifest)
     try:
         result = index.query(question, top_k, max_chars=settings.max_question_chars)
     except QAError as exc:
@@ -201,11 +258,11 @@ def eval_(
     settings = _settings(model=model)
     _setup_logging(settings, quiet=True)
     pairs = _eval_pairs(files, index_dirs, pool_dir, pool_index_root, settings)
-    reports = [
-        (name, _eval_one(question_file, index_dir, top_k, mode, settings))
+    results = [
+        (name, *_eval_one(question_file, index_dir, top_k, mode, settings))
         for name, question_file, index_dir in pairs
     ]
-    _print_eval(reports, as_json)
+    _print_eval(results, as_json)
 
 
 def _eval_pairs(
@@ -246,7 +303,9 @@ def _eval_pairs(
     return pairs
 
 
-def _eval_one(question_file: Path, index_dir: Path, top_k: int, mode: str, settings: Settings) -> Any:
+def _eval_one(
+    question_file: Path, index_dir: Path, top_k: int, mode: str, settings: Settings
+) -> tuple[Any, dict[str, Any]]:
     from service.evaluation import evaluate, load_questions
 
     try:
@@ -254,19 +313,45 @@ def _eval_one(question_file: Path, index_dir: Path, top_k: int, mode: str, setti
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     local = _settings(index_dir=index_dir, model=settings.model)
-    return evaluate(_load(local), rows, top_k=top_k, mode=mode, settings=local)
+    index = _load(local)
+    manifest = index.manifest
+    # Each index is checked against the folder it was built from (pool indexes each have their own).
+    if manifest.get("corpus_dir"):
+        _warn_if_stale(local, manifest, corpus=Path(manifest["corpus_dir"]))
+    info = {
+        "index_dir": str(index_dir),
+        "corpus_dir": manifest.get("corpus_dir"),
+        "documents": manifest.get("documents"),
+        "built_at": manifest.get("built_at"),
+    }
+    return evaluate(index, rows, top_k=top_k, mode=mode, settings=local), info
 
 
-def _print_eval(reports: list[tuple[str, Any]], as_json: bool) -> None:
+def _index_line(info: dict[str, Any]) -> str:
+    """``index var/index: 4 documents from /srv/handbook, built 2026-…`` (what the metrics are of)."""
+    return (
+        f"index {info['index_dir']}: {info['documents']} documents from "
+        f"{info['corpus_dir'] or '(documents given directly)'}, built {info['built_at']}"
+    )
+
+
+def _print_eval(results: list[tuple[str, Any, dict[str, Any]]], as_json: bool) -> None:
+    """The metrics, after a line naming each index and the folder it was built from (in JSON: ``index``)."""
     from service.evaluation import combined_metrics, format_report, format_summary
 
-    if len(reports) == 1:
-        report = reports[0][1]
-        click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_report(report))
+    reports = [(name, report) for name, report, _ in results]
+    if not as_json:
+        for _, _, info in results:
+            click.echo(_index_line(info))
+    if len(results) == 1:
+        _, report, info = results[0]
+        click.echo(
+            json.dumps({**report.to_dict(), "index": info}, indent=2) if as_json else format_report(report)
+        )
         return
     if as_json:
         payload = {
-            "corpora": [{"name": name, **report.to_dict()} for name, report in reports],
+            "corpora": [{"name": name, **report.to_dict(), "index": info} for name, report, info in results],
             "overall": combined_metrics([r for _, r in reports]),
         }
         click.echo(json.dumps(payload, indent=2))
@@ -275,12 +360,17 @@ def _print_eval(reports: list[tuple[str, Any]], as_json: bool) -> None:
 
 
 def ensure_index(settings: Settings) -> None:
-    """Build the index when it is missing, stale (corpus changed) or built with another model."""
+    """Build the index when it is missing, stale (its corpus changed) or built with another model.
+
+    The corpus is the one given, else the folder the index was built from (so an index of your
+    own folder is never replaced by the demo corpus), else the demo corpus.
+    """
+    corpus = settings.index_corpus_dir()
     try:
         manifest = read_manifest(settings.index_dir, settings.model_path)
-        check_corpus_unchanged(manifest, settings.corpus_dir)
+        check_corpus_unchanged(manifest, corpus, index_dir=settings.index_dir)
     except IndexNotReady as exc:
-        click.echo(f"{exc.message.split(';')[0]}: building it now.", err=True)
+        click.echo(f"{exc.message.split('; run `')[0]}: building it now from {corpus}.", err=True)
         _build(settings)
 
 
@@ -306,7 +396,11 @@ def serve(
     for name, value in (("CORPUS_DIR", corpus_dir), ("INDEX_DIR", index_dir), ("MODEL", model)):
         if value is not None:
             os.environ[f"DOCQA_{name}"] = str(value)
-    click.echo(f"serving on http://{settings.host}:{settings.port}", err=True)
+    click.echo(
+        f"serving the index {settings.index_dir} of {settings.index_corpus_dir()} "
+        f"on http://{settings.host}:{settings.port}",
+        err=True,
+    )
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -337,7 +431,7 @@ def slack(socket_mode: bool, corpus_dir: Path | None, index_dir: Path | None, mo
         check_socket_mode_settings(settings)
         ensure_index(settings)
         click.echo("connecting to Slack over Socket Mode ...", err=True)
-        run_socket_mode(settings)
+        run_socket_mode(settings.model_copy(update={"corpus_dir": settings.index_corpus_dir()}))
     except SocketModeNotConfigured as exc:
         raise click.ClickException(str(exc)) from exc
     except QAError as exc:

@@ -34,7 +34,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DOCQA_", extra="ignore", populate_by_name=True)
 
-    corpus_dir: Path = Field(Path("corpus/documents"), description="Folder of .txt/.md/.html documents.")
+    corpus_dir: Path = Field(
+        Path("corpus/documents"),
+        description="Folder of documents. When unset, the folder the index was built from "
+        "(recorded in its manifest); the demo corpus only when no index exists yet.",
+    )
     index_dir: Path = Field(Path("var/index"), description="Where the built index lives.")
     data_dir: Path = Field(Path("var"), description="Writable data (Slack feedback log).")
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path.")
@@ -70,6 +74,24 @@ class Settings(BaseSettings):
     def model_path(self) -> str:
         """The model to load: the packaged copy for the default name, else `model` as given."""
         return resolve_model(self.model)
+
+    @property
+    def corpus_dir_is_set(self) -> bool:
+        """True when the corpus folder was given (``DOCQA_CORPUS_DIR``, ``--corpus`` or an argument)."""
+        return "corpus_dir" in self.model_fields_set
+
+    def index_corpus_dir(self) -> Path:
+        """The corpus folder that goes with the index at `index_dir`.
+
+        The folder given explicitly wins; else the one the index was built from (its manifest
+        records it), so ``docqa build --corpus X`` then ``docqa serve`` serves X; the demo corpus
+        (the field's default) only when there is no index yet.
+        """
+        if self.corpus_dir_is_set:
+            return self.corpus_dir
+        from index.store import recorded_corpus_dir
+
+        return recorded_corpus_dir(self.index_dir) or self.corpus_dir
 
     @property
     def slack_enabled(self) -> bool:

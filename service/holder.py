@@ -12,9 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from index import Index, build_index, load_index
 from index.errors import IndexNotReady, QAError
+from index.store import check_corpus_unchanged, read_manifest, rebuild_hint
 from service.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -78,7 +80,8 @@ class IndexHolder:
         """Load (optionally rebuild first) the index from disk and swap it in. Blocking.
 
         Args:
-            rebuild: Run `build_index` over the corpus folder before loading.
+            rebuild: Run `build_index` (incremental) over the corpus folder before loading: the
+                folder given in the settings, else the one the index was built from.
 
         Returns:
             The document count and the time taken.
@@ -97,17 +100,18 @@ class IndexHolder:
     def _load_locked(self, rebuild: bool) -> LoadOutcome:
         s = self._settings
         started = time.perf_counter()
+        corpus = s.index_corpus_dir()
         try:
             if rebuild:
-                build_index(s.corpus_dir, s.index_dir, s.model_path)
-            new_index = load_index(s.index_dir, s.model_path, s.corpus_dir)
+                build_index(corpus, s.index_dir, s.model_path)
+            new_index = self._load_checked(corpus)
         except Exception as exc:
             error = (
                 exc
                 if isinstance(exc, QAError)
                 else IndexNotReady(
                     f"Could not load the index from {s.index_dir} ({type(exc).__name__}: {exc}); "
-                    "run `docqa build` and reload."
+                    f"{rebuild_hint(corpus, s.index_dir)}, then reload."
                 )
             )
             if self._index is None:
@@ -119,13 +123,25 @@ class IndexHolder:
         self.swap(new_index)
         seconds = time.perf_counter() - started
         logger.info(
-            "index loaded index_dir=%s documents=%d generation=%d seconds=%.2f",
+            "index loaded index_dir=%s corpus_dir=%s documents=%d generation=%d seconds=%.2f",
             s.index_dir,
+            corpus,
             len(new_index.documents),
             self.generation,
             seconds,
         )
         return LoadOutcome(documents=len(new_index.documents), seconds=seconds)
+
+    def _load_checked(self, corpus: Path) -> Index:
+        """Load the index after checking it against `corpus` (the message names the folder and the
+        command that rebuilds the index from it, never one that would replace it)."""
+        s = self._settings
+        manifest = read_manifest(s.index_dir, s.model_path)
+        try:
+            check_corpus_unchanged(manifest, corpus, index_dir=s.index_dir)
+        except IndexNotReady as exc:
+            raise IndexNotReady(f'{exc.message}, or POST /v1/admin/reload with {{"rebuild": true}}') from exc
+        return load_index(s.index_dir, s.model_path)
 
     def swap(self, new_index: Index) -> None:
         """Make `new_index` the current index (an atomic reference assignment)."""

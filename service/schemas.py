@@ -24,6 +24,9 @@ EXAMPLE_PASSAGE: dict[str, Any] = {
     "display": "Department heads and managers typically report to the COO. This includes leaders of "
     "various operational departments such as production, marketing, human resources, and sales.",
     "url": "/documents/customer-officer-vs-coo?start=11730&end=11919",
+    "page": None,
+    "page_end": None,
+    "slide": None,
 }
 EXAMPLE_ANSWER: dict[str, Any] = {
     "text": "Department heads and managers typically report to the COO.",
@@ -33,6 +36,9 @@ EXAMPLE_ANSWER: dict[str, Any] = {
     "passage_rank": 1,
     "display": "Department heads and managers typically report to the COO.",
     "url": "/documents/customer-officer-vs-coo?start=11730&end=11788",
+    "page": None,
+    "page_end": None,
+    "slide": None,
 }
 EXAMPLE_CLARIFICATION: dict[str, Any] = {
     "term": "CCO",
@@ -60,6 +66,29 @@ _PASSAGE_DISPLAY = (
     "lines joined, one line (`\\n`-separated) per paragraph, list item (`• item`) or table row "
     "(`Header: cell · Header: cell`)."
 )
+_PAGE = (
+    "For a paged document (PDF): the 1-based page the span starts on, as the viewer shows it "
+    '("page N of M"). Null for documents without pages.'
+)
+_PAGE_END = (
+    "The page the span ends on, only when it crosses into a later page (the span covers pages "
+    "`page`..`page_end`); null otherwise."
+)
+_SLIDE = "For a slide deck (PPTX): the 1-based slide the span is on. Null for other documents."
+_PAGES = "Number of pages of a paged document (PDF); null for documents without pages."
+_SLIDES = "Number of slides of a slide deck (PPTX); null for other documents."
+
+
+def _page_field() -> Any:
+    return Field(None, ge=1, description=_PAGE, examples=[2, None])
+
+
+def _page_end_field() -> Any:
+    return Field(None, ge=2, description=_PAGE_END, examples=[3, None])
+
+
+def _slide_field() -> Any:
+    return Field(None, ge=1, description=_SLIDE, examples=[4, None])
 
 
 class QueryRequest(BaseModel):
@@ -117,6 +146,9 @@ class AnswerOut(BaseModel):
         examples=["Bike type: Cargo bike · Monthly limit: 150 euros"],
     )
     url: str | None = Field(None, description="Citation viewer link for the answer span.")
+    page: int | None = _page_field()
+    page_end: int | None = _page_end_field()
+    slide: int | None = _slide_field()
 
 
 class PassageOut(BaseModel):
@@ -136,6 +168,9 @@ class PassageOut(BaseModel):
         examples=["Permanent employees can join.\n• Helmets count as accessories."],
     )
     url: str = Field(description="Relative link to the citation viewer, span highlighted.")
+    page: int | None = _page_field()
+    page_end: int | None = _page_end_field()
+    slide: int | None = _slide_field()
 
 
 class MeaningOut(BaseModel):
@@ -196,7 +231,17 @@ class DocumentSummary(BaseModel):
                     "title": "What is the difference between CCO and CRO?",
                     "source": "corpus/documents/001_fd03dcd6d25ed936.txt",
                     "chars": 2853,
-                }
+                    "pages": None,
+                    "slides": None,
+                },
+                {
+                    "doc_id": "travel-policy",
+                    "title": "Travel policy",
+                    "source": "handbook/travel-policy.pdf",
+                    "chars": 18234,
+                    "pages": 12,
+                    "slides": None,
+                },
             ]
         }
     )
@@ -205,6 +250,8 @@ class DocumentSummary(BaseModel):
     title: str
     source: str
     chars: int = Field(ge=0, description="Length of the document text in characters.")
+    pages: int | None = Field(None, ge=1, description=_PAGES)
+    slides: int | None = Field(None, ge=1, description=_SLIDES)
 
 
 class DocumentOut(BaseModel):
@@ -218,7 +265,21 @@ class DocumentOut(BaseModel):
                     "title": "What is the difference between CCO and CRO?",
                     "source": "corpus/documents/001_fd03dcd6d25ed936.txt",
                     "text": "askvity\n\nWhat is the difference between CCO and CRO?\n…",
-                }
+                    "pages": None,
+                    "slides": None,
+                    "page_starts": [],
+                    "slide_starts": [],
+                },
+                {
+                    "doc_id": "travel-policy",
+                    "title": "Travel policy",
+                    "source": "handbook/travel-policy.pdf",
+                    "text": "Travel policy\n…\fBooking\n…\fExpenses\n…",
+                    "pages": 3,
+                    "slides": None,
+                    "page_starts": [0, 1480, 3012],
+                    "slide_starts": [],
+                },
             ]
         }
     )
@@ -227,6 +288,19 @@ class DocumentOut(BaseModel):
     title: str
     source: str
     text: str
+    pages: int | None = Field(None, ge=1, description=_PAGES)
+    slides: int | None = Field(None, ge=1, description=_SLIDES)
+    page_starts: list[int] = Field(
+        default_factory=list,
+        description="Start offset in `text` of each page (page N is `text[page_starts[N-1]:page_starts[N]]`, "
+        "pages joined by a form feed); empty for documents without pages.",
+        examples=[[0, 1480, 3012]],
+    )
+    slide_starts: list[int] = Field(
+        default_factory=list,
+        description="Start offset in `text` of each slide of a deck; empty otherwise.",
+        examples=[[0, 210, 655]],
+    )
 
 
 class ErrorDetail(BaseModel):
@@ -299,3 +373,50 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         503: "The index is not loaded yet.",
     }
     return {s: {"model": ErrorOut, "description": described[s]} for s in statuses}
+
+
+class SkippedFile(BaseModel):
+    """A file of the corpus folder that is not in the index, and why."""
+
+    path: str = Field(description="Path relative to the corpus folder.", examples=["scans/receipt.pdf"])
+    reason: str = Field(
+        description="Why it was skipped.", examples=["no text layer (scanned? OCR is not supported)"]
+    )
+
+
+class IndexOut(BaseModel):
+    """`GET /v1/index`: what the loaded index was built from, and the build's report."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "corpus_dir": "/srv/handbook",
+                    "built_at": "2026-11-30T07:24:13Z",
+                    "model": "all-MiniLM-L6-v2",
+                    "documents": 57,
+                    "chunks": 1079,
+                    "answer_units": 5000,
+                    "changes": {"added": 1, "changed": 0, "removed": 0, "unchanged": 56},
+                    "embedded_texts": 42,
+                    "cached_texts": 4958,
+                    "skipped": [{"path": "scans/receipt.pdf", "reason": "no text layer (scanned?)"}],
+                }
+            ]
+        }
+    )
+
+    corpus_dir: str | None = Field(description="The folder the index was built from (absolute).")
+    built_at: str | None = Field(description="When the build finished (UTC, ISO 8601).")
+    model: str | None = Field(description="The embedding model the index was built with.")
+    documents: int = Field(description="Documents in the index.")
+    chunks: int = Field(description="Passages (chunks) in the index.")
+    answer_units: int | None = Field(description="Sentences, list items and table rows an answer can be.")
+    changes: dict[str, int] = Field(
+        description="Files added, changed, removed and unchanged since the previous build at this path."
+    )
+    embedded_texts: int | None = Field(description="Texts the build embedded (the rest came from the cache).")
+    cached_texts: int | None = Field(description="Texts whose vectors came from the embedding cache.")
+    skipped: list[SkippedFile] = Field(
+        description="Files of the folder that are not in the index, with reasons."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -151,3 +152,136 @@ def test_serve_builds_the_index_on_first_run(small_corpus: Path, tmp_path: Path)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# -- incremental builds; the index remembers its folder (issue 10) -----------------------------
+
+CHANGED_TRAVEL = "# Travel policy\n\nTrains for trips under 800 km.\n"
+
+
+@pytest.fixture
+def index_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """DOCQA_INDEX_DIR set, DOCQA_CORPUS_DIR unset: the corpus folder must come from the index."""
+    monkeypatch.delenv("DOCQA_CORPUS_DIR", raising=False)
+    monkeypatch.setenv("DOCQA_INDEX_DIR", str(tmp_path / "index"))
+    return tmp_path / "index"
+
+
+def test_build_reports_changed_files_and_what_it_embedded(small_corpus: Path, index_env: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli, ["build", "--corpus", str(small_corpus)])
+    assert first.exit_code == 0, first.output
+    assert "added 1, changed 0, removed 0, unchanged 0 files" in first.stderr
+    assert re.search(r"embedded [1-9]\d* new texts, 0 from cache", first.stderr)
+    again = runner.invoke(cli, ["build", "--corpus", str(small_corpus)])
+    assert "added 0, changed 0, removed 0, unchanged 1 files" in again.stderr
+    assert "embedded 0 new texts, 0 from cache" in again.stderr and "up to date" in again.stderr
+    (small_corpus / "travel.md").write_text(CHANGED_TRAVEL, encoding="utf-8")
+    (small_corpus / "hr.md").write_text("# HR\n\nPayslips arrive on the 25th.\n", encoding="utf-8")
+    changed = runner.invoke(cli, ["build"])  # no --corpus: the folder the index was built from
+    assert changed.exit_code == 0, changed.output
+    assert f"building the index of {small_corpus} into" in changed.stderr
+    assert "added 1, changed 1, removed 0, unchanged 0 files" in changed.stderr
+    assert "  + hr.md" in changed.stderr and "  ~ travel.md" in changed.stderr
+
+
+def test_ask_uses_the_index_folder_and_warns_when_it_changed(small_corpus: Path, index_env: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", "--corpus", str(small_corpus)]).exit_code == 0
+    fresh = runner.invoke(cli, ["ask", "When are trains booked?"])
+    assert fresh.exit_code == 0 and fresh.stdout.startswith("Trains are booked for trips under 500 km.")
+    assert fresh.stderr == ""
+    (small_corpus / "travel.md").write_text(CHANGED_TRAVEL, encoding="utf-8")
+    stale = runner.invoke(cli, ["ask", "When are trains booked?"])
+    assert stale.exit_code == 0 and stale.stdout.startswith("Trains are booked for trips under 500 km.")
+    assert f"warning: the corpus in {small_corpus} changed since the index was built" in stale.stderr
+    assert "changed 1" in stale.stderr and f"docqa build --corpus {small_corpus}" in stale.stderr
+
+
+def test_serve_keeps_the_index_of_its_own_folder(small_corpus: Path, index_env: Path) -> None:
+    from service.cli import ensure_index
+    from service.config import Settings
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", "--corpus", str(small_corpus)]).exit_code == 0
+    built_at = json.loads((index_env / "manifest.json").read_text(encoding="utf-8"))["built_at"]
+    settings = Settings()
+    assert not settings.corpus_dir_is_set and settings.index_corpus_dir() == small_corpus
+    ensure_index(settings)  # what `docqa serve` / `make serve` run first: nothing to rebuild
+    manifest = json.loads((index_env / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["built_at"] == built_at and manifest["corpus_dir"] == str(small_corpus)
+
+
+def test_eval_names_the_folder_the_index_was_built_from(built_index_dir: Path, corpus_dir: Path) -> None:
+    runner = CliRunner()
+    table = runner.invoke(cli, ["eval", str(DEV), "--index", str(built_index_dir)])
+    assert table.exit_code == 0, table.output
+    assert table.stdout.startswith(f"index {built_index_dir}: 4 documents from {corpus_dir}, built ")
+    as_json = runner.invoke(
+        cli, ["eval", str(DEV), "--json", "--mode", "bm25", "--index", str(built_index_dir)]
+    )
+    assert json.loads(as_json.stdout)["index"]["corpus_dir"] == str(corpus_dir)
+
+
+@pytest.mark.integration
+def test_index_built_elsewhere_is_served_from_another_directory(small_corpus: Path, tmp_path: Path) -> None:
+    """The installed `docqa`: build with relative paths in one directory; `ask` and `serve` (without
+    --corpus) from another directory use that folder and find the index current."""
+    exe = shutil.which("docqa") or str(Path(sys.executable).parent / "docqa")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
+    env |= {"HF_HUB_OFFLINE": "1", "DOCQA_RATE_LIMIT_PER_MINUTE": "0"}
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    index_dir = tmp_path / "index"
+    subprocess.run(
+        [exe, "build", "--corpus", "../corpus", "--index", "../index"],
+        cwd=here,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    asked = subprocess.run(
+        [exe, "ask", "When are trains booked?", "--index", str(index_dir)],
+        cwd=there,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert asked.stdout.startswith("Trains are booked") and "warning" not in asked.stderr
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [exe, "serve", "--port", str(port), "--index", str(index_dir)],
+            cwd=there,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_ready(port, proc, log_path)
+        body = httpx.post(
+            f"http://127.0.0.1:{port}/v1/query", json={"question": "When are trains booked?"}, timeout=60
+        ).json()
+        assert body["answer"]["doc_id"] == "travel"
+        log_text = log_path.read_text()
+        assert "building it now" not in log_text and f"of {small_corpus} on http" in log_text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, log_path.read_text()
+        time.sleep(0.5)
+    raise AssertionError(f"not ready: {log_path.read_text()}")

@@ -55,17 +55,22 @@ async def reload(
         ReloadRequest | None,
         Body(
             openapi_examples={
-                "reload": {"summary": "Load the index again (after `docqa build`)", "value": {}},
-                "rebuild": {"summary": "Rebuild from the corpus, then load", "value": {"rebuild": True}},
+                "reload": {"summary": "Load the index again (after `docqa build --corpus DIR`)", "value": {}},
+                "rebuild": {
+                    "summary": "Rebuild (incrementally) from the index's corpus folder, then load",
+                    "value": {"rebuild": True},
+                },
             }
         ),
     ] = None,
 ) -> JSONResponse:
-    """Load the index again from `DOCQA_INDEX_DIR` (after `docqa build`) and swap it in.
+    """Load the index again from `DOCQA_INDEX_DIR` (after `docqa build --corpus DIR`) and swap it in.
 
-    With `{"rebuild": true}` the corpus is rebuilt first. In-flight requests finish on the old
-    index. Needs an API key when `DOCQA_API_KEYS` is set; otherwise only loopback clients may call it.
-    The same happens on SIGHUP.
+    With `{"rebuild": true}` the index is first rebuilt, incrementally, from its corpus folder:
+    `DOCQA_CORPUS_DIR` when set, else the folder the index was built from. A stale index is
+    refused (503) with a message naming that folder and the command that rebuilds it. In-flight
+    requests finish on the old index. Needs an API key when `DOCQA_API_KEYS` is set; otherwise
+    only loopback clients may call it. The same happens on SIGHUP.
     """
     if not settings.api_key_list and not is_loopback(client_host(request.scope)):
         raise Forbidden("Reload is only allowed from loopback when no API keys are configured.")

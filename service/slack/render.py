@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from index.pages import page_label
+
 Block = dict[str, Any]
 Message = dict[str, Any]
 
@@ -97,8 +99,8 @@ def citations(result: Mapping[str, Any], public_url: str) -> list[dict[str, Any]
         public_url: Base of the absolute viewer links.
 
     Returns:
-        Dicts with ``doc_id``, ``title``, ``section``, ``start``, ``end``, ``url`` and ``text``
-        (the span's readable ``display``).
+        Dicts with ``doc_id``, ``title``, ``section``, ``start``, ``end``, ``url``, ``text``
+        (the span's readable ``display``) and ``place`` ("p. 2", "pp. 2–3", "slide 4" or "").
     """
     passages: Sequence[Mapping[str, Any]] = result.get("passages") or []
     answer = result.get("answer")
@@ -121,13 +123,33 @@ def _citation(span: Mapping[str, Any], public_url: str) -> dict[str, Any]:
         "end": end,
         "text": shown_text(span),
         "url": viewer_url(public_url, doc_id, start, end),
+        "place": place(span),
     }
+
+
+def place(span: Mapping[str, Any]) -> str:
+    """Where a cited span is, from its ``page``/``page_end``/``slide`` ("p. 2"; "" when unpaged).
+
+    Args:
+        span: An answer or passage dict; missing or malformed page fields are ignored.
+
+    Returns:
+        The label shown after the citation's title.
+    """
+
+    def number(key: str) -> int | None:
+        value = span.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    return page_label(number("page"), number("page_end"), number("slide"))
 
 
 def _citation_lines(cited: Sequence[Mapping[str, Any]], *, snippets: bool) -> str:
     lines = []
     for number, cite in enumerate(cited, start=1):
         line = f"{number}. {_link(cite['url'], _clip(cite['title'], 150))}"
+        if cite["place"]:
+            line += f" ({escape_mrkdwn(cite['place'])})"
         if cite["section"]:
             line += f" · _{escape_mrkdwn(_clip(cite['section'], 150))}_"
         if snippets and cite["text"]:
@@ -253,7 +275,10 @@ def _feedback_actions(
 
 
 def _fallback(headline: str, cited: Sequence[Mapping[str, Any]], *, abstained: bool) -> str:
-    sources = "; ".join(f"[{n}] {c['title']} ({c['url']})" for n, c in enumerate(cited, start=1))
+    sources = "; ".join(
+        f"[{n}] {c['title']}{', ' + c['place'] if c['place'] else ''} ({c['url']})"
+        for n, c in enumerate(cited, start=1)
+    )
     label = "Closest passages" if abstained else "Sources"
     text = headline + (f" {label}: {sources}" if sources else "")
     return escape_mrkdwn(_clip(text, 3500))

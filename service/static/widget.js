@@ -138,6 +138,8 @@ ol.cites { margin: 0; padding: 0 0 0 22px; }
 ol.cites li { margin: 6px 0 0; padding-left: 2px; }
 ol.cites a { font-size: 14px; color: var(--accent); font-weight: 600; text-decoration: underline; text-underline-offset: 2px; }
 .section { display: block; font-size: 13px; color: var(--muted); }
+.place { font-size: 12px; color: var(--muted); font-weight: 600; white-space: nowrap; }
+ol.cites .place { margin-left: 6px; }
 details { margin-top: 2px; font-size: 13px; }
 details.more { margin-top: 8px; }
 details.more > summary { font-weight: 600; }
@@ -206,6 +208,29 @@ blockquote {
   function shownText(span) {
     const display = span.display;
     return String(typeof display === "string" && display.trim() ? display : span.text || "");
+  }
+
+  /** A positive integer field of a span, else null (servers before pages existed send none). */
+  function pageNumber(span, key) {
+    const value = span[key];
+    return Number.isInteger(value) && value > 0 ? value : null;
+  }
+
+  /** Where a cited span is: "p. 2", "pp. 2–3", "slide 4" (joined when several), or "". */
+  function placeLabel(span) {
+    const page = pageNumber(span, "page");
+    const pageEnd = pageNumber(span, "page_end");
+    const slide = pageNumber(span, "slide");
+    const parts = [];
+    if (page) parts.push(pageEnd && pageEnd > page ? "pp. " + page + "–" + pageEnd : "p. " + page);
+    if (slide) parts.push("slide " + slide);
+    return parts.join(", ");
+  }
+
+  /** The page label of a citation as an element, or null when the span has no page or slide. */
+  function placeTag(span) {
+    const label = placeLabel(span);
+    return label ? h("span", { class: "place", "data-docqa": "place", text: label }) : null;
   }
 
   /** A passage's lines (one per paragraph, list item or table row) as separate paragraphs. */
@@ -481,10 +506,13 @@ blockquote {
         // The reference opens the viewer on the answer sentence itself, else on its passage.
         const href = safeLink(answer.url || passages[idx].url, this.config.api);
         const label = "[" + (idx + 1) + "]";
+        const where = placeLabel(answer);
         p.append(" ", href
           ? h("a", { class: "ref", href, target: "_blank", rel: "noopener", "data-docqa": "citation",
-            "aria-label": "Open source " + (idx + 1) + " at the answer" }, label)
+            "aria-label": "Open source " + (idx + 1) + " at the answer" + (where ? ", " + where : "") }, label)
           : h("span", { class: "ref", text: label }));
+        const tag = placeTag(answer);
+        if (tag) p.append(" ", tag);
       }
       bubble.append(p);
       if (passages.length) {
@@ -535,7 +563,7 @@ blockquote {
         const link = href
           ? h("a", { href, target: "_blank", rel: "noopener", "data-docqa": "citation" }, title)
           : h("span", { text: title });
-        const item = h("li", null, link);
+        const item = h("li", null, link, placeTag(passage));
         if (passage.section) item.append(h("span", { class: "section", text: String(passage.section) }));
         const lines = passageLines(shownText(passage));
         if (lines.length) {
@@ -569,10 +597,14 @@ blockquote {
   function compactReply(reply) {
     const passages = (Array.isArray(reply.passages) ? reply.passages : []).map((p) => ({
       rank: p.rank, title: p.title, doc_id: p.doc_id, section: p.section, url: p.url, display: shownText(p),
+      page: p.page, page_end: p.page_end, slide: p.slide,
     }));
     return {
       answer: reply.answer
-        ? { display: shownText(reply.answer), passage_rank: reply.answer.passage_rank, url: reply.answer.url }
+        ? {
+          display: shownText(reply.answer), passage_rank: reply.answer.passage_rank, url: reply.answer.url,
+          page: reply.answer.page, page_end: reply.answer.page_end, slide: reply.answer.slide,
+        }
         : null,
       abstained: Boolean(reply.abstained), passages, clarifications: reply.clarifications || [],
       resolved_question: reply.resolved_question, question: reply.question,

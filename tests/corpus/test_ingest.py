@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from corpus import load_corpus
-from corpus.ingest import CorpusLoadError
+from corpus.ingest import CorpusLoadError, Skipped, corpus_files, scan_corpus
+from tests.corpus.makers import encrypted_pdf, image_only_pdf, slide_deck, three_page_pdf, word_document
 
 
 def test_default_corpus_has_readable_ids_and_titles(corpus_dir: Path) -> None:
     docs = {d.doc_id: d for d in load_corpus(corpus_dir)}
     assert set(docs) == {"cco-vs-coo", "cco-vs-cro", "customer-officer-vs-coo", "what-does-a-cco-do"}
     assert docs["cco-vs-cro"].title == "What is the difference between CCO and CRO?"
-    assert docs["cco-vs-coo"].source.endswith("corpus/documents/000_6dfa2822c5d99558.txt")
+    assert docs["cco-vs-coo"].source == "000_6dfa2822c5d99558.txt"
 
 
 def test_text_is_the_file_verbatim(corpus_dir: Path) -> None:
     for doc in load_corpus(corpus_dir):
-        raw = (corpus_dir / Path(doc.source).name).read_text(encoding="utf-8")
+        raw = (corpus_dir / doc.source).read_text(encoding="utf-8")
         assert doc.text == raw
 
 
@@ -52,7 +54,7 @@ def test_duplicates_and_unsupported_files_are_skipped(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
-        (lambda p: None, "no .txt/.md/.html documents"),
+        (lambda p: None, r"no readable documents in .* \(the folder has no files\); docqa reads \.txt, \.md"),
         (lambda p: (p / "manifest.json").write_text("{not json", encoding="utf-8"), "not valid JSON"),
         (
             lambda p: [
@@ -63,7 +65,9 @@ def test_duplicates_and_unsupported_files_are_skipped(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_corpus_folders_say_what_to_fix(tmp_path: Path, setup, message: str) -> None:
+def test_bad_corpus_folders_say_what_to_fix(
+    tmp_path: Path, setup: Callable[[Path], object], message: str
+) -> None:
     setup(tmp_path)
     with pytest.raises(CorpusLoadError, match=message):
         load_corpus(tmp_path)
@@ -72,3 +76,152 @@ def test_bad_corpus_folders_say_what_to_fix(tmp_path: Path, setup, message: str)
 def test_missing_folder_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(CorpusLoadError, match="DOCQA_CORPUS_DIR"):
         load_corpus(tmp_path / "nope")
+
+
+# -- folders, ids, sources and the skip report (issue 10) ------------------------------------------
+
+
+def _write(root: Path, relative: str, text: str = "") -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text or f"# {relative}\n\nText of {relative}.\n", encoding="utf-8")
+    return path
+
+
+def test_folders_are_read_recursively_with_ids_and_sources_from_the_relative_path(tmp_path: Path) -> None:
+    for relative in ("index.md", "guides/index.md", "api/v2/index.md", "guides/Getting Started.markdown"):
+        _write(tmp_path, relative)
+    docs = {d.doc_id: d.source for d in load_corpus(tmp_path)}
+    assert docs == {
+        "index": "index.md",
+        "guides-index": "guides/index.md",
+        "api-v2-index": "api/v2/index.md",
+        "guides-getting-started": "guides/Getting Started.markdown",
+    }
+
+
+def test_ids_and_sources_do_not_depend_on_other_files_or_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "handbook"
+    _write(corpus, "guides/index.md")
+    before = {(d.doc_id, d.source) for d in load_corpus(corpus)}
+    _write(corpus, "a/index.md")
+    _write(corpus, "zz.txt", "More text.")
+    monkeypatch.chdir(corpus / "guides")
+    after = {(d.doc_id, d.source) for d in load_corpus(corpus)}
+    assert before <= after and ("guides-index", "guides/index.md") in before
+
+
+def test_hidden_files_and_folders_are_left_out_silently(tmp_path: Path) -> None:
+    _write(tmp_path, "visible.md")
+    for hidden in (
+        ".draft.md",
+        ".git/notes.md",
+        "guides/.obsidian/cache.md",
+        "guides/.wip.txt",
+        "~$policy.docx",
+    ):
+        _write(tmp_path, hidden)
+    documents, skipped = scan_corpus(tmp_path)
+    assert [d.source for d in documents] == ["visible.md"] and skipped == []
+
+
+def test_every_file_left_out_is_reported_with_its_reason(tmp_path: Path) -> None:
+    _write(tmp_path, "a.txt", "Same text here.")
+    _write(tmp_path, "sub/b.txt", "Same text here.")
+    _write(tmp_path, "blank.md", " \n\n")
+    _write(tmp_path, "data/sheet.xlsx", "not read")
+    _write(tmp_path, "README", "no suffix")
+    encrypted_pdf(tmp_path / "locked.pdf")
+    (tmp_path / "scans").mkdir()
+    image_only_pdf(tmp_path / "scans/receipt.pdf")
+    (tmp_path / "broken.pdf").write_bytes(b"not a pdf")
+    (tmp_path / "broken.docx").write_bytes(b"not a docx")
+    documents, skipped = scan_corpus(tmp_path)
+    assert [d.source for d in documents] == ["a.txt"]
+    assert skipped == [
+        Skipped("README", "unsupported suffix (none)"),
+        Skipped("blank.md", "empty text"),
+        Skipped("broken.docx", "corrupt or unreadable DOCX"),
+        Skipped("broken.pdf", "corrupt or unreadable PDF"),
+        Skipped("data/sheet.xlsx", "unsupported suffix .xlsx"),
+        Skipped("locked.pdf", "encrypted"),
+        Skipped("scans/receipt.pdf", "no text layer (scanned? OCR is not supported)"),
+        Skipped("sub/b.txt", "duplicate content (same text as a.txt)"),
+    ]
+
+
+def test_skips_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _write(tmp_path, "a.md")
+    _write(tmp_path, "photo.png", "png")
+    with caplog.at_level("WARNING", logger="corpus.ingest"):
+        scan_corpus(tmp_path)
+    assert [(r.getMessage(), r.__dict__["path"], r.__dict__["reason"]) for r in caplog.records] == [
+        ("skipped photo.png: unsupported suffix .png", "photo.png", "unsupported suffix .png")
+    ]
+
+
+def test_a_folder_with_nothing_readable_names_the_files_and_reasons(tmp_path: Path) -> None:
+    encrypted_pdf(tmp_path / "a.pdf")
+    (tmp_path / "b.docx").write_bytes(b"garbage")
+    with pytest.raises(CorpusLoadError) as caught:
+        load_corpus(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(
+        f"no readable documents in {tmp_path}: a.pdf (encrypted), b.docx (corrupt or unreadable DOCX); "
+        "docqa reads .txt, .md, .markdown, .mdx, .html, .htm, .pdf, .docx, .pptx files"
+    )
+
+
+def test_pdf_word_and_slides_become_documents_beside_markdown(tmp_path: Path) -> None:
+    _write(tmp_path, "notes.md")
+    (tmp_path / "policies").mkdir()
+    three_page_pdf(tmp_path / "policies/travel.pdf")
+    word_document(tmp_path / "policies/expenses.docx")
+    slide_deck(tmp_path / "results.pptx")
+    docs = {d.doc_id: d for d in load_corpus(tmp_path)}
+    assert set(docs) == {"notes", "policies-travel", "policies-expenses", "results"}
+    pdf, word, deck = docs["policies-travel"], docs["policies-expenses"], docs["results"]
+    assert (pdf.title, pdf.source, len(pdf.pages), pdf.meta["format"]) == (
+        "Travel Policy",
+        "policies/travel.pdf",
+        3,
+        "pdf",
+    )
+    assert "boilerplate_spans" in pdf.meta
+    assert (word.title, word.meta["format"], word.text.startswith("# Expense policy")) == (
+        "Expense policy",
+        "markdown",
+        True,
+    )
+    assert (deck.title, len(deck.slides), deck.meta["format"]) == ("Quarterly results", 2, "markdown")
+
+
+def test_a_pdf_over_the_time_limit_is_skipped_while_the_rest_loads(tmp_path: Path) -> None:
+    three_page_pdf(tmp_path / "slow.pdf")
+    _write(tmp_path, "notes.md")
+    documents, skipped = scan_corpus(tmp_path, timeout=0.001)
+    assert [d.source for d in documents] == ["notes.md"]
+    assert skipped == [Skipped("slow.pdf", "timeout (parsing took longer than 0.001 s)")]
+
+
+def test_manifest_keys_are_relative_paths_and_its_ids_win(tmp_path: Path) -> None:
+    _write(tmp_path, "home.md")
+    _write(tmp_path, "guides/index.md")
+    (tmp_path / "manifest.json").write_text(
+        '{"guides/index.md": {"doc_id": "home", "title": "Guides", "url": "https://example.org/guides"}}',
+        encoding="utf-8",
+    )
+    documents, skipped = scan_corpus(tmp_path)
+    assert [(d.doc_id, d.source, d.title, d.url) for d in documents] == [
+        ("home", "guides/index.md", "Guides", "https://example.org/guides"),
+        ("home-2", "home.md", "home.md", None),
+    ]
+    assert skipped == []
+
+
+def test_corpus_files_lists_what_a_scan_considers(tmp_path: Path) -> None:
+    for relative in ("b.md", "a/c.pdf", ".hidden/x.md", "manifest.json", "a/manifest.json", "z.bin"):
+        _write(tmp_path, relative, "x")
+    assert corpus_files(tmp_path) == ["a/c.pdf", "a/manifest.json", "b.md", "z.bin"]

@@ -163,6 +163,11 @@ NEW_DOC = (
     "The Chief Happiness Officer usually reports to the Chief People Officer.\n"
 )
 NEW_QUESTION = "Who does the chief happiness officer report to?"
+# Builds are incremental, so adding one short document takes well under the half second after
+# which the test sends a second reload; hundreds of new sentences to embed keep the rebuild busy.
+FILLER_DOC = "Warehouse inventory\n\n" + "\n\n".join(
+    f"Shelf {i} in aisle {i % 13} holds {i * 7 % 97} boxes of paper clips." for i in range(400)
+)
 
 
 @pytest.fixture(scope="module")
@@ -177,14 +182,20 @@ def reloadable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serve
         shutil.copy(CORPUS / name, corpus / name)
     (corpus / "manifest.json").write_text(json.dumps(keep), encoding="utf-8")
     build_index(corpus, index_dir, Settings().model_path)
+    # No DOCQA_CORPUS_DIR: the server finds the corpus through the index, which remembers its folder
+    # (the server's working directory is the repository, whose demo corpus must not be used).
     env = {
         "DOCQA_INDEX_DIR": str(index_dir),
-        "DOCQA_CORPUS_DIR": str(corpus),
         "DOCQA_RATE_LIMIT_PER_MINUTE": "0",
         "DOCQA_API_KEYS": "",
     }
-    with live_server(env) as url:
-        yield url, corpus
+    saved = os.environ.pop("DOCQA_CORPUS_DIR", None)
+    try:
+        with live_server(env) as url:
+            yield url, corpus
+    finally:
+        if saved is not None:
+            os.environ["DOCQA_CORPUS_DIR"] = saved
 
 
 def _generation(base: str) -> int:
@@ -200,10 +211,16 @@ def test_reload_swaps_in_a_rebuilt_index_without_dropping_requests(
         "what-does-a-cco-do",
     }
     (corpus / "chief-happiness-officer.txt").write_text(NEW_DOC, encoding="utf-8")
+    (corpus / "warehouse.txt").write_text(FILLER_DOC, encoding="utf-8")
 
     # The corpus changed but nothing was rebuilt: the reload is refused and the old index keeps serving.
     stale = httpx.post(base + "/v1/admin/reload", timeout=120)
     assert stale.status_code == 503 and _error_code(stale) == "index_not_ready"
+    # The message names the folder and a command that rebuilds this index from it (never a bare
+    # `docqa build`, which would index another folder), or the rebuild this endpoint offers.
+    message = stale.json()["error"]["message"]
+    assert f"the corpus in {corpus} changed since the index was built (added 2, changed 0" in message
+    assert f"run `docqa build --corpus {corpus} --index " in message and '{"rebuild": true}' in message
     assert (
         httpx.post(base + "/v1/query", json={"question": "Who does a CRO report to?"}, timeout=60).status_code
         == 200
@@ -220,7 +237,7 @@ def test_reload_swaps_in_a_rebuilt_index_without_dropping_requests(
         ]
         statuses = [f.result().status_code for f in in_flight]
         assert reload.result().status_code == 200, reload.result().text
-        assert reload.result().json()["documents"] == 3
+        assert reload.result().json()["documents"] == 4
         assert second.result().status_code == 409
     assert statuses == [200] * len(statuses)
     assert _generation(base) == before + 1

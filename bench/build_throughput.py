@@ -1,0 +1,386 @@
+"""Build throughput: ``docqa build`` against a Haystack indexing pipeline on the same files, same run.
+
+For each pool corpus (``--pool``: 18f-handbook, k8s-concepts, github-site-policy, each ``NAME/docs``):
+
+- **docqa cold**: ``docqa build --corpus NAME/docs --index <tmp>/NAME/index`` in a subprocess, with a
+  fresh tmp parent folder, so the embedding cache beside the index (``index.store.default_embed_cache``,
+  ``<index parent>/.docqa-embeddings``) starts empty. Wall-clock of the whole process (interpreter
+  start, imports, reading, chunking, model load, embedding, FAISS + BM25, writing).
+- **docqa unchanged**: the same command again (cache warm, nothing changed).
+- **docqa 1 % change**: the corpus copied to ``<tmp>/NAME/docs``, indexed once into ``<tmp>/NAME/edited``
+  (the shared cache makes that a warm build, reported as well), then one file in a hundred (at least
+  one) gets a sentence appended, and the rebuild is timed.
+- **peer**: ``bench/peer_build.py`` in ``bench/.venv-peer`` (created when missing, as ``bench/peer.py``
+  does): TextFileToDocument -> DocumentSplitter(word, 200, overlap 0) ->
+  SentenceTransformersDocumentEmbedder (docqa's model path, CPU, batch 32) -> DocumentWriter into an
+  InMemoryDocumentStore, timed the same way (the whole subprocess: model load included for both);
+  its in-process model load and pipeline run are reported too.
+
+Texts embedded: docqa embeds its chunks and its answer units (sentences); the peer its 200-word windows.
+Counts come from the index's manifest.json and the build's own summary line (``embedded N new texts,
+M from cache``), which also covers builds that found nothing to do and left the manifest as it was.
+
+    .venv/bin/python bench/build_throughput.py [--pool ../shared/eval/pool]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+CORPORA = ("18f-handbook", "k8s-concepts", "github-site-policy")
+DOCQA = common.ROOT / ".venv" / "bin" / "docqa"
+PEER_PY = common.ROOT / "bench" / ".venv-peer" / "bin" / "python"
+APPENDED = "\n\nThis sentence was appended by the build throughput benchmark to change the file.\n"
+IMPORT_RETRIES = 5  # other work may leave docqa briefly unimportable; wait and retry
+EMBEDDED = re.compile(r"embedded (\d+) new texts, (\d+) from cache")
+CHANGES = re.compile(r"added (\d+), changed (\d+), removed (\d+), unchanged (\d+) files")
+
+
+def corpus_files(docs: Path) -> list[Path]:
+    """Every file under a corpus folder (hidden ones aside), sorted."""
+    return sorted(
+        p for p in docs.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.parts[-1:])
+    )
+
+
+def embed_cache_dir(index_dir: Path) -> Path:
+    """Where docqa keeps the embedding cache of `index_dir` (asked of docqa, documented default else)."""
+    try:
+        from index.store import default_embed_cache
+
+        return default_embed_cache(index_dir)
+    except ImportError:  # index/ is being edited: the location its docstring and README give
+        return Path(os.path.abspath(index_dir)).parent / ".docqa-embeddings"
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+
+
+def timed(cmd: list[str], log: Path) -> tuple[float, float, int]:
+    """Run `cmd` with stdout and stderr into `log`; its wall seconds, peak RSS (MiB) and exit code."""
+    with log.open("w") as fh:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=common.ROOT, env=_env(), stdout=fh, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return seconds, usage.ru_maxrss / 1024.0, proc.returncode
+
+
+def _changes(match: re.Match[str] | None) -> dict[str, int] | None:
+    keys = ("added", "changed", "removed", "unchanged")
+    return dict(zip(keys, map(int, match.groups()), strict=True)) if match else None
+
+
+def docqa_build(corpus: Path, index_dir: Path) -> dict[str, Any]:
+    """One ``docqa build`` subprocess: wall seconds, peak RSS, and what it says and records it did."""
+    log = index_dir.parent / f"{index_dir.name}.log"
+    cmd = [str(DOCQA), "build", "--corpus", str(corpus), "--index", str(index_dir)]
+    for attempt in range(IMPORT_RETRIES + 1):
+        seconds, rss, code = timed(cmd, log)
+        text = log.read_text(errors="replace")
+        if code == 0:
+            break
+        if "ImportError" not in text or attempt == IMPORT_RETRIES:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({code}):\n{text[-3000:]}")
+        print(f"    docqa build could not import (others are editing docqa?); retry in 60 s:\n{text[-400:]}")
+        time.sleep(60)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    embedded, changes = EMBEDDED.search(text), CHANGES.search(text)
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": rss,
+        "up_to_date": "up to date" in text,
+        "said_embedded": int(embedded[1]) if embedded else None,
+        "said_cached": int(embedded[2]) if embedded else None,
+        "said_changes": _changes(changes),
+        "manifest": {
+            k: manifest.get(k)
+            for k in (
+                "documents",
+                "chunks",
+                "answer_units",
+                "embedded_texts",
+                "cached_texts",
+                "reused_documents",
+                "build_seconds",
+                "built_at",
+            )
+        },
+        "log_tail": text.strip().splitlines()[-6:],
+    }
+
+
+def edit_one_percent(docs: Path) -> list[str]:
+    """Append a sentence to one file in a hundred (at least one), spread evenly; the files changed."""
+    files = corpus_files(docs)
+    count = max(1, round(len(files) / 100))
+    chosen = [files[(2 * i + 1) * len(files) // (2 * count)] for i in range(count)]
+    for path in chosen:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(APPENDED)
+    return [str(p.relative_to(docs)) for p in chosen]
+
+
+def docqa_runs(docs: Path, work: Path) -> dict[str, Any]:
+    """Cold build, unchanged rebuild, and the 1 %-change rebuild of a copy, each in a subprocess."""
+    index_dir = work / "index"
+    cache = embed_cache_dir(index_dir)
+    if cache.exists():
+        raise RuntimeError(f"{cache} exists before the cold build: not a cold cache")
+    print("    docqa cold build ...", flush=True)
+    cold = docqa_build(docs, index_dir)
+    cold["cache_mb"] = common.dir_size_mb(cache) if cache.exists() else 0.0
+    print(f"      {cold['seconds']:.1f} s; unchanged rebuild ...", flush=True)
+    unchanged = docqa_build(docs, index_dir)
+    copy = work / "docs"
+    shutil.copytree(docs, copy)  # copy2 keeps the times, as a checkout of the same files would
+    print(f"      {unchanged['seconds']:.1f} s; copy, first build of the copy (warm cache) ...", flush=True)
+    copy_first = docqa_build(copy, work / "edited")
+    edited = edit_one_percent(copy)
+    time.sleep(3)  # past docqa's racy-timestamp window, as an edit some seconds before a build would be
+    print(f"      {copy_first['seconds']:.1f} s; rebuild after editing {edited} ...", flush=True)
+    changed = docqa_build(copy, work / "edited")
+    print(f"      {changed['seconds']:.1f} s", flush=True)
+    return {
+        "cache_dir": str(cache),
+        "cold": cold,
+        "unchanged": unchanged,
+        "copy_first": copy_first,
+        "edited_files": edited,
+        "changed": changed,
+    }
+
+
+def ensure_peer() -> str | None:
+    """Create the peer venv when missing (``bench/peer.py``); None when ready, else why not."""
+    import peer
+
+    try:
+        peer.ensure_peer_venv()
+    except (subprocess.CalledProcessError, OSError) as exc:
+        return f"could not create bench/.venv-peer ({exc}); the peer was not run"
+    return None
+
+
+def peer_run(files: list[Path], model: str, work: Path) -> dict[str, Any]:
+    """The Haystack pipeline on the files in a peer-venv subprocess: wall seconds plus its own timings."""
+    job, out, log = work / "peer-job.json", work / "peer-result.json", work / "peer.log"
+    job.write_text(
+        json.dumps({"model": model, "files": [str(f) for f in files], "split_length": 200, "batch_size": 32})
+    )
+    cmd = [str(PEER_PY), str(common.ROOT / "bench" / "peer_build.py"), str(job), str(out)]
+    print("    peer (Haystack) pipeline ...", flush=True)
+    seconds, rss, code = timed(cmd, log)
+    if code != 0:
+        raise RuntimeError(f"the peer failed ({code}):\n{log.read_text(errors='replace')[-3000:]}")
+    print(f"      {seconds:.1f} s", flush=True)
+    return {"seconds": seconds, "peak_rss_mb": rss, **json.loads(out.read_text())}
+
+
+def measure_corpus(name: str, pool: Path, model: str, tmp: Path, with_peer: bool) -> dict[str, Any]:
+    """Every measurement of one corpus, in a fresh tmp folder of its own."""
+    docs = (pool / name / "docs").resolve()
+    files = corpus_files(docs)
+    chars = sum(len(f.read_text(encoding="utf-8", errors="replace")) for f in files)
+    work = tmp / name
+    work.mkdir()
+    print(f"{name}: {len(files)} files, {chars:,} chars", flush=True)
+    row: dict[str, Any] = {"corpus": name, "files": len(files), "chars": chars}
+    row["docqa"] = docqa_runs(docs, work)
+    row["peer"], row["peer_error"] = None, None
+    if with_peer:
+        try:
+            row["peer"] = peer_run(files, model, work)
+        except RuntimeError as exc:  # report it and keep docqa's figures
+            print(f"    {exc}", flush=True)
+            row["peer_error"] = str(exc)
+    return row
+
+
+def texts_of(run: dict[str, Any]) -> int:
+    """Texts docqa embedded in a build, by its own summary line (the manifest's count as a fallback)."""
+    said = run["said_embedded"]
+    return int(said if said is not None else run["manifest"].get("embedded_texts") or 0)
+
+
+def main_table(rows: list[dict[str, Any]]) -> str:
+    """The per-corpus throughput table."""
+    out = []
+    for r in rows:
+        cold, peer = r["docqa"]["cold"], r["peer"]
+        m = cold["manifest"]
+        out.append(
+            [
+                r["corpus"],
+                r["files"],
+                r["chars"],
+                round(cold["seconds"], 1),
+                round(r["chars"] / cold["seconds"]),
+                round(r["docqa"]["unchanged"]["seconds"], 2),
+                round(r["docqa"]["changed"]["seconds"], 2),
+                round(peer["seconds"], 1) if peer else "n/a",
+                round(r["chars"] / peer["seconds"]) if peer else "n/a",
+                f"{cold['seconds'] / peer['seconds']:.2f}x" if peer else "n/a",
+                f"{texts_of(cold):,} ({m['chunks']:,} chunks + {m['answer_units']:,} units)",
+                f"{peer['embedded']:,} windows" if peer else "n/a",
+            ]
+        )
+    heads = ["corpus", "files", "chars", "docqa cold s", "docqa chars/s", "docqa unchanged s"]
+    heads += ["docqa 1 % change s", "peer s", "peer chars/s", "docqa/peer", "docqa embedded", "peer embedded"]
+    return common.table(heads, out)
+
+
+def rebuild_table(rows: list[dict[str, Any]]) -> str:
+    """What each docqa build did: seconds, files changed, texts embedded and found in the cache."""
+    out = []
+    for r in rows:
+        d = r["docqa"]
+        for label, key in (
+            ("cold", "cold"),
+            ("unchanged", "unchanged"),
+            ("copy, first build", "copy_first"),
+            ("1 % change", "changed"),
+        ):
+            run = d[key]
+            ch = run["said_changes"] or {}
+            out.append(
+                [
+                    r["corpus"],
+                    label,
+                    round(run["seconds"], 2),
+                    run["manifest"]["build_seconds"],
+                    "yes" if run["up_to_date"] else "no",
+                    f"+{ch.get('added', 0)} ~{ch.get('changed', 0)} -{ch.get('removed', 0)}",
+                    run["said_embedded"],
+                    run["said_cached"],
+                    round(run["peak_rss_mb"]),
+                ]
+            )
+    heads = [
+        "corpus",
+        "build",
+        "wall s",
+        "manifest build_seconds",
+        "up to date",
+        "files +added ~changed -removed",
+    ]
+    heads += ["embedded", "from cache", "peak RSS MiB"]
+    return common.table(heads, out)
+
+
+def peer_table(rows: list[dict[str, Any]]) -> str:
+    """Where the peer's time goes, in its own process."""
+    out = [
+        [
+            r["corpus"],
+            round(p["seconds"], 1),
+            round(p["import_s"], 1),
+            round(p["warm_up_s"], 1),
+            round(p["run_s"], 1),
+            p["documents"],
+            p["windows"],
+            round(p["window_chars"] / max(p["windows"], 1)),
+            round(p["peak_rss_mb"]),
+        ]
+        for r in rows
+        if (p := r["peer"])
+    ]
+    heads = ["corpus", "process s", "imports s", "model load s", "pipeline run s", "documents", "windows"]
+    return common.table([*heads, "chars/window", "peak RSS MiB"], out)
+
+
+def findings(rows: list[dict[str, Any]]) -> list[str]:
+    """Anything in docqa's builds that does not look as it should."""
+    notes = []
+    for r in rows:
+        d, name = r["docqa"], r["corpus"]
+        if texts_of(d["unchanged"]) or not d["unchanged"]["up_to_date"]:
+            notes.append(f"{name}: the unchanged rebuild was not a no-op ({d['unchanged']['log_tail']})")
+        if texts_of(d["copy_first"]):
+            notes.append(
+                f"{name}: the first build of an identical copy embedded {texts_of(d['copy_first'])} texts"
+            )
+        changed = (d["changed"]["said_changes"] or {}).get("changed")
+        if changed != len(d["edited_files"]):
+            notes.append(
+                f"{name}: {len(d['edited_files'])} files edited, the build reports {changed} changed"
+            )
+        if r.get("peer_error"):
+            notes.append(f"{name}: the peer failed: {r['peer_error'][:300]}")
+        if d["cold"]["said_cached"]:
+            notes.append(f"{name}: the cold build found {d['cold']['said_cached']} texts in a cache")
+    return notes
+
+
+def report(rows: list[dict[str, Any]], info: dict[str, Any], extra: dict[str, Any]) -> Path:
+    """Print the tables and write them to ``bench/results/<date>_build_throughput.md`` (+ .json)."""
+    versions = next((r["peer"]["versions"] for r in rows if r["peer"]), {})
+    peer_note = extra["peer_error"] or ", ".join(f"{k} {v}" for k, v in versions.items()) or "n/a"
+    notes = findings(rows)
+    sections = [
+        ("Throughput (one run each; seconds are wall-clock of the whole build process)", main_table(rows)),
+        ("docqa builds, one by one", rebuild_table(rows)),
+        ("Peer, inside its process", peer_table(rows) if not extra["peer_error"] else extra["peer_error"]),
+        (
+            "How it was measured",
+            f"Load average before {extra['load_before']}, after {extra['load_after']} (2 shared cores). "
+            "Both systems are timed as a subprocess from start to exit: interpreter start, imports, "
+            "reading, model load and embedding included for both (docqa/peer is the ratio of those "
+            "times). chars are the files' characters as UTF-8 text. docqa embeds its chunks and its "
+            "answer units (sentences); the peer embeds 200-word windows (overlap 0). Both run "
+            f"all-MiniLM-L6-v2 from {extra['model']} on CPU, batch size 32. Peer: {peer_note}. "
+            "The 1 % change rebuild works on a copy of the corpus whose index was first built with the "
+            "cache already warm (row 'copy, first build'). Full command output tails are in the JSON.",
+        ),
+        ("Findings", "\n".join(f"- {n}" for n in notes) or "- nothing unexpected"),
+    ]
+    for heading, body in sections:
+        print(f"\n{heading}\n{body}")
+    data = {**extra, "corpora": rows, "findings": notes}
+    return common.write_results(
+        "build_throughput", "Build throughput: docqa vs Haystack", sections, data, info
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool", type=Path, default=common.ROOT.parent / "shared" / "eval" / "pool")
+    parser.add_argument("--corpora", default=",".join(CORPORA), help="comma-separated corpus names")
+    parser.add_argument("--no-peer", action="store_true", help="measure docqa only")
+    args = parser.parse_args()
+    info = common.machine_info()  # its load average is the one before the run
+    extra: dict[str, Any] = {"load_before": info["load_average"], "model": common.model_path()}
+    extra["peer_error"] = "skipped (--no-peer)" if args.no_peer else ensure_peer()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="docqa-build-bench-") as tmp:
+        for name in args.corpora.split(","):
+            rows.append(
+                measure_corpus(name, args.pool, extra["model"], Path(tmp), extra["peer_error"] is None)
+            )
+    extra["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    path = report(rows, info, extra)
+    print(f"\nwritten: {path.relative_to(common.ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

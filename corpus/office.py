@@ -1,0 +1,239 @@
+"""Read Word (.docx) and PowerPoint (.pptx) files as Markdown-like text.
+
+Word heading styles and slide titles become ``#`` headings, tables become GitHub-flavoured
+Markdown tables whose first row is the header, so the index reads sections and table rows the
+way it reads a Markdown file (``meta["format"] = "markdown"``). Blocks keep document order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import docx
+from docx.document import Document as WordDocument
+from docx.oxml.ns import qn
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
+from pptx.shapes.base import BaseShape
+from pptx.slide import Slide
+from pptx.text.text import TextFrame
+
+from corpus.loaders import Loaded, UnreadableFile
+
+ENCRYPTED = "encrypted (password-protected Office file)"
+CORRUPT_DOCX = "corrupt or unreadable DOCX"
+CORRUPT_PPTX = "corrupt or unreadable PPTX"
+NOTES_LABEL = "Notes:"
+
+# Office files are ZIP packages; password-protected ones are OLE compound files instead.
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_HEADING_STYLE = re.compile(r"heading\s*([1-9])", re.IGNORECASE)
+_LIST_ITEM = re.compile(r" *- ")
+_BULLET_PLACEHOLDERS = {PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _cell(text: str) -> str:
+    return _one_line(text).replace("|", "\\|")
+
+
+def gfm_table(rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured Markdown table: the first row is the header, short rows are padded.
+
+    Returns:
+        The table's lines (no trailing newline), or ``""`` when every cell is empty.
+    """
+    if not any(cell.strip() for row in rows for cell in row):
+        return ""
+    width = max(len(row) for row in rows)
+    cells = [[_cell(cell) for cell in row] + [""] * (width - len(row)) for row in rows]
+    lines = [cells[0], ["---"] * width, *cells[1:]]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def _open_error(path: Path, corrupt: str) -> UnreadableFile:
+    with path.open("rb") as handle:
+        encrypted = handle.read(len(_OLE_MAGIC)) == _OLE_MAGIC
+    return UnreadableFile(ENCRYPTED if encrypted else corrupt)
+
+
+# -- Word ------------------------------------------------------------------------------------------
+
+
+def _heading_level(paragraph: Paragraph) -> int:
+    name = paragraph.style.name if paragraph.style is not None else ""
+    if name == "Title":
+        return 1
+    match = _HEADING_STYLE.fullmatch(name or "")
+    return min(int(match.group(1)), 6) if match else 0
+
+
+def _list_depth(paragraph: Paragraph) -> int | None:
+    """Nesting level of a list item (numbered or bulleted), None when not a list item."""
+    numbering = paragraph._p.find(f"{qn('w:pPr')}/{qn('w:numPr')}")
+    name = paragraph.style.name if paragraph.style is not None else ""
+    if numbering is None:
+        return 0 if (name or "").startswith("List") else None
+    level = numbering.find(qn("w:ilvl"))
+    value = level.get(qn("w:val")) if level is not None else None
+    return int(value) if value and value.isdigit() else 0
+
+
+def word_paragraph(paragraph: Paragraph) -> str:
+    """One paragraph as a Markdown block: ``#`` heading, ``-`` list item or plain text."""
+    lines = [line.strip() for line in paragraph.text.splitlines()]
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        return ""
+    level = _heading_level(paragraph)
+    if level:
+        return "#" * level + " " + _one_line(text)
+    depth = _list_depth(paragraph)
+    if depth is not None:
+        return "  " * depth + "- " + _one_line(text)
+    return text
+
+
+def word_table(table: Table) -> str:
+    """A Word table as a Markdown table; a cell spanning columns is written once."""
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        previous = None
+        for cell in row.cells:
+            cells.append("" if cell is previous else cell.text)
+            previous = cell
+        rows.append(cells)
+    return gfm_table(rows) if rows else ""
+
+
+def _word_blocks(container: Any, document: WordDocument) -> Iterator[Paragraph | Table]:
+    """Paragraphs and tables in document order, also inside content controls (``w:sdt``)."""
+    for child in container.iterchildren():
+        if child.tag == qn("w:p"):
+            yield Paragraph(child, document)
+        elif child.tag == qn("w:tbl"):
+            yield Table(child, document)
+        elif child.tag == qn("w:sdt"):
+            content = child.find(qn("w:sdtContent"))
+            if content is not None:
+                yield from _word_blocks(content, document)
+
+
+def _join(blocks: Iterable[str]) -> str:
+    """Blocks separated by blank lines; consecutive list items stay one (tight) list."""
+    parts: list[str] = []
+    last_line = ""
+    for block in filter(None, blocks):
+        if parts:
+            parts.append("\n" if _LIST_ITEM.match(block) and _LIST_ITEM.match(last_line) else "\n\n")
+        parts.append(block)
+        last_line = block.rsplit("\n", 1)[-1]
+    return "".join(parts)
+
+
+def read_docx(path: Path) -> Loaded:
+    """Read a Word document body in order: headings, paragraphs, list items and tables.
+
+    Returns:
+        Markdown-like text, the core-properties title (else the first heading), meta ``format``.
+
+    Raises:
+        UnreadableFile: Password-protected or not a readable .docx package.
+    """
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises many types for a broken package
+        raise _open_error(path, CORRUPT_DOCX) from exc
+    blocks = [
+        word_paragraph(block) if isinstance(block, Paragraph) else word_table(block)
+        for block in _word_blocks(document.element.body, document)
+    ]
+    headings = (block.lstrip("#").strip() for block in blocks if block.startswith("#"))
+    title = _one_line(document.core_properties.title or "") or next(headings, None)
+    return Loaded(_join(blocks), title=title, meta={"format": "markdown"})
+
+
+# -- PowerPoint ------------------------------------------------------------------------------------
+
+
+def _is_bullet_body(shape: BaseShape) -> bool:
+    return shape.is_placeholder and shape.placeholder_format.type in _BULLET_PLACEHOLDERS
+
+
+def _text_frame(frame: TextFrame, bullets: bool) -> list[str]:
+    """Paragraphs of a text frame; in a body placeholder with several, as nested list items."""
+    paragraphs = [(p.level, _one_line(p.text)) for p in frame.paragraphs]
+    paragraphs = [(level, text) for level, text in paragraphs if text]
+    if bullets and len(paragraphs) > 1:
+        return ["\n".join("  " * level + "- " + text for level, text in paragraphs)]
+    return [text for _, text in paragraphs]
+
+
+def _shape_blocks(shape: BaseShape) -> list[str]:
+    """Text of one shape: a group's shapes (recursively), a table, or a text frame."""
+    if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+        return [block for inner in shape.shapes for block in _shape_blocks(inner)]  # type: ignore[attr-defined]
+    if getattr(shape, "has_table", False):
+        rows = [[cell.text for cell in row.cells] for row in shape.table.rows]  # type: ignore[attr-defined]
+        return [gfm_table(rows)]
+    if shape.has_text_frame:
+        return _text_frame(shape.text_frame, _is_bullet_body(shape))  # type: ignore[attr-defined]
+    return []
+
+
+def _notes(slide: Slide) -> str:
+    frame = slide.notes_slide.notes_text_frame if slide.has_notes_slide else None
+    lines = [_one_line(p.text) for p in frame.paragraphs] if frame is not None else []
+    text = "\n".join(line for line in lines if line)
+    return f"{NOTES_LABEL} {text}" if text else ""
+
+
+def slide_title(slide: Slide) -> str:
+    """The text of the slide's title placeholder, on one line ("" when it has none)."""
+    title = slide.shapes.title
+    return _one_line(title.text_frame.text) if title is not None and title.has_text_frame else ""
+
+
+def slide_text(slide: Slide, number: int) -> str:
+    """One slide: ``# <title>`` (``# Slide N`` when untitled), its shapes in order, then notes."""
+    title = slide.shapes.title
+    title_id = title.shape_id if title is not None else None
+    blocks = [f"# {slide_title(slide) or f'Slide {number}'}"]
+    for shape in slide.shapes:
+        if shape.shape_id != title_id:
+            blocks.extend(_shape_blocks(shape))
+    blocks.append(_notes(slide))
+    return _join(blocks)
+
+
+def read_pptx(path: Path) -> Loaded:
+    """Read a slide deck: each slide's title, text frames, tables, groups and speaker notes.
+
+    Returns:
+        Markdown-like text (slides separated by blank lines), slide starts, the core-properties
+        title (else the first slide's title) and meta ``format``.
+
+    Raises:
+        UnreadableFile: Password-protected or not a readable .pptx package.
+    """
+    try:
+        presentation = Presentation(str(path))
+    except Exception as exc:  # python-pptx raises many types for a broken package
+        raise _open_error(path, CORRUPT_PPTX) from exc
+    texts = [slide_text(slide, number) for number, slide in enumerate(presentation.slides, 1)]
+    starts, offset = [], 0
+    for text in texts:
+        starts.append(offset)
+        offset += len(text) + 2
+    titles = (slide_title(slide) for slide in presentation.slides)
+    title = _one_line(presentation.core_properties.title or "") or next((t for t in titles if t), None)
+    return Loaded("\n\n".join(texts), title=title, slides=tuple(starts), meta={"format": "markdown"})

@@ -1,0 +1,80 @@
+"""The one table of file formats docqa reads: suffix → reader. Add a format here.
+
+Readers of binary formats (PDF, Word, PowerPoint) run in a child process with a time limit
+(`corpus.isolation`), so a hostile or broken file is reported and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.isolation import PARSE_TIMEOUT, Reader, run_isolated
+from corpus.loaders import Loaded, UnreadableFile, read_html, read_markdown, read_plain
+from corpus.office import read_docx, read_pptx
+from corpus.pdf import read_pdf
+
+
+@dataclass(frozen=True)
+class Format:
+    """One readable format.
+
+    Attributes:
+        name: Short name for messages (``pdf``).
+        suffixes: Lower-case file suffixes with the dot (``.pdf``).
+        read: Module-level function from a path to its `Loaded` text.
+        isolated: Read in a child process with a time limit (parsers of untrusted binary files).
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    read: Reader
+    isolated: bool = False
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("text", (".txt",), read_plain),
+    Format("markdown", (".md", ".markdown", ".mdx"), read_markdown),
+    Format("html", (".html", ".htm"), read_html),
+    Format("pdf", (".pdf",), read_pdf, isolated=True),
+    Format("docx", (".docx",), read_docx, isolated=True),
+    Format("pptx", (".pptx",), read_pptx, isolated=True),
+)
+
+_BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_BY_SUFFIX)
+
+
+def supported_list() -> str:
+    """The supported suffixes for a message: ``.txt, .md, …, .pptx``."""
+    return ", ".join(SUPPORTED_SUFFIXES)
+
+
+def format_for(path: Path) -> Format | None:
+    """The format that reads `path` (by its suffix, any case), or None."""
+    return _BY_SUFFIX.get(path.suffix.lower())
+
+
+def load_file(path: Path, *, timeout: float = PARSE_TIMEOUT) -> Loaded:
+    """Read one file with the reader its suffix selects.
+
+    Args:
+        path: The file.
+        timeout: Seconds an isolated reader may take before its child process is killed.
+
+    Returns:
+        The file's text, title, page or slide starts and meta.
+
+    Raises:
+        UnreadableFile: Unsupported suffix, or the reader failed, crashed or timed out; the
+            exception's ``reason`` says which.
+    """
+    fmt = format_for(path)
+    if fmt is None:
+        raise UnreadableFile(f"unsupported suffix {path.suffix or '(none)'}")
+    if fmt.isolated:
+        return run_isolated(fmt.read, path, timeout)
+    try:
+        return fmt.read(path)
+    except (OSError, ValueError) as exc:
+        raise UnreadableFile(f"cannot read the file ({exc})") from exc

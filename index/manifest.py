@@ -1,0 +1,151 @@
+"""The manifest of a built index: what it records, how it is checked, how stale is detected.
+
+Loading refuses an index of another format or built with another model than the one that will
+embed queries (`read_manifest`), and an index whose corpus folder changed since the build
+(`check_corpus_unchanged`). Every message names the index and its corpus folder and gives the
+command that rebuilds this index from that folder (`rebuild_hint`), never one that would replace
+it with another corpus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from corpus.ingest import CorpusLoadError, load_corpus
+from corpus.models import Document
+from index.embedder import model_id
+from index.errors import IndexNotReady
+from index.incremental import diff_files, file_records, folder_signature, same_folder
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2
+# Bumped whenever reading documents into chunks and units changes (Markdown reader, splitter):
+# an index built by another reader version is stale and rebuilt, even if the corpus is unchanged.
+READER_VERSION = 4
+MANIFEST = "manifest.json"
+REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
+
+
+def rebuild_hint(corpus_dir: str | Path | None, index_dir: str | Path | None = None) -> str:
+    """``run `docqa build --corpus X --index Y` to rebuild it``, with absolute paths, so that
+    following it rebuilds this index from its own folder (never the demo corpus over it)."""
+    command = "docqa build"
+    for flag, path in (("--corpus", corpus_dir), ("--index", index_dir)):
+        if path is not None:
+            command += f" {flag} {shlex.quote(os.path.abspath(path))}"
+    return f"run `{command}` to rebuild it"
+
+
+def corpus_fingerprint(documents: Sequence[Document]) -> str:
+    """A hash of every document's id, source and text: changes whenever the corpus does."""
+    digest = hashlib.sha256()
+    for doc in sorted(documents, key=lambda d: d.doc_id):
+        digest.update(f"{doc.doc_id}\0{doc.source}\0{doc.title}\0".encode())
+        digest.update(hashlib.sha256(doc.text.encode("utf-8")).digest())
+    return digest.hexdigest()
+
+
+def raw_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The manifest at `index_dir` as stored, unchecked; None when missing or unreadable."""
+    try:
+        data = json.loads((Path(index_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def recorded_corpus_dir(index_dir: Path) -> Path | None:
+    """The corpus folder the index at `index_dir` was built from, if it records one.
+
+    Indexes built before folders were recorded as absolute paths hold a path relative to the
+    working directory of that build; it is returned as it is.
+    """
+    manifest = raw_manifest(index_dir)
+    recorded = manifest.get("corpus_dir") if manifest else None
+    return Path(recorded) if recorded else None
+
+
+def index_exists(index_dir: Path) -> bool:
+    """True when `index_dir` holds a manifest (it may still be stale or incompatible)."""
+    return (Path(index_dir) / MANIFEST).is_file()
+
+
+def read_manifest(index_dir: Path, model: str) -> dict[str, Any]:
+    """Read and check a manifest against the model that will embed queries.
+
+    Raises:
+        IndexNotReady: Missing, unreadable, of another format, or built with another model.
+    """
+    path = Path(index_dir) / MANIFEST
+    if not path.is_file():
+        raise IndexNotReady(
+            f"no index at {index_dir}; run `docqa build --index {shlex.quote(os.path.abspath(index_dir))}` "
+            "(with --corpus DIR for your documents' folder) to build it"
+        )
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexNotReady(f"the index manifest {path} is unreadable ({exc}); {REBUILD_HINT}") from exc
+    hint = rebuild_hint(manifest.get("corpus_dir"), index_dir)
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexNotReady(
+            f"the index at {index_dir} has format {manifest.get('format_version')!r}, this docqa reads "
+            f"{FORMAT_VERSION}; {hint}"
+        )
+    if manifest.get("model_id") != model_id(model):
+        raise IndexNotReady(
+            f"the index at {index_dir} was built with model {manifest.get('model')!r}, but queries would use "
+            f"{model!r}; set DOCQA_MODEL to the index's model or {hint}"
+        )
+    return manifest
+
+
+def check_corpus_unchanged(
+    manifest: dict[str, Any], corpus_dir: Path, *, index_dir: Path | None = None
+) -> None:
+    """Refuse an index whose corpus has changed since it was built.
+
+    The check does not depend on the working directory: documents are identified by their path
+    inside the corpus folder. When the folder's listing (paths, sizes, modification times) is the
+    one recorded at build time, no file is read.
+
+    Args:
+        manifest: The index's manifest (`read_manifest`).
+        corpus_dir: The corpus folder to compare with.
+        index_dir: The index's folder, for the command in the message.
+
+    Raises:
+        IndexNotReady: The corpus differs from the one indexed (the message names the folder, what
+            changed, and the command that rebuilds this index from it), or cannot be read.
+    """
+    hint = rebuild_hint(corpus_dir, index_dir)
+    if manifest.get("reader_version") != READER_VERSION:
+        raise IndexNotReady(
+            f"the index of {corpus_dir} was built by another version of docqa's document reader; {hint}"
+        )
+    recorded = manifest.get("corpus_dir")
+    signature = manifest.get("corpus_signature")
+    if signature and same_folder(recorded, corpus_dir) and folder_signature(Path(corpus_dir)) == signature:
+        return
+    try:
+        documents = load_corpus(Path(corpus_dir))
+    except CorpusLoadError as exc:
+        raise IndexNotReady(f"cannot read the corpus {corpus_dir} to check the index: {exc}") from exc
+    if corpus_fingerprint(documents) == manifest.get("corpus_fingerprint"):
+        return
+    changes = diff_files(manifest, file_records(documents))
+    detail = changes.summary() if changes.any else "titles or document ids changed"
+    if recorded and not same_folder(recorded, corpus_dir):
+        raise IndexNotReady(
+            f"the corpus in {corpus_dir} is not the one the index was built from ({recorded}): "
+            f"{detail}; {hint}"
+        )
+    raise IndexNotReady(f"the corpus in {corpus_dir} changed since the index was built ({detail}); {hint}")

@@ -1,0 +1,115 @@
+"""Real PDF, Word and PowerPoint files for the loader tests (fpdf2, python-docx, python-pptx)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docx
+from fpdf import FPDF
+from fpdf.enums import EncryptionMethod
+from PIL import Image
+from pptx import Presentation
+from pptx.util import Inches
+
+PAGE_WORDS = ("flights through the travel desk", "Hotel rates are capped", "Expense claims are due")
+FOOTER = "Acme Corp - Confidential - Page {n} of 3"
+
+
+class _FooterPDF(FPDF):
+    def header(self) -> None:
+        self.set_font("helvetica", size=9)
+        self.cell(0, 8, "Acme Travel Handbook", new_x="LMARGIN", new_y="NEXT")
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("helvetica", size=9)
+        self.cell(0, 10, FOOTER.format(n=self.page_no()), align="C")
+
+
+def three_page_pdf(path: Path, *, title: str | None = "Travel Policy") -> Path:
+    """Page 1: heading and prose; page 2: prose and a table; page 3: prose. Header and footer on each."""
+    pdf = _FooterPDF()
+    if title:
+        pdf.set_title(title)
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 16)
+    pdf.cell(0, 10, "Booking travel", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 8, f"Employees book {PAGE_WORDS[0]}. Economy class applies to short trips.")
+    pdf.add_page()
+    pdf.multi_cell(0, 8, f"{PAGE_WORDS[1]} per city.", new_x="LMARGIN", new_y="NEXT")
+    with pdf.table() as table:
+        for cells in (("City", "Nightly cap"), ("Paris", "180 EUR"), ("Berlin", "150 EUR")):
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.add_page()
+    pdf.multi_cell(0, 8, f"{PAGE_WORDS[2]} within thirty days of return.")
+    pdf.output(str(path))
+    return path
+
+
+def encrypted_pdf(path: Path) -> Path:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(0, 10, "Salaries for next year")
+    pdf.set_encryption(owner_password="owner", user_password="user", encryption_method=EncryptionMethod.RC4)
+    pdf.output(str(path))
+    return path
+
+
+def image_only_pdf(path: Path) -> Path:
+    """A "scanned" page: a picture and no text layer."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(Image.new("RGB", (300, 200), "lightgray"), x=10, y=10, w=120)
+    pdf.output(str(path))
+    return path
+
+
+def word_document(path: Path, *, title: str | None = None) -> Path:
+    """Heading, paragraph, table (header row + 2 rows), second heading, list items."""
+    document = docx.Document()
+    if title:
+        document.core_properties.title = title
+    document.add_heading("Expense policy", level=1)
+    document.add_paragraph("Claims are paid monthly. Receipts are required for every claim.")
+    table = document.add_table(rows=3, cols=2)
+    for row, cells in zip(
+        table.rows, (("Item", "Limit"), ("Meals", "40 EUR"), ("Taxi", "60 EUR")), strict=True
+    ):
+        for cell, text in zip(row.cells, cells, strict=True):
+            cell.text = text
+    document.add_heading("Approvals", level=2)
+    document.add_paragraph("Managers approve claims", style="List Bullet")
+    document.add_paragraph("Finance pays them", style="List Bullet")
+    document.save(str(path))
+    return path
+
+
+def slide_deck(path: Path) -> Path:
+    """Slide 1: title, bullets and a table; slide 2: title, a group of two text boxes, speaker notes."""
+    deck = Presentation()
+    first = deck.slides.add_slide(deck.slide_layouts[1])
+    first.shapes.title.text = "Quarterly results"
+    body = first.placeholders[1].text_frame
+    body.text = "Revenue grew 12 percent"
+    body.add_paragraph().text = "Churn fell to 3 percent"
+    rows = (("Region", "Sales"), ("North", "120"), ("South", "95"))
+    table = first.shapes.add_table(3, 2, Inches(1), Inches(4), Inches(6), Inches(1.5)).table
+    for r, cells in enumerate(rows):
+        for c, text in enumerate(cells):
+            table.cell(r, c).text = text
+    second = deck.slides.add_slide(deck.slide_layouts[5])
+    second.shapes.title.text = "Next steps"
+    group = second.shapes.add_group_shape()
+    group.shapes.add_textbox(
+        Inches(1), Inches(2), Inches(4), Inches(1)
+    ).text_frame.text = "Hire two engineers"
+    group.shapes.add_textbox(
+        Inches(1), Inches(3), Inches(4), Inches(1)
+    ).text_frame.text = "Open the Lyon office"
+    second.notes_slide.notes_text_frame.text = "Mention the budget freeze."
+    deck.save(str(path))
+    return path
