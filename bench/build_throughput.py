@@ -47,6 +47,26 @@ APPENDED = "\n\nThis sentence was appended by the build throughput benchmark to 
 IMPORT_RETRIES = 5  # other work may leave docqa briefly unimportable; wait and retry
 EMBEDDED = re.compile(r"embedded (\d+) new texts, (\d+) from cache")
 CHANGES = re.compile(r"added (\d+), changed (\d+), removed (\d+), unchanged (\d+) files")
+BUILDS = {
+    "cold": "cold",
+    "unchanged": "unchanged",
+    "copy_first": "copy, first build",
+    "changed": "1 % change",
+}
+METHOD = (
+    "Load average before {load_before}, after {load_after} (2 shared cores). Both systems are timed as a "
+    "subprocess from start to exit: interpreter start, imports, reading, model load and embedding included "
+    "for both (docqa/peer is the ratio of those times). CPU s is user + system time, which other work on "
+    "the cores inflates too, though less than wall time; 'load after' is the 1-minute load average when a "
+    "build ended. chars are the files' characters as UTF-8 text. docqa embeds its chunks and its answer "
+    "units (sentences); the peer embeds 200-word windows (overlap 0), which MiniLM cuts at 256 tokens like "
+    "any longer text, so tokens count what the model actually reads. Both run all-MiniLM-L6-v2 from "
+    "{model} on CPU, batch size 32. Peer: {peer_note}. The 1 % change rebuild works on a copy of the "
+    "corpus whose index was first built with the cache already warm (row 'copy, first build'). The "
+    "build logs' last lines are in the JSON."
+)
+# docqa's progress line at the end of each stage (stderr not a terminal): seconds since the build began
+STAGE = re.compile(r"^(\w[\w ]*?)\s+\d+/\d+\s+100%\s+([\d.]+)s$", re.MULTILINE)
 
 
 def corpus_files(docs: Path) -> list[Path]:
@@ -75,15 +95,64 @@ def _env() -> dict[str, str]:
     }
 
 
-def timed(cmd: list[str], log: Path) -> tuple[float, float, int]:
-    """Run `cmd` with stdout and stderr into `log`; its wall seconds, peak RSS (MiB) and exit code."""
+def timed(cmd: list[str], log: Path) -> dict[str, Any]:
+    """Run `cmd` with stdout and stderr into `log`: exit code, wall and CPU seconds, peak RSS (MiB).
+
+    CPU seconds are user + system time of the process and its children. Other work on the 2 cores
+    inflates them too (torch's threads spin while they wait for each other), though less than wall
+    seconds; the 1-minute load average at the end tells how shared the cores were.
+    """
     with log.open("w") as fh:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=common.ROOT, env=_env(), stdout=fh, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_maxrss / 1024.0, proc.returncode
+    return {
+        "code": os.waitstatus_to_exitcode(status),
+        "seconds": seconds,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024.0,
+        "load_1min_after": round(os.getloadavg()[0], 2),
+    }
+
+
+def stage_seconds(log: str) -> dict[str, float]:
+    """Seconds each stage of a docqa build took, from its progress lines (model load is in ``embedding``)."""
+    out: dict[str, float] = {}
+    before = 0.0
+    for stage, until in STAGE.findall(log):
+        out[stage] = round(float(until) - before, 1)
+        before = float(until)
+    return out
+
+
+def docqa_tokens(index_dir: Path, model: str) -> dict[str, Any]:
+    """Token counts of the distinct texts a docqa index embedded: chunks' embed texts and answer units."""
+    with (index_dir / "chunks.jsonl").open(encoding="utf-8") as fh:
+        chunks = list(dict.fromkeys(json.loads(line)["embed_text"] for line in fh if line.strip()))
+    units = json.loads((index_dir / "unit_texts.json").read_text(encoding="utf-8"))
+    both = token_stats(list(dict.fromkeys([*chunks, *units])), model)
+    return {
+        **both,
+        "chunks": token_stats(chunks, model),
+        "units": token_stats(list(dict.fromkeys(units)), model),
+    }
+
+
+def token_stats(texts: list[str], model: str) -> dict[str, int]:
+    """Texts, tokens the model reads of them (cut at its max_seq_length) and how many were cut."""
+    from transformers import AutoTokenizer
+
+    limit = int(json.loads((Path(model) / "sentence_bert_config.json").read_text())["max_seq_length"])
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    lengths = [len(ids) for ids in tokenizer(texts, verbose=False)["input_ids"]]
+    return {
+        "texts": len(texts),
+        "tokens": sum(min(n, limit) for n in lengths),
+        "tokens_uncut": sum(lengths),
+        "truncated": sum(n > limit for n in lengths),
+        "max_seq_length": limit,
+    }
 
 
 def _changes(match: re.Match[str] | None) -> dict[str, int] | None:
@@ -96,19 +165,18 @@ def docqa_build(corpus: Path, index_dir: Path) -> dict[str, Any]:
     log = index_dir.parent / f"{index_dir.name}.log"
     cmd = [str(DOCQA), "build", "--corpus", str(corpus), "--index", str(index_dir)]
     for attempt in range(IMPORT_RETRIES + 1):
-        seconds, rss, code = timed(cmd, log)
+        run = timed(cmd, log)
         text = log.read_text(errors="replace")
-        if code == 0:
+        if run["code"] == 0:
             break
         if "ImportError" not in text or attempt == IMPORT_RETRIES:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({code}):\n{text[-3000:]}")
+            raise RuntimeError(f"{' '.join(cmd)} failed ({run['code']}):\n{text[-3000:]}")
         print(f"    docqa build could not import (others are editing docqa?); retry in 60 s:\n{text[-400:]}")
         time.sleep(60)
     manifest = json.loads((index_dir / "manifest.json").read_text())
     embedded, changes = EMBEDDED.search(text), CHANGES.search(text)
     return {
-        "seconds": seconds,
-        "peak_rss_mb": rss,
+        **run,
         "up_to_date": "up to date" in text,
         "said_embedded": int(embedded[1]) if embedded else None,
         "said_cached": int(embedded[2]) if embedded else None,
@@ -126,6 +194,7 @@ def docqa_build(corpus: Path, index_dir: Path) -> dict[str, Any]:
                 "built_at",
             )
         },
+        "stages_s": stage_seconds(text),
         "log_tail": text.strip().splitlines()[-6:],
     }
 
@@ -150,6 +219,7 @@ def docqa_runs(docs: Path, work: Path) -> dict[str, Any]:
     print("    docqa cold build ...", flush=True)
     cold = docqa_build(docs, index_dir)
     cold["cache_mb"] = common.dir_size_mb(cache) if cache.exists() else 0.0
+    cold["tokens"] = docqa_tokens(index_dir, common.model_path())
     print(f"      {cold['seconds']:.1f} s; unchanged rebuild ...", flush=True)
     unchanged = docqa_build(docs, index_dir)
     copy = work / "docs"
@@ -186,15 +256,24 @@ def peer_run(files: list[Path], model: str, work: Path) -> dict[str, Any]:
     """The Haystack pipeline on the files in a peer-venv subprocess: wall seconds plus its own timings."""
     job, out, log = work / "peer-job.json", work / "peer-result.json", work / "peer.log"
     job.write_text(
-        json.dumps({"model": model, "files": [str(f) for f in files], "split_length": 200, "batch_size": 32})
+        json.dumps(
+            {
+                "model": model,
+                "files": [str(f) for f in files],
+                "split_length": 200,
+                "batch_size": 32,
+                "windows_file": str(work / "peer-windows.json"),
+            }
+        )
     )
     cmd = [str(PEER_PY), str(common.ROOT / "bench" / "peer_build.py"), str(job), str(out)]
     print("    peer (Haystack) pipeline ...", flush=True)
-    seconds, rss, code = timed(cmd, log)
-    if code != 0:
-        raise RuntimeError(f"the peer failed ({code}):\n{log.read_text(errors='replace')[-3000:]}")
-    print(f"      {seconds:.1f} s", flush=True)
-    return {"seconds": seconds, "peak_rss_mb": rss, **json.loads(out.read_text())}
+    run = timed(cmd, log)
+    if run["code"] != 0:
+        raise RuntimeError(f"the peer failed ({run['code']}):\n{log.read_text(errors='replace')[-3000:]}")
+    print(f"      {run['seconds']:.1f} s", flush=True)
+    windows = json.loads((work / "peer-windows.json").read_text(encoding="utf-8"))
+    return {**run, "tokens": token_stats(windows, model), **json.loads(out.read_text())}
 
 
 def measure_corpus(name: str, pool: Path, model: str, tmp: Path, with_peer: bool) -> dict[str, Any]:
@@ -241,12 +320,14 @@ def main_table(rows: list[dict[str, Any]]) -> str:
                 round(peer["seconds"], 1) if peer else "n/a",
                 round(r["chars"] / peer["seconds"]) if peer else "n/a",
                 f"{cold['seconds'] / peer['seconds']:.2f}x" if peer else "n/a",
-                f"{texts_of(cold):,} ({m['chunks']:,} chunks + {m['answer_units']:,} units)",
+                f"{cold['cpu_s'] / peer['cpu_s']:.2f}x" if peer else "n/a",
+                f"{texts_of(cold):,} (of {m['chunks']:,} chunks + {m['answer_units']:,} units)",
                 f"{peer['embedded']:,} windows" if peer else "n/a",
             ]
         )
     heads = ["corpus", "files", "chars", "docqa cold s", "docqa chars/s", "docqa unchanged s"]
-    heads += ["docqa 1 % change s", "peer s", "peer chars/s", "docqa/peer", "docqa embedded", "peer embedded"]
+    heads += ["docqa 1 % change s", "peer s", "peer chars/s", "docqa/peer wall", "docqa/peer CPU"]
+    heads += ["docqa embedded", "peer embedded"]
     return common.table(heads, out)
 
 
@@ -254,28 +335,14 @@ def rebuild_table(rows: list[dict[str, Any]]) -> str:
     """What each docqa build did: seconds, files changed, texts embedded and found in the cache."""
     out = []
     for r in rows:
-        d = r["docqa"]
-        for label, key in (
-            ("cold", "cold"),
-            ("unchanged", "unchanged"),
-            ("copy, first build", "copy_first"),
-            ("1 % change", "changed"),
-        ):
-            run = d[key]
+        for key, label in BUILDS.items():
+            run = r["docqa"][key]
             ch = run["said_changes"] or {}
-            out.append(
-                [
-                    r["corpus"],
-                    label,
-                    round(run["seconds"], 2),
-                    run["manifest"]["build_seconds"],
-                    "yes" if run["up_to_date"] else "no",
-                    f"+{ch.get('added', 0)} ~{ch.get('changed', 0)} -{ch.get('removed', 0)}",
-                    run["said_embedded"],
-                    run["said_cached"],
-                    round(run["peak_rss_mb"]),
-                ]
-            )
+            files = f"+{ch.get('added', 0)} ~{ch.get('changed', 0)} -{ch.get('removed', 0)}"
+            up = "yes" if run["up_to_date"] else "no"
+            seconds = [round(run["seconds"], 2), run["manifest"]["build_seconds"], up, files]
+            out.append([r["corpus"], label, *seconds, run["said_embedded"], run["said_cached"]])
+            out[-1] += [round(run["cpu_s"], 1), round(run["peak_rss_mb"]), run["load_1min_after"]]
     heads = [
         "corpus",
         "build",
@@ -284,8 +351,7 @@ def rebuild_table(rows: list[dict[str, Any]]) -> str:
         "up to date",
         "files +added ~changed -removed",
     ]
-    heads += ["embedded", "from cache", "peak RSS MiB"]
-    return common.table(heads, out)
+    return common.table([*heads, "embedded", "from cache", "CPU s", "peak RSS MiB", "load after"], out)
 
 
 def peer_table(rows: list[dict[str, Any]]) -> str:
@@ -294,6 +360,7 @@ def peer_table(rows: list[dict[str, Any]]) -> str:
         [
             r["corpus"],
             round(p["seconds"], 1),
+            round(p["cpu_s"], 1),
             round(p["import_s"], 1),
             round(p["warm_up_s"], 1),
             round(p["run_s"], 1),
@@ -301,12 +368,41 @@ def peer_table(rows: list[dict[str, Any]]) -> str:
             p["windows"],
             round(p["window_chars"] / max(p["windows"], 1)),
             round(p["peak_rss_mb"]),
+            p["load_1min_after"],
         ]
         for r in rows
         if (p := r["peer"])
     ]
-    heads = ["corpus", "process s", "imports s", "model load s", "pipeline run s", "documents", "windows"]
-    return common.table([*heads, "chars/window", "peak RSS MiB"], out)
+    heads = ["corpus", "process s", "CPU s", "imports s", "model load s", "pipeline run s", "documents"]
+    return common.table([*heads, "windows", "chars/window", "peak RSS MiB", "load after"], out)
+
+
+def work_table(rows: list[dict[str, Any]]) -> str:
+    """How much each system embedded in its cold build, and how long embedding took."""
+    out = []
+    for r in rows:
+        cold, p = r["docqa"]["cold"], r["peer"]
+        ours, st = cold["tokens"], cold["stages_s"]
+        out.append(
+            [
+                r["corpus"],
+                ours["texts"],
+                ours["tokens"],
+                f"{ours['chunks']['truncated']} chunks, {ours['units']['truncated']} units",
+                st.get("chunking", "n/a"),
+                st.get("embedding", "n/a"),
+                st.get("embedding sentences", "n/a"),
+                st.get("indexing", "n/a"),
+                p["tokens"]["texts"] if p else "n/a",
+                f"{p['tokens']['tokens']:,} of {p['tokens']['tokens_uncut']:,}" if p else "n/a",
+                p["tokens"]["truncated"] if p else "n/a",
+                round(p["run_s"], 1) if p else "n/a",
+            ]
+        )
+    heads = ["corpus", "docqa texts", "docqa tokens", "docqa texts cut at 256", "docqa chunking s"]
+    heads += ["docqa embed chunks s (+ model load)", "docqa embed units s", "docqa FAISS+BM25+write s"]
+    heads += ["peer windows", "peer tokens", "peer windows cut at 256", "peer pipeline run s"]
+    return common.table(heads, out)
 
 
 def findings(rows: list[dict[str, Any]]) -> list[str]:
@@ -325,6 +421,22 @@ def findings(rows: list[dict[str, Any]]) -> list[str]:
             notes.append(
                 f"{name}: {len(d['edited_files'])} files edited, the build reports {changed} changed"
             )
+        reused = d["changed"]["manifest"].get("reused_documents")
+        if reused is not None and reused != d["changed"]["manifest"]["documents"] - len(d["edited_files"]):
+            notes.append(f"{name}: the 1 % change rebuild reused {reused} documents' chunks")
+        cut = d["cold"]["tokens"]["chunks"]
+        if cut["truncated"]:
+            notes.append(
+                f"{name}: {cut['truncated']} of {cut['texts']} chunk texts exceed the model's "
+                f"{cut['max_seq_length']} tokens, so their vectors miss their tail"
+            )
+        busy = [("docqa cold", d["cold"]), ("peer", r["peer"] or {})]
+        for label, run in busy:
+            if run.get("load_1min_after", 0) > (os.cpu_count() or 1):
+                notes.append(
+                    f"{name}: the {label} build ended with a 1-minute load of {run['load_1min_after']} on "
+                    f"{os.cpu_count()} cores: other work slowed it"
+                )
         if r.get("peer_error"):
             notes.append(f"{name}: the peer failed: {r['peer_error'][:300]}")
         if d["cold"]["said_cached"]:
@@ -340,17 +452,11 @@ def report(rows: list[dict[str, Any]], info: dict[str, Any], extra: dict[str, An
     sections = [
         ("Throughput (one run each; seconds are wall-clock of the whole build process)", main_table(rows)),
         ("docqa builds, one by one", rebuild_table(rows)),
+        ("Work embedded by the cold builds (tokens as the model reads them)", work_table(rows)),
         ("Peer, inside its process", peer_table(rows) if not extra["peer_error"] else extra["peer_error"]),
         (
             "How it was measured",
-            f"Load average before {extra['load_before']}, after {extra['load_after']} (2 shared cores). "
-            "Both systems are timed as a subprocess from start to exit: interpreter start, imports, "
-            "reading, model load and embedding included for both (docqa/peer is the ratio of those "
-            "times). chars are the files' characters as UTF-8 text. docqa embeds its chunks and its "
-            "answer units (sentences); the peer embeds 200-word windows (overlap 0). Both run "
-            f"all-MiniLM-L6-v2 from {extra['model']} on CPU, batch size 32. Peer: {peer_note}. "
-            "The 1 % change rebuild works on a copy of the corpus whose index was first built with the "
-            "cache already warm (row 'copy, first build'). Full command output tails are in the JSON.",
+            METHOD.format(**extra, peer_note=peer_note),
         ),
         ("Findings", "\n".join(f"- {n}" for n in notes) or "- nothing unexpected"),
     ]

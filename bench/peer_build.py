@@ -9,7 +9,8 @@ Pipeline: TextFileToDocument (UTF-8) -> DocumentSplitter(split_by="word", split_
 -> SentenceTransformersDocumentEmbedder (the job's model path, CPU, batch 32, normalised) ->
 DocumentWriter into an InMemoryDocumentStore.
 
-Job: ``{"model", "files": [path, ...], "split_length", "batch_size"}``.
+Job: ``{"model", "files": [path, ...], "split_length", "batch_size", "windows_file" (optional: where to
+write the windows' texts, after the timed run)}``.
 Result: ``{"versions", "import_s", "warm_up_s", "run_s", "documents", "windows", "stored",
 "window_chars"}``: ``warm_up_s`` is the model load (``Pipeline.warm_up``), ``run_s`` the pipeline run
 after it; ``import_s`` the imports of this process.
@@ -96,6 +97,8 @@ def main() -> None:
         "embedded": sum(1 for d in store.filter_documents() if d.embedding is not None),
         "window_chars": sum(len(d.content or "") for d in windows),
     }
+    if job.get("windows_file"):  # the caller counts their tokens with docqa's own tokenizer
+        Path(job["windows_file"]).write_text(json.dumps([d.content or "" for d in windows]))
     Path(sys.argv[2]).write_text(json.dumps(result, indent=2))
 
 
