@@ -28,8 +28,6 @@ from service.slack.render import render_answer
 from tests.index.test_pages import DECK, GUIDE, PAGED_DIR, PLAIN, with_page_starts
 from tests.live_server import REPO_ROOT, LiveServer, live_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 # Short enough that the guide does not fit: the viewer has to scroll to reach page 2.
 VIEWPORT = {"width": 1000, "height": 420}
 PAGE_2_QUESTION = "Where are bookings for the refractor telescope made?"
@@ -158,23 +156,10 @@ def test_viewer_names_the_slide_of_a_deck(server: LiveServer) -> None:
 # --------------------------------------------------------------------------- browser
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    playwright_sync = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
-def tab(chromium: Any) -> Iterator[Any]:
+def tab(browser: Any) -> Iterator[Any]:
     """A fresh page; `.errors` collects the JavaScript errors of it and of every page it opens."""
-    context = chromium.new_context(viewport=VIEWPORT)
+    context = browser.new_context(viewport=VIEWPORT)
     errors: list[str] = []
     context.on("page", lambda opened: opened.on("pageerror", lambda exc: errors.append(str(exc))))
     page = context.new_page()

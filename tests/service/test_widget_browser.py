@@ -22,7 +22,7 @@ import pytest
 
 from tests.live_server import LiveServer, live_server
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -30,16 +30,6 @@ REPO = Path(__file__).resolve().parents[2]
 XSS_CORPUS = REPO / "tests" / "data" / "xss-corpus"
 DEFAULT_CORPUS = REPO / "corpus" / "documents"
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ANSWER_TIMEOUT_MS = 60_000
 XSS_PAYLOAD = "<img src=x onerror=alert(1)>"
 XSS_QUESTION = "What snippet did the legacy intranet editor store in the onboarding checklist?"
@@ -161,19 +151,6 @@ def xss_server(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFac
 def markdown_server(markdown_server_url: LiveServer) -> LiveServer:
     """The real service over the small Markdown corpus (bold, links, a shortcode, a wrapped line, a table)."""
     return markdown_server_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with playwright_sync.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
