@@ -162,6 +162,15 @@ class Answerer:
             wants_number=wants_number(question),
             entities=frozenset() if asks_who(question) else frozenset(self.entities(tokens)),
         )
+        memo: dict[str, list[str]] = {}
+
+        def tokens_of(text: str) -> list[str]:
+            """Tokens with acronym equivalents; a text (a unit is also its neighbours' neighbour)
+            is tokenized once per question."""
+            if text not in memo:
+                memo[text] = self.expand(tokenize(text))
+            return memo[text]
+
         candidates = self._candidates(passages)
         top_ids = [p.chunk_id for p in passages[:ANSWER_PASSAGES]]
         sims = self.chunk_vectors(top_ids) @ q_vector if top_ids else np.zeros(0)
@@ -174,15 +183,14 @@ class Answerer:
             lambda row: self.unit_texts[row],
             self.idf,
             self.entities,
-            lambda text: self.expand(tokenize(text)),
+            tokens_of,
         )
-        ranked = rank_units(candidates, features, self.models.answer)
+        ranked = _keep_direction(rank_units(candidates, features, self.models.answer))
         # A unit that names other things of the corpus (acronyms, defined terms) and not the one the
         # question names is about something else ("the COO earns ..." for "what does a CCO earn"):
         # never the answer. When such a unit is the best match of all and says more of what is asked
         # than any unit about the right thing, the corpus answers the question about that other thing
         # only ("what does the COO do in healthcare" when only the CCO's healthcare work is described).
-        ranked = _keep_direction(ranked)
         first = ranked[0] if ranked else None
         ranked = [u for u in ranked if not u.features["off_topic"]]
         about_other = (
@@ -190,7 +198,7 @@ class Answerer:
             and bool(first.features["off_topic"])
             and (not ranked or ranked[0].features["lex"] < first.features["lex"])
         )
-        evidence = self._evidence(tokens, passages, ranked, chunk_sims)
+        evidence = self._evidence(tokens, passages, ranked, chunk_sims, tokens_of)
         if about_other:
             return Answered(None, 0.0, evidence, tuple(ranked))
         x = np.asarray([[evidence[name] for name in CONFIDENCE_FEATURES]], dtype=np.float64)
@@ -204,15 +212,14 @@ class Answerer:
         passages: list[Passage],
         ranked: list[UnitScore],
         chunk_sims: dict[int, float],
+        tokens_of: Callable[[str], list[str]],
     ) -> dict[str, float]:
         """The `CONFIDENCE_FEATURES` of one question."""
-        near: list[str] = []
-        for p in passages[:EVIDENCE_PASSAGES]:
-            near += self.expand(tokenize(f"{p.title} {p.section} {p.display or p.text}"))
-        top = passages[0] if passages else None
-        top_tokens = (
-            self.expand(tokenize(f"{top.title} {top.section} {top.display or top.text}")) if top else []
-        )
+        per_passage = [
+            tokens_of(f"{p.title} {p.section} {p.display or p.text}") for p in passages[:EVIDENCE_PASSAGES]
+        ]
+        near = [t for toks in per_passage for t in toks]
+        top_tokens = per_passage[0] if per_passage else []
         present = set(near)
         missing = [self.idf(t) for t in set(tokens) if t not in present]
         best = ranked[0] if ranked else None
@@ -220,7 +227,7 @@ class Answerer:
         if best is not None:
             cand = best.candidate
             texts = [cand.text, cand.context, *(self.unit_texts[r] for r in cand.neighbours)]
-            around = {t for text in texts for t in self.expand(tokenize(text))}
+            around = {t for text in texts for t in tokens_of(text)}
         unanswered = [self.idf(t) for t in set(tokens) if t not in around]
         return {
             "best_p": sigmoid(best.score) if best else 0.0,
