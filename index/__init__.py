@@ -4,7 +4,16 @@ No web framework is imported here; the service and the CLI build on this API.
 """
 
 from index.engine import MODES, Index, load_index
-from index.errors import CorpusError, EmptyQuery, IndexNotReady, QAError, QueryTooLong, UnknownDocument
+from index.errors import (
+    CorpusError,
+    EmptyQuery,
+    IndexCorrupt,
+    IndexNotReady,
+    InvalidText,
+    QAError,
+    QueryTooLong,
+    UnknownDocument,
+)
 from index.store import build_index, build_index_from_documents, index_exists
 from index.types import AnswerSpan, Chunk, Clarification, Meaning, Passage, QueryResult
 
@@ -16,7 +25,9 @@ __all__ = [
     "CorpusError",
     "EmptyQuery",
     "Index",
+    "IndexCorrupt",
     "IndexNotReady",
+    "InvalidText",
     "Meaning",
     "Passage",
     "QAError",

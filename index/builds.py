@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -73,16 +74,32 @@ def _lock_if_stale(folder: Path, index_dir: Path) -> int | None:
     return fd
 
 
-def clean_stale_builds(index_dir: Path) -> list[Path]:
+@dataclass(frozen=True)
+class StaleBuild:
+    """A build folder `clean_stale_builds` removed, and how many bytes it held."""
+
+    path: Path
+    size: int
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size if path.is_file() else 0
+    return total
+
+
+def clean_stale_builds(index_dir: Path) -> list[StaleBuild]:
     """Remove the build folders of `index_dir` that are neither live nor locked (in use).
 
     Returns:
-        The folders removed (each is also logged).
+        The folders removed, with their sizes (each is also logged).
     """
     builds = builds_dir(index_dir)
     if not builds.is_dir():
         return []
-    removed: list[Path] = []
+    removed: list[StaleBuild] = []
     for folder in sorted(builds.iterdir()):
         if not folder.is_dir() or folder.is_symlink():
             continue
@@ -93,12 +110,13 @@ def clean_stale_builds(index_dir: Path) -> list[Path]:
         if fd is None:
             continue
         try:
+            size = _size(folder)
             shutil.rmtree(folder, ignore_errors=True)
         finally:
             if fd >= 0:
                 os.close(fd)
-        removed.append(folder)
-        logger.info("removed stale index build %s", folder)
+        removed.append(StaleBuild(folder, size))
+        logger.info("removed stale index build %s (%d bytes)", folder, size)
     for link in index_dir.parent.glob(f".{Path(os.path.abspath(index_dir)).name}.link-*"):
         # A symlink a killed build made just before its swap; its build folder is gone by now.
         if not (builds / link.name.rsplit(".link-", 1)[-1]).exists():

@@ -18,9 +18,10 @@ from index.acronyms import acronyms_in, meaning_named_in
 from index.answer import AnswerModels, load_models
 from index.answerer import Answered, Answerer
 from index.embedder import SentenceTransformerEmbedder
-from index.errors import EmptyQuery, QueryTooLong, UnknownDocument
+from index.errors import UnknownDocument
 from index.hybrid import FusionParams, fuse
 from index.pages import locate
+from index.question import check_question
 from index.store import check_corpus_unchanged, read_bundle, read_manifest
 from index.tokenize import STOPWORDS, tokenize
 from index.types import Chunk, Clarification, Meaning, Passage, QueryResult
@@ -122,7 +123,7 @@ class Index:
             Passages, best first, with exact offsets into their documents.
 
         Raises:
-            EmptyQuery, QueryTooLong: Bad question. ValueError: bad `top_k` or `mode`.
+            EmptyQuery, InvalidText, QueryTooLong: Bad question. ValueError: bad `top_k` or `mode`.
         """
         passages, _, _, _ = self._retrieve(question, top_k, mode, max_chars, need_vector=False)
         return passages
@@ -139,7 +140,7 @@ class Index:
             mode: Retrieval mode (``"hybrid"``; ``"bm25"``/``"dense"`` for comparisons).
 
         Raises:
-            EmptyQuery, QueryTooLong: Bad question. ValueError: bad `top_k` or `mode`.
+            EmptyQuery, InvalidText, QueryTooLong: Bad question. ValueError: bad `top_k` or `mode`.
         """
         started = time.perf_counter()
         passages, q_vector, clarifications, clean = self._retrieve(question, top_k, mode, max_chars)
@@ -166,10 +167,7 @@ class Index:
 
     # -- retrieval --------------------------------------------------------------------------
     def _validate(self, question: str, top_k: int, mode: str, max_chars: int) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise EmptyQuery('the question is empty; send a question such as "Who reports to the COO?"')
-        if len(question) > max_chars:
-            raise QueryTooLong(f"the question has {len(question)} characters; the limit is {max_chars}")
+        check_question(question, max_chars)
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
         if mode not in MODES:

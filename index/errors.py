@@ -21,6 +21,14 @@ class IndexNotReady(QAError):
     code = "index_not_ready"
 
 
+class IndexCorrupt(IndexNotReady):
+    """A built index failed its integrity check (checksums or structure): rebuild it, do not serve it.
+
+    Same status and code as `IndexNotReady` (clients see a 503 ``index_not_ready``); the class lets
+    `docqa serve` tell it from a missing or stale index, which it builds by itself.
+    """
+
+
 class EmptyQuery(QAError):
     """The question is empty or whitespace."""
 
@@ -33,6 +41,13 @@ class QueryTooLong(QAError):
 
     status = 422
     code = "question_too_long"
+
+
+class InvalidText(QAError):
+    """The question is not valid Unicode text (a lone UTF-16 surrogate, e.g. JSON ``"\\ud800"``)."""
+
+    status = 422
+    code = "invalid_text"
 
 
 class UnknownDocument(QAError):

@@ -31,6 +31,8 @@ import numpy.typing as npt
 from corpus.ingest import MANIFEST_NAME, CorpusLoadError, corpus_files
 from corpus.models import Document
 from index.builds import reading
+from index.errors import IndexCorrupt
+from index.integrity import verify_files
 from index.types import Chunk
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ logger = logging.getLogger(__name__)
 # Files modified this recently may change again within the file system's timestamp resolution
 # without their listing changing (git's "racily clean" problem): no signature is recorded then.
 RACY_SECONDS = 2.0
+# The files of the previous build that a build reads to reuse its chunks.
+_REUSED_FILES = ("documents.jsonl", "chunks.jsonl", "units.npy", "unit_texts.json")
 LISTED_CHANGES = 50
 # The code that turns files into documents, chunks and answer units. A build reuses earlier chunks
 # (or skips rebuilding) only when this code is byte-for-byte the code that made them, so an edit
@@ -234,13 +238,15 @@ def load_prior(index_dir: Path, previous: dict[str, Any] | None, compatible: boo
         return None
     try:
         with reading(index_dir) as folder:
+            # Never carry a damaged file's chunks into a new build (which would checksum them anew).
+            verify_files(folder, previous, "", names=_REUSED_FILES)
             with (folder / "documents.jsonl").open(encoding="utf-8") as fh:
                 rows = [json.loads(line) for line in fh]
             with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
                 chunks = [Chunk(**json.loads(line)) for line in fh]
             units = np.load(folder / "units.npy")
             unit_texts = json.loads((folder / "unit_texts.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+    except (OSError, ValueError, TypeError, KeyError, IndexCorrupt) as exc:
         logger.info("previous build at %s not reusable (%s); chunking every document", index_dir, exc)
         return None
     if any(c.chunk_id != i for i, c in enumerate(chunks)) or len(unit_texts) != units.shape[0]:

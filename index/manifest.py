@@ -21,12 +21,14 @@ from typing import Any
 from corpus.ingest import CorpusLoadError, load_corpus
 from corpus.models import Document
 from index.embedder import model_id
-from index.errors import IndexNotReady
+from index.errors import IndexCorrupt, IndexNotReady
 from index.incremental import diff_files, file_records, folder_signature, same_folder
+from index.integrity import SEAL, check_seal
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+# 3: every file checksummed and the manifest sealed (`index.integrity`); older indexes are rebuilt.
+FORMAT_VERSION = 3
 # Bumped whenever reading documents into chunks and units changes (Markdown reader, splitter):
 # an index built by another reader version is stale and rebuilt, even if the corpus is unchanged.
 READER_VERSION = 4
@@ -34,10 +36,15 @@ MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 
 
-def rebuild_hint(corpus_dir: str | Path | None, index_dir: str | Path | None = None) -> str:
+def rebuild_hint(
+    corpus_dir: str | Path | None, index_dir: str | Path | None = None, *, force: bool = False
+) -> str:
     """``run `docqa build --corpus X --index Y` to rebuild it``, with absolute paths, so that
-    following it rebuilds this index from its own folder (never the demo corpus over it)."""
-    command = "docqa build"
+    following it rebuilds this index from its own folder (never the demo corpus over it).
+
+    `force` adds ``--force``: a damaged index whose manifest still matches the corpus would
+    otherwise count as up to date."""
+    command = "docqa build --force" if force else "docqa build"
     for flag, path in (("--corpus", corpus_dir), ("--index", index_dir)):
         if path is not None:
             command += f" {flag} {shlex.quote(os.path.abspath(path))}"
@@ -62,6 +69,22 @@ def raw_manifest(index_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def trusted_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The manifest at `index_dir` unless it is damaged (its seal does not match, or a current-format
+    manifest lost its seal): what a new build may compare with and reuse. Older, unsealed formats
+    are returned as they are (a build compares files with them but reuses nothing of theirs)."""
+    manifest = raw_manifest(index_dir)
+    if manifest is None:
+        return None
+    if SEAL in manifest or manifest.get("format_version") == FORMAT_VERSION:
+        try:
+            check_seal(manifest, str(index_dir), REBUILD_HINT)
+        except IndexCorrupt as exc:
+            logger.warning("not building on the previous index: %s", exc.message)
+            return None
+    return manifest
+
+
 def recorded_corpus_dir(index_dir: Path) -> Path | None:
     """The corpus folder the index at `index_dir` was built from, if it records one.
 
@@ -82,7 +105,8 @@ def read_manifest(index_dir: Path, model: str) -> dict[str, Any]:
     """Read and check a manifest against the model that will embed queries.
 
     Raises:
-        IndexNotReady: Missing, unreadable, of another format, or built with another model.
+        IndexNotReady: Missing, of another format, or built with another model.
+        IndexCorrupt: Unreadable, or edited or damaged since the build (its seal does not match).
     """
     path = Path(index_dir) / MANIFEST
     if not path.is_file():
@@ -91,14 +115,22 @@ def read_manifest(index_dir: Path, model: str) -> dict[str, Any]:
             "(with --corpus DIR for your documents' folder) to build it"
         )
     try:
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexNotReady(f"the index manifest {path} is unreadable ({exc}); {REBUILD_HINT}") from exc
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not even UTF-8
+        raise IndexCorrupt(
+            f"the index manifest {path} is unreadable ({type(exc).__name__}); run `docqa build --force "
+            f"--corpus DIR --index {shlex.quote(os.path.abspath(index_dir))}` (DIR: your documents' "
+            "folder) to rebuild it"
+        ) from exc
+    if not isinstance(manifest, dict):
+        raise IndexCorrupt(f"the index manifest {path} is not a JSON object; {REBUILD_HINT}")
     hint = rebuild_hint(manifest.get("corpus_dir"), index_dir)
+    if SEAL in manifest or manifest.get("format_version") == FORMAT_VERSION:
+        check_seal(manifest, str(index_dir), rebuild_hint(manifest.get("corpus_dir"), index_dir, force=True))
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexNotReady(
-            f"the index at {index_dir} has format {manifest.get('format_version')!r}, this docqa reads "
-            f"{FORMAT_VERSION}; {hint}"
+            f"the index at {index_dir} has format {manifest.get('format_version')!r} (older ones carry no "
+            f"file checksums), this docqa reads {FORMAT_VERSION}; {hint}"
         )
     if manifest.get("model_id") != model_id(model):
         raise IndexNotReady(

@@ -39,21 +39,22 @@ from corpus.models import Document
 from corpus.registry import supported_list
 from index.acronyms import build_acronym_table
 from index.builds import clean_stale_builds, publish, reading
+from index.bundle import BundleParts, read_bundle, write_bundle
 from index.chunking import ChunkerConfig, chunk_document, parse_structure
 from index.dense import DenseIndex
 from index.embedder import Progress, SentenceTransformerEmbedder, model_id
-from index.errors import CorpusError, IndexNotReady
+from index.errors import CorpusError
 from index.incremental import (
     FileChanges,
     PriorBuild,
     diff_files,
-    document_row,
     file_records,
     folder_signature,
     load_prior,
     reader_code,
     same_folder,
 )
+from index.integrity import sealed
 from index.manifest import (
     FORMAT_VERSION,
     MANIFEST,
@@ -66,10 +67,11 @@ from index.manifest import (
     read_manifest,
     rebuild_hint,
     recorded_corpus_dir,
+    trusted_manifest,
 )
 from index.sparse import SparseIndex
 from index.structure import Structure
-from index.types import Chunk, Meaning
+from index.types import Chunk
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +122,6 @@ def _chunk_units(chunks: list[Chunk], structures: dict[str, Structure]) -> tuple
                     rows.append((chunk.chunk_id, unit.start, unit.end))
                     displays.append(unit.display)
     return np.asarray(rows, dtype=np.int64).reshape(-1, 3), displays
-
-
-def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def _notify(progress: Progress | None, stage: str, done: int, total: int) -> None:
@@ -209,7 +205,7 @@ def build_index_from_documents(
         raise CorpusError("document ids must be unique; fix the corpus manifest")
     started = time.perf_counter()
     chunker = chunker or ChunkerConfig()
-    previous = raw_manifest(index_dir)
+    previous = trusted_manifest(index_dir)
     prior = None if force else load_prior(index_dir, previous, _reusable(previous, chunker))
     chunks, units, unit_texts, reused = _chunk_all(documents, chunker, prior, progress)
     if not chunks:
@@ -249,20 +245,8 @@ def build_index_from_documents(
     }
     acronyms = build_acronym_table(documents)
 
-    def write(target: Path) -> None:
-        _write_jsonl(target / "documents.jsonl", [document_row(d) for d in documents])
-        _write_jsonl(target / "chunks.jsonl", [asdict(c) for c in chunks])
-        np.save(target / "units.npy", units)
-        (target / "unit_texts.json").write_text(json.dumps(unit_texts, ensure_ascii=False), encoding="utf-8")
-        np.save(target / "unit_vectors.npy", unit_vectors.astype(np.float16))
-        (target / "acronyms.json").write_text(
-            json.dumps({k: [asdict(m) for m in v] for k, v in acronyms.items()}, indent=1), encoding="utf-8"
-        )
-        dense.save(target / "dense")
-        sparse.save(target / "sparse")
-        (target / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-
-    publish(index_dir, write)
+    parts = BundleParts(documents, chunks, units, unit_texts, unit_vectors, acronyms, dense, sparse)
+    publish(index_dir, lambda target: write_bundle(target, parts, manifest))
     logger.info(
         "index built: %s chunks from %s documents (%s reused) in %ss; embedded %s texts, %s from cache",
         len(chunks),
@@ -301,7 +285,7 @@ def _record_signature(index_dir: Path, previous: dict[str, Any], signature: str 
         tmp = folder / f".{MANIFEST}.tmp-{os.getpid()}"
         try:
             tmp.write_text(
-                json.dumps({**previous, "corpus_signature": signature}, indent=2), encoding="utf-8"
+                json.dumps(sealed({**previous, "corpus_signature": signature}), indent=2), encoding="utf-8"
             )
             os.replace(tmp, folder / MANIFEST)
         except OSError as exc:  # a read-only index (a mounted volume) is fine, just slower to check
@@ -341,7 +325,7 @@ def build_index(
     corpus_dir = Path(os.path.abspath(corpus_dir))
     clean_stale_builds(index_dir)
     signature = folder_signature(corpus_dir)  # before reading: a later edit makes it differ
-    previous = raw_manifest(index_dir)
+    previous = trusted_manifest(index_dir)
     current = not force and _current(previous, corpus_dir, model)
     if current and previous is not None and signature and previous.get("corpus_signature") == signature:
         return _unchanged(previous)
@@ -383,51 +367,3 @@ def default_embed_cache(index_dir: Path) -> Path:
     One cache next to the index folder, shared by the indexes kept there (keys are content hashes).
     """
     return Path(os.path.abspath(index_dir)).parent / ".docqa-embeddings"
-
-
-def _document(row: dict[str, Any]) -> Document:
-    """A document as stored in documents.jsonl (JSON lists back to tuples)."""
-    row["pages"] = tuple(row.get("pages") or ())
-    row["slides"] = tuple(row.get("slides") or ())
-    return Document(**row)
-
-
-def read_bundle(index_dir: Path) -> dict[str, Any]:
-    """Read every file of a built index (the manifest is checked separately).
-
-    All files come from one build, which no cleanup removes while it is read.
-
-    Raises:
-        IndexNotReady: A file is missing or corrupt.
-    """
-    try:
-        with reading(Path(index_dir)) as folder:
-            bundle = _read_files(folder)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        hint = rebuild_hint(recorded_corpus_dir(index_dir), index_dir)
-        raise IndexNotReady(f"the index at {index_dir} is incomplete or corrupt ({exc}); {hint}") from exc
-    if len(bundle["chunks"]) != len(bundle["dense"]) or len(bundle["chunks"]) != len(bundle["sparse"]):
-        hint = rebuild_hint(recorded_corpus_dir(index_dir), index_dir)
-        raise IndexNotReady(f"the index at {index_dir} is inconsistent (chunk counts differ); {hint}")
-    return bundle
-
-
-def _read_files(folder: Path) -> dict[str, Any]:
-    with (folder / "documents.jsonl").open(encoding="utf-8") as fh:
-        documents = [_document(json.loads(line)) for line in fh]
-    with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
-        chunks = [Chunk(**json.loads(line)) for line in fh]
-    raw_acronyms = json.loads((folder / "acronyms.json").read_text(encoding="utf-8"))
-    acronyms = {
-        k: tuple(Meaning(m["expansion"], tuple(m["doc_ids"])) for m in v) for k, v in raw_acronyms.items()
-    }
-    return {
-        "documents": documents,
-        "chunks": chunks,
-        "acronyms": acronyms,
-        "units": np.load(folder / "units.npy"),
-        "unit_texts": json.loads((folder / "unit_texts.json").read_text(encoding="utf-8")),
-        "unit_vectors": np.load(folder / "unit_vectors.npy").astype(np.float32),
-        "dense": DenseIndex.load(folder / "dense"),
-        "sparse": SparseIndex.load(folder / "sparse"),
-    }

@@ -23,6 +23,7 @@ from service.errors import install_error_handlers
 from service.holder import IndexHolder
 from service.metrics import Metrics
 from service.middleware import install_middleware
+from service.openapi_schema import install_openapi_limits
 from service.routes import admin, documents, health, query, widget
 from service.routes.admin import reload_index
 from service.slack import install_slack
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (query.router, documents.router, health.router, admin.router, widget.router):
         app.include_router(router)
     install_slack(app, settings)
+    install_openapi_limits(app, settings)
     return app
 
 

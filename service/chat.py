@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index import Index
-from index.errors import EmptyQuery, QAError, QueryTooLong
+from index.errors import QAError
+from index.question import check_question
 from index.types import QueryResult
 from service.config import Settings
 from service.followup import Resolution, Turn, Vocabulary, resolve
@@ -43,17 +44,15 @@ class InvalidSessionId(QAError):
     code = "invalid_session_id"
 
 
-def validate_question(text: str, limit: int) -> None:
-    """Refuse empty, whitespace-only and over-long questions.
+def validate_question(text: str, limit: int, what: str = "question") -> None:
+    """Refuse empty, whitespace-only, non-text (lone surrogates) and over-long questions.
 
     Raises:
         EmptyQuery: `text` is empty or whitespace.
+        InvalidText: `text` holds a lone UTF-16 surrogate.
         QueryTooLong: `text` has more than `limit` characters.
     """
-    if not text or not text.strip():
-        raise EmptyQuery("The question is empty; send some text to search for.")
-    if len(text) > limit:
-        raise QueryTooLong(f"The question has {len(text)} characters; the limit is {limit}.")
+    check_question(text, limit, what)
 
 
 @dataclass(frozen=True)
@@ -174,6 +173,7 @@ class ChatService:
 
         Raises:
             EmptyQuery: `message` is empty or whitespace.
+            InvalidText: `message` holds a lone UTF-16 surrogate.
             QueryTooLong: `message` is longer than `max_question_chars`.
             InvalidSessionId: `session_id` is malformed.
             IndexNotReady: No index is loaded.
@@ -215,7 +215,7 @@ class ChatService:
     def _validate(self, session_id: str | None, message: str) -> None:
         if session_id is not None and not SESSION_ID_PATTERN.match(session_id):
             raise InvalidSessionId("session_id must be 1-128 characters of letters, digits and ._:-")
-        validate_question(message, self._settings.max_question_chars)
+        validate_question(message, self._settings.max_question_chars, "message")
 
     @staticmethod
     def _remember(session: _Session, message: str, resolution: Resolution, result: QueryResult) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from index import IndexNotReady, QAError, QueryResult, build_index, load_index
+from index import IndexCorrupt, IndexNotReady, QAError, QueryResult, build_index, load_index
+from index.builds import StaleBuild, clean_stale_builds
 from index.pages import page_label
 from index.store import check_corpus_unchanged, read_manifest
 from service.config import Settings
@@ -58,6 +59,7 @@ class _Progress:
 def _build(settings: Settings, *, force: bool = False) -> dict[str, Any]:
     """Build (incrementally) the index of the folder that goes with it, and report what changed."""
     corpus = Path(os.path.abspath(settings.index_corpus_dir()))
+    _report_cleanup(clean_stale_builds(settings.index_dir))
     click.echo(f"building the index of {corpus} into {settings.index_dir} ...", err=True)
     manifest = build_index(corpus, settings.index_dir, settings.model_path, progress=_Progress(), force=force)
     _report_build(manifest)
@@ -74,6 +76,15 @@ def _build(settings: Settings, *, force: bool = False) -> dict[str, Any]:
             err=True,
         )
     return manifest
+
+
+def _report_cleanup(removed: list[StaleBuild]) -> None:
+    """Say which folders of interrupted (killed) or replaced builds the build start removed."""
+    if removed:
+        size = sum(b.size for b in removed) / 1e6
+        click.echo(f"removed {len(removed)} unfinished or replaced build folders ({size:.1f} MB):", err=True)
+        for build in removed:
+            click.echo(f"  - {build.path}", err=True)
 
 
 def _report_build(manifest: dict[str, Any]) -> None:
@@ -360,7 +371,8 @@ def _print_eval(results: list[tuple[str, Any, dict[str, Any]]], as_json: bool) -
 
 
 def ensure_index(settings: Settings) -> None:
-    """Build the index when it is missing, stale (its corpus changed) or built with another model.
+    """Build the index when it is missing, stale (its corpus changed) or built with another model
+    (not when it is damaged: see `IndexCorrupt`).
 
     The corpus is the one given, else the folder the index was built from (so an index of your
     own folder is never replaced by the demo corpus), else the demo corpus.
@@ -369,6 +381,10 @@ def ensure_index(settings: Settings) -> None:
     try:
         manifest = read_manifest(settings.index_dir, settings.model_path)
         check_corpus_unchanged(manifest, corpus, index_dir=settings.index_dir)
+    except IndexCorrupt as exc:
+        # A damaged index is not rebuilt behind the operator's back (the damage may be the disk's):
+        # the service starts, /readyz answers 503 with this message, `docqa build --force` fixes it.
+        click.secho(f"warning: {exc.message}", err=True, fg="yellow")
     except IndexNotReady as exc:
         click.echo(f"{exc.message.split('; run `')[0]}: building it now from {corpus}.", err=True)
         _build(settings)

@@ -6,9 +6,9 @@ Routes return the index's own `to_dict()` output directly; these models document
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 EXAMPLE_PASSAGE: dict[str, Any] = {
     "rank": 1,
@@ -91,10 +91,29 @@ def _slide_field() -> Any:
     return Field(None, ge=1, description=_SLIDE, examples=[4, None])
 
 
+def _whole_number(value: object) -> object:
+    """JSON Schema's ``integer`` includes ``6.0``: accept it as 6, as the schema promises (6.5 stays
+    invalid, and so do strings and booleans)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+TopK = Annotated[
+    int,
+    Field(ge=1, le=50, description="How many passages to return (1..50; an integer, `6.0` counts as 6)."),
+    BeforeValidator(_whole_number),
+]
+_QUESTION_RULES = (
+    "not empty or only white space, at most `DOCQA_MAX_QUESTION_CHARS` (default 4000) characters, "
+    "valid Unicode (no lone UTF-16 surrogate such as `\\ud800`)"
+)
+
+
 class QueryRequest(BaseModel):
     """A standalone question.
 
-    Types are strict: `top_k` must be a JSON integer, `question` a JSON string.
+    Types are strict: `top_k` must be a JSON integer (`6.0` counts as one), `question` a JSON string.
     """
 
     model_config = ConfigDict(
@@ -103,10 +122,9 @@ class QueryRequest(BaseModel):
     )
 
     question: str = Field(
-        description="The question; not empty, at most `DOCQA_MAX_QUESTION_CHARS` (default 4000) characters.",
-        examples=["Who reports to the COO?"],
+        description=f"The question: {_QUESTION_RULES}.", examples=["Who reports to the COO?"]
     )
-    top_k: int = Field(5, ge=1, le=50, description="How many passages to return (1..50).")
+    top_k: TopK = 5
 
 
 class ChatRequest(BaseModel):
@@ -129,8 +147,8 @@ class ChatRequest(BaseModel):
         pattern=r"^[A-Za-z0-9._:\-]+$",
         description="Conversation id returned by an earlier call; a new one is issued when omitted.",
     )
-    message: str = Field(description="The user's message (a question or a follow-up).")
-    top_k: int = Field(5, ge=1, le=50, description="How many passages to return (1..50).")
+    message: str = Field(description=f"The user's message (a question or a follow-up): {_QUESTION_RULES}.")
+    top_k: TopK = 5
 
 
 class AnswerOut(BaseModel):
