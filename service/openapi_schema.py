@@ -6,8 +6,9 @@ the schema when it is generated rather than fixed in the request models: ``minLe
 not white space). The check itself stays in `index.question.check_question`, which gives each
 refusal its own error code (``empty_question``, ``question_too_long``, ``invalid_text``).
 
-Integer bounds are written as integers (FastAPI writes ``50.0``). Routes that answer HTML or JavaScript still send their errors as JSON; FastAPI would document those
-errors under the route's own media type, so they are moved to ``application/json`` here.
+Integer bounds are written as integers (FastAPI writes ``50.0``). Routes that answer HTML or
+JavaScript still send their errors as JSON; FastAPI would document those errors under the route's
+own media type, so they are moved to ``application/json`` here.
 """
 
 from __future__ import annotations

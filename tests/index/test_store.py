@@ -38,7 +38,8 @@ def test_manifest_records_model_dimension_corpus_and_counts(built_index_dir: Pat
     assert manifest["dimension"] == 384 and manifest["normalized"] is True
     assert manifest["documents"] == 4 and manifest["chunks"] > 50
     assert manifest["chunker"] == {"min_words": 40, "max_words": 200}
-    assert len(manifest["corpus_fingerprint"]) == 64 and manifest["format_version"] == 2
+    assert len(manifest["corpus_fingerprint"]) == 64 and manifest["format_version"] == 3
+    assert {"documents.jsonl", "units.npy", "dense/dense.faiss"} <= set(manifest["checksums"])
 
 
 def test_missing_index_names_the_fix(tmp_path: Path, model_path: str) -> None:
