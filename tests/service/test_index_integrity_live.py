@@ -74,7 +74,10 @@ def test_docqa_serve_on_a_damaged_index_is_not_ready_and_names_the_fix(
 
 @pytest.fixture(scope="module")
 def reloadable(
-    built_index_dir: Path, corpus_dir: Path, service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    built_index_dir: Path,
+    corpus_dir: Path,
+    service_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[ServerURL, Path, Path]]:
     """A live server on a private copy of the index; yields (url, its index folder, a pristine copy)."""
     root = tmp_path_factory.mktemp("integrity-reload")
