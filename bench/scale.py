@@ -146,27 +146,16 @@ def write_bundle(
     dense: Any,
     model: str,
 ) -> None:
-    """Write the product's on-disk layout (see ``index/store.py``) so ``load_index`` reads it as usual."""
-    from dataclasses import asdict
-
+    """Write the product's on-disk layout with its own writer (`index.bundle.write_bundle`: every
+    file checksummed, the manifest sealed) so ``load_index`` reads and verifies it as usual."""
     from index.acronyms import build_acronym_table
-    from index.store import FORMAT_VERSION, MANIFEST, corpus_fingerprint, model_id
+    from index.bundle import BundleParts, write_bundle
+    from index.store import FORMAT_VERSION, corpus_fingerprint, model_id
 
     target.mkdir(parents=True)
-    with (target / "documents.jsonl").open("w", encoding="utf-8") as fh:
-        for d in docs:
-            fh.write(json.dumps({**asdict(d), "meta": {}}, ensure_ascii=False) + "\n")
-    with (target / "chunks.jsonl").open("w", encoding="utf-8") as fh:
-        for c in chunks:
-            fh.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
-    np.save(target / "units.npy", units)
-    np.save(target / "unit_vectors.npy", unit_vecs)
+    unit_texts = [""] * len(units)  # the scale bench scores no answers; the file keeps its row count
     acronyms = build_acronym_table(docs)
-    (target / "acronyms.json").write_text(
-        json.dumps({k: [asdict(m) for m in v] for k, v in acronyms.items()})
-    )
-    dense.save(target / "dense")
-    sparse.save(target / "sparse")
+    parts = BundleParts(docs, chunks, units, unit_texts, unit_vecs, acronyms, dense, sparse)
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": model,
@@ -180,7 +169,7 @@ def write_bundle(
         "dense_kind": dense.kind,
         "synthetic": True,
     }
-    (target / MANIFEST).write_text(json.dumps(manifest))
+    write_bundle(target, parts, manifest)
 
 
 def build_synthetic(folder: Path, n: int, kind: str, model: str, target: Path) -> dict[str, Any]:
