@@ -1,10 +1,10 @@
 """The manifest of a built index: what it records, how it is checked, how stale is detected.
 
-Loading refuses an index of another format or built with another model than the one that will
-embed queries (`read_manifest`), and an index whose corpus folder changed since the build
-(`check_corpus_unchanged`). Every message names the index and its corpus folder and gives the
-command that rebuilds this index from that folder (`rebuild_hint`), never one that would replace
-it with another corpus.
+Loading refuses a manifest that is unreadable or fails its seal (`index.integrity`), an index of
+another format or built with another model than the one that will embed queries (`read_manifest`),
+and an index whose corpus folder changed since the build (`check_corpus_unchanged`). Every message
+names the index and its corpus folder and gives the command that rebuilds this index from that
+folder (`rebuild_hint`), never one that would replace it with another corpus.
 """
 
 from __future__ import annotations

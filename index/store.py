@@ -6,7 +6,8 @@ see `index.builds`)::
 
     index_dir -> .index_dir.builds/<stamp>/
         manifest.json     format, model id and dimension, chunker, the corpus folder (absolute), its
-                          fingerprint and one record per file, counts, what the build changed
+                          fingerprint and one record per file, counts, what the build changed, the
+                          sha256 of every file below, and a seal over all of it (`index.integrity`)
         documents.jsonl   the documents as served (citations point into these texts)
         chunks.jsonl      chunk spans, sections and the text that was embedded
         units.npy         answer units (sentences, list items, table rows): chunk_id, start, end
@@ -15,9 +16,10 @@ see `index.builds`)::
         acronyms.json     acronym -> meanings -> doc ids
         dense/ sparse/    the FAISS and BM25 indexes
 
-Builds are incremental (`index.incremental`): an unchanged corpus is not rebuilt at all, and a
-rebuild reuses the chunks of every unchanged document and the cached vectors of every text
-embedded before, so one changed file costs only its own parsing and embedding.
+Files are written, and read back verified, by `index.bundle`. Builds are incremental
+(`index.incremental`): an unchanged corpus is not rebuilt at all, and a rebuild reuses the chunks
+of every unchanged document and the cached vectors of every text embedded before, so one changed
+file costs only its own parsing and embedding.
 """
 
 from __future__ import annotations
