@@ -9,11 +9,13 @@ Chat questions go through `ChatService`, the same code as ``POST /v1/chat``.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index import Index, QueryResult
+from index import Index, QAError, QueryResult
+from index.question import check_question
 from service.chat import ChatService
 from service.config import Settings
 
@@ -85,6 +87,11 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
             raise ValueError(f"{path}:{number}: needs a 'question' string")
         if kind == "ambiguous" and not (row.get("term") and row.get("meanings")):
             raise ValueError(f"{path}:{number}: an ambiguous question needs 'term' and 'meanings'")
+        for text in row["turns"] if kind == "chat" else [row["question"]]:
+            try:  # the checks every door applies (empty, lone surrogates); length is the query's
+                check_question(text, sys.maxsize)
+            except QAError as exc:
+                raise ValueError(f"{path}:{number}: {exc.message}") from exc
         row.setdefault("id", f"line{number}")
         rows.append(row)
     return rows

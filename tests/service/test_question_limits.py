@@ -210,3 +210,17 @@ def test_docqa_ask_refuses_an_argument_that_is_not_utf8(built_index_dir: Path) -
     stderr = out.stderr.decode("utf-8", "replace")
     assert out.returncode == 1 and out.stdout == b""
     assert "U+DCFF" in stderr and "Traceback" not in stderr
+
+
+def test_docqa_eval_refuses_a_question_file_with_a_lone_surrogate(
+    built_index_dir: Path, tmp_path: Path
+) -> None:
+    questions = tmp_path / "bad.jsonl"
+    questions.write_text(
+        '{"kind": "fact", "question": "Who reports to the COO?", "expect_any": ["COO"]}\n'
+        '{"kind": "chat", "turns": ["What is a CCO?", "And \\udc80?"], "expect_any": ["CCO"]}\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["eval", str(questions), "--index", str(built_index_dir)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "bad.jsonl:2" in result.stderr and "surrogate (U+DC80" in result.stderr
