@@ -250,9 +250,9 @@ NOTES = """\
 - Why sha256: the standard library has no faster non-cryptographic hash worth its weaker guarantee
   at these sizes, and on CPUs with SHA extensions (`sha_ni` in /proc/cpuinfo) sha256 is the fastest
   of the hashlib algorithms: 1,225 MB/s against 710 for blake2b, 1,314 for sha1 and 419 for md5
-  over a 256 MB buffer on this machine when it was quiet (2026-11-30 08:30 UTC). Under load the
-  algorithms converge (the table above); none changes the picture: verification is a fraction of
-  parsing.
+  over a 256 MB buffer on this machine when it was quiet (2026-11-30 08:30 UTC). Under load (the
+  table above, load average 7 on 2 cores) every rate drops and varies from run to run; none
+  changes the picture: verification is a fraction of parsing.
 - The files were just written, so they are hashed from the page cache. On a cold cache the
   loader reads every file from disk anyway; verifying first only moves that read ahead of parsing.
 - Verification runs before any file is parsed, so a damaged FAISS or NumPy file is never handed

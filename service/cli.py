@@ -81,8 +81,10 @@ def _build(settings: Settings, *, force: bool = False) -> dict[str, Any]:
 def _report_cleanup(removed: list[StaleBuild]) -> None:
     """Say which folders of interrupted (killed) or replaced builds the build start removed."""
     if removed:
-        size = sum(b.size for b in removed) / 1e6
-        click.echo(f"removed {len(removed)} unfinished or replaced build folders ({size:.1f} MB):", err=True)
+        size, plural = sum(b.size for b in removed) / 1e6, "s" if len(removed) > 1 else ""
+        click.echo(
+            f"removed {len(removed)} unfinished or replaced build folder{plural} ({size:.1f} MB):", err=True
+        )
         for build in removed:
             click.echo(f"  - {build.path}", err=True)
 

@@ -75,7 +75,7 @@ def test_next_build_removes_a_killed_builds_folder_at_its_start_and_says_so(
 
     result = CliRunner().invoke(cli, ["build", "--corpus", str(corpus), "--index", str(index_dir)])
     assert result.exit_code == 0, result.output
-    said = result.stderr.index("removed 1 unfinished or replaced build folders (")
+    said = result.stderr.index("removed 1 unfinished or replaced build folder (")
     assert said < result.stderr.index("building the index of")  # at the start, before building
     assert f"  - {left}" in result.stderr
     assert not left.exists()
