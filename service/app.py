@@ -21,10 +21,11 @@ from service.chat import ChatService
 from service.config import Settings
 from service.errors import install_error_handlers
 from service.holder import IndexHolder
+from service.links import ViewerLinks
 from service.metrics import Metrics
 from service.middleware import install_middleware
 from service.openapi_schema import install_openapi_limits
-from service.routes import admin, documents, health, query, widget
+from service.routes import admin, apidocs, documents, health, query, widget
 from service.routes.admin import reload_index
 from service.slack import install_slack
 
@@ -36,7 +37,8 @@ Question answering over a folder of documents, with exact character-offset citat
 * `POST /v1/query` answers one question; `POST /v1/chat` answers follow-ups in a session.
 * Every `url` in a response opens the citation viewer `GET /documents/{doc_id}?start=&end=`.
 * Errors are always `{"error": {"code": "…", "message": "…"}}`.
-* When `DOCQA_API_KEYS` is set, `/v1/*` needs `Authorization: Bearer <key>`.
+* When `DOCQA_API_KEYS` is set, `/v1/*` needs `Authorization: Bearer <key>`; the viewer then needs a
+  key or a signed link (`exp`, `sig`: the `url`s of responses are signed) and `/metrics` a key.
 """
 
 
@@ -67,8 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
         # An API answers the path it was asked, in JSON; no 307s to a slash-less twin.
         redirect_slashes=False,
+        # /docs and /redoc are our own routes (service/routes/apidocs.py): CSP, or off by setting.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.state.links = ViewerLinks.from_settings(settings)
     app.state.metrics = metrics
     app.state.index = None
 
@@ -82,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_middleware(app, settings, metrics)
     for router in (query.router, documents.router, health.router, admin.router, widget.router):
         app.include_router(router)
+    if settings.api_docs:
+        app.include_router(apidocs.router)
     install_slack(app, settings)
     install_openapi_limits(app, settings)
     return app

@@ -404,6 +404,8 @@ def serve(
     """Start the HTTP service (builds the index first if none exists)."""
     import uvicorn
 
+    from service.server import uvicorn_options
+
     settings = _settings(host=host, port=port, corpus_dir=corpus_dir, index_dir=index_dir, model=model)
     _setup_logging(settings)
     try:
@@ -426,6 +428,7 @@ def serve(
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        **uvicorn_options(settings),  # header limit, JSON protocol errors, no XFF trust (issue 11)
     )
 
 

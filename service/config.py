@@ -6,6 +6,7 @@ are read without the prefix, as the contract says.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -64,11 +65,67 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "DOCQA_SLACK_APP_TOKEN")
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    # Hardening (issue 11): viewer and metrics protection, proxies, headers, API docs pages.
+    protect_viewer: bool | None = Field(
+        None,
+        description="Viewer `/documents/{id}` needs an API key or a signed link; "
+        "unset = on when DOCQA_API_KEYS is set.",
+    )
+    link_secret: SecretStr | None = Field(
+        None,
+        description="HMAC key of signed viewer links; unset = generated once into DATA_DIR/link-secret.",
+    )
+    viewer_link_ttl_seconds: int = Field(
+        7 * 24 * 3600, ge=60, description="Signed viewer links expire after this many seconds."
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for /metrics; /metrics also takes any API key and is open "
+        "only when neither is set.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed; empty = "
+        "the socket peer is the client.",
+    )
+    max_header_bytes: int = Field(
+        32768,
+        ge=4096,
+        le=1048576,
+        description="Largest request line plus headers (`docqa serve`); 431 beyond.",
+    )
+    frame_ancestors: str = Field(
+        "'self'", description="CSP frame-ancestors of every HTML page ('none', 'self' or origins)."
+    )
+    api_docs: bool = Field(
+        True, description="Serve /docs and /redoc (their scripts come from cdn.jsdelivr.net)."
+    )
 
-    @field_validator("slack_signing_secret", "slack_bot_token", "slack_app_token", mode="before")
+    @field_validator(
+        "slack_signing_secret",
+        "slack_bot_token",
+        "slack_app_token",
+        "link_secret",
+        "metrics_token",
+        "protect_viewer",
+        mode="before",
+    )
     @classmethod
     def _empty_secret_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for entry in (p.strip() for p in value.split(",")):
+            if entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"DOCQA_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR network"
+                    ) from exc
+        return value
 
     @property
     def model_path(self) -> str:
@@ -102,6 +159,16 @@ class Settings(BaseSettings):
     def api_key_list(self) -> list[str]:
         """The configured API keys, blanks dropped."""
         return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def viewer_protected(self) -> bool:
+        """The viewer needs a key or a signed link: as set, else whenever API keys are configured."""
+        return bool(self.api_key_list) if self.protect_viewer is None else self.protect_viewer
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The configured trusted proxies (addresses or CIDR networks), blanks dropped."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -10,6 +10,7 @@ from index import Index
 from service.chat import ChatService
 from service.config import Settings
 from service.holder import IndexHolder
+from service.links import ViewerLinks
 from service.metrics import Metrics
 
 
@@ -46,8 +47,15 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_links(request: Request) -> ViewerLinks:
+    """Signs the viewer links of responses when the viewer is protected (issue 11)."""
+    links: ViewerLinks = request.app.state.links
+    return links
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 IndexDep = Annotated[Index, Depends(get_index)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+LinksDep = Annotated[ViewerLinks, Depends(get_links)]

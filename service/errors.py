@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import QAError
+from service.security import log_safe
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "-")
-    logger.error("unhandled error request_id=%s path=%s", request_id, request.url.path, exc_info=exc)
+    path = log_safe(request.url.path)  # no forged log lines (issue 11)
+    logger.error("unhandled error request_id=%s path=%s", request_id, path, exc_info=exc)
     return internal_error_response(request_id)
 
 

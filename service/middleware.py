@@ -1,8 +1,9 @@
 """Pure-ASGI middleware: request ids and access log, body-size limit, API keys, rate limit.
 
-Order (outermost first, see `install_middleware`): request context -> CORS -> body limit ->
-rate limit -> API keys -> the app. The request-context layer also turns any exception that
-escaped everything else into the JSON 500, so even that response carries `X-Request-ID`.
+Order (outermost first, see `install_middleware`): client address (trusted proxies) -> security
+headers -> request context -> header limit -> CORS -> body limit -> rate limit -> API keys -> the
+app. The request-context layer also turns any exception that escaped everything else into the
+JSON 500, so even that response carries `X-Request-ID`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.config import Settings
 from service.errors import error_response, internal_error_response
 from service.metrics import Metrics
+from service.security import (
+    ClientAddressMiddleware,
+    HeaderLimitMiddleware,
+    SecurityHeadersMiddleware,
+    log_safe,
+)
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("service.access")
@@ -40,11 +47,15 @@ def client_host(scope: Scope) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and the test client's "testclient"."""
+    """True for 127.0.0.0/8, ::1 and the test client's "testclient".
+
+    A name such as "localhost" is not an address: it can only have come from a forwarded header
+    (issue 11), so it counts as not loopback.
+    """
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return host in ("localhost", "testclient")
+        return host == "testclient"
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -96,7 +107,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            logger.exception("unhandled error request_id=%s path=%s", request_id, scope.get("path"))
+            logger.exception("unhandled error request_id=%s path=%s", request_id, log_safe(scope.get("path")))
             if not response_started:
                 await internal_error_response(request_id)(scope, receive, send_with_id)
             status = 500
@@ -105,17 +116,18 @@ class RequestContextMiddleware:
 
     def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
+        path = log_safe(scope["path"])  # a %0a in the path must not start a forged line (issue 11)
         self.metrics.http_requests.labels(scope["method"], route, str(status)).inc()
         self.metrics.http_latency.labels(route).observe(seconds)
         access_logger.info(
             "request_id=%s method=%s path=%s status=%d ms=%.1f client=%s",
             request_id,
-            scope["method"],
-            scope["path"],
+            log_safe(scope["method"]),
+            path,
             status,
             seconds * 1000,
-            client_host(scope),
-            extra={"request_id": request_id, "path": scope["path"], "status": status, "ms": seconds * 1000},
+            log_safe(client_host(scope)),
+            extra={"request_id": request_id, "path": path, "status": status, "ms": seconds * 1000},
         )
 
 
@@ -288,4 +300,7 @@ def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> No
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
+    app.add_middleware(HeaderLimitMiddleware, max_bytes=settings.max_header_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxy_list)

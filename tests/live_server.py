@@ -68,6 +68,7 @@ def live_server(
     corpus_dir: Path | None = None,
     index_dir: Path | None = None,
     timeout: float = 180.0,
+    bind: str = "127.0.0.1",
 ) -> Iterator[ServerURL]:
     """Run ``python -m uvicorn --factory service.app:create_app`` until the block exits.
 
@@ -79,6 +80,8 @@ def live_server(
         corpus_dir: Sets ``DOCQA_CORPUS_DIR`` (default: env's, else the settings' default).
         index_dir: Sets ``DOCQA_INDEX_DIR`` (default: env's, else the settings' default).
         timeout: Seconds to wait for ``/readyz`` to answer 200.
+        bind: Address the server listens on (``0.0.0.0`` to be reachable from this host's other
+            addresses too); the yielded URL is always the loopback one.
 
     Yields:
         The base URL (``http://127.0.0.1:PORT``) with ``.log_path`` and ``.pid``.
@@ -103,12 +106,13 @@ def live_server(
         "--factory",
         "service.app:create_app",
         "--host",
-        "127.0.0.1",
+        bind,
         "--port",
         str(port),
         "--no-access-log",
         "--log-level",
         "info",
+        *_serve_options(env),
     ]
     with os.fdopen(fd, "wb") as log_file:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -135,6 +139,16 @@ def ensure_index(env: dict[str, str]) -> None:
     corpus, index = (REPO_ROOT / settings.corpus_dir, REPO_ROOT / settings.index_dir)
     if not index_exists(index):
         build_index(corpus, index, settings.model_path)
+
+
+def _serve_options(env: dict[str, str]) -> list[str]:
+    """The uvicorn options `docqa serve` adds (header limit, JSON protocol errors, no XFF trust)."""
+    from service.config import Settings
+    from service.server import uvicorn_cli_args
+
+    limit = env.get("DOCQA_MAX_HEADER_BYTES") or os.environ.get("DOCQA_MAX_HEADER_BYTES")
+    settings = Settings(max_header_bytes=int(limit)) if limit else Settings()
+    return uvicorn_cli_args(settings)
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], url: ServerURL, timeout: float) -> None:

@@ -7,13 +7,15 @@ import re
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from corpus.models import Document
 from index.errors import QAError, UnknownDocument
 from index.pages import locate
-from service.deps import IndexDep
+from service.deps import IndexDep, LinksDep
+from service.links import ViewerLinks
+from service.middleware import bearer_token, key_is_valid
 from service.schemas import DocumentOut, DocumentSummary, IndexOut, error_responses
 
 router = APIRouter(tags=["documents"])
@@ -25,6 +27,20 @@ _VIEWER_EXAMPLE = (
     "</mark>…</main></body></html>"
 )
 DocId = Annotated[str, Path(description="Document id, as in `passages[].doc_id`.", examples=["cco-vs-cro"])]
+
+
+class ViewerUnauthorized(QAError):
+    """The viewer is protected and the request has neither an API key nor a signed link."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class ViewerLinkRefused(QAError):
+    """A signed viewer link whose signature does not match (tampered) or that has expired."""
+
+    status = 403
+    code = "invalid_link"
 
 
 class InvalidRange(QAError):
@@ -119,21 +135,34 @@ async def get_document(doc_id: DocId, index: IndexDep) -> JSONResponse:
     response_class=HTMLResponse,
     responses={
         200: {"content": {"text/html": {"example": _VIEWER_EXAMPLE}}},
-        **error_responses(400, 404, 422, 429, 503),
+        **error_responses(400, 401, 403, 404, 422, 429, 503),
     },
 )
 async def view_document(
     doc_id: DocId,
     index: IndexDep,
+    request: Request,
+    links: LinksDep,
     start: Annotated[int | None, Query(ge=0, description="Start of the cited span (inclusive).")] = None,
     end: Annotated[int | None, Query(ge=0, description="End of the cited span (exclusive).")] = None,
+    exp: Annotated[
+        int | None, Query(ge=0, description="Expiry (Unix time) of a signed link; protected viewer only.")
+    ] = None,
+    sig: Annotated[
+        str | None, Query(max_length=128, description="Signature of a signed link; protected viewer only.")
+    ] = None,
 ) -> HTMLResponse:
     """The citation viewer: the document as a readable page, `[start, end)` highlighted and in view.
 
     Both offsets or neither; `0 <= start < end <= len(text)`. This is what every `url` of a
     query response opens. A paged document (PDF) or slide deck is shown one section per page or
     slide, and the header says where the span is ("page 2 of 3", "pages 2–3 of 3", "slide 4 of 9").
+
+    When the viewer is protected (`DOCQA_PROTECT_VIEWER`, on by default with `DOCQA_API_KEYS`), it
+    needs `Authorization: Bearer <key>` or a signed link (`exp` and `sig`, as in every `url` the
+    service hands out): 401 without either, 403 `invalid_link` when tampered with or expired.
     """
+    authorize_viewer(request, links, doc_id, (start, end), exp, sig)
     doc = lookup(index, doc_id)
     span = _check_range(doc, start, end)
     nonce = secrets.token_urlsafe(16)
@@ -142,6 +171,37 @@ async def view_document(
         render_viewer(doc, span, nonce),
         headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff"},
     )
+
+
+def authorize_viewer(
+    request: Request,
+    links: ViewerLinks,
+    doc_id: str,
+    span: tuple[int | None, int | None],
+    exp: int | None,
+    sig: str | None,
+) -> None:
+    """Let a protected viewer open only with an API key or a valid signed link.
+
+    Raises:
+        ViewerUnauthorized: Neither a key nor a signature (401).
+        ViewerLinkRefused: A signature that does not match, or an expired link (403).
+    """
+    if not links.enabled:
+        return
+    keys: list[str] = request.app.state.settings.api_key_list
+    if keys and key_is_valid(bearer_token(request.scope), keys):
+        return
+    if exp is None or sig is None:
+        raise ViewerUnauthorized(
+            "This document viewer needs an API key ('Authorization: Bearer <key>') or a signed link: "
+            "open the `url` of a query or chat response."
+        )
+    problem = links.check(doc_id, span[0], span[1], exp, sig)
+    if problem == "expired":
+        raise ViewerLinkRefused("This viewer link has expired; ask the question again for a fresh link.")
+    if problem:
+        raise ViewerLinkRefused("This viewer link is not valid (its signature does not match).")
 
 
 def _check_range(doc: Document, start: int | None, end: int | None) -> tuple[int, int] | None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from index.errors import IndexNotReady
-from service.deps import HolderDep, MetricsDep
-from service.errors import error_body
+from service.config import Settings
+from service.deps import HolderDep, MetricsDep, SettingsDep
+from service.errors import error_body, error_response
+from service.middleware import bearer_token, key_is_valid
 from service.schemas import HealthOut, error_responses
 
 router = APIRouter(tags=["operations"])
@@ -44,8 +46,26 @@ _METRICS_EXAMPLE = (
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"example": _METRICS_EXAMPLE}}}},
+    responses={200: {"content": {"text/plain": {"example": _METRICS_EXAMPLE}}}, **error_responses(401)},
 )
-async def metrics(metrics: MetricsDep) -> Response:
-    """Prometheus metrics: HTTP requests and latency, query latency, abstentions, reloads, sessions."""
+async def metrics(metrics: MetricsDep, settings: SettingsDep, request: Request) -> Response:
+    """Prometheus metrics: HTTP requests and latency, query latency, abstentions, reloads, sessions.
+
+    Needs `Authorization: Bearer <token>` when `DOCQA_METRICS_TOKEN` or `DOCQA_API_KEYS` is set
+    (the metrics token or any API key); open otherwise.
+    """
+    allowed = metrics_credentials(settings)
+    if allowed and not key_is_valid(bearer_token(request.scope), allowed):
+        return error_response(
+            401,
+            "unauthorized",
+            "Metrics need 'Authorization: Bearer <token>' (DOCQA_METRICS_TOKEN or an API key).",
+            {"WWW-Authenticate": "Bearer"},
+        )
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_credentials(settings: Settings) -> list[str]:
+    """The bearer tokens /metrics accepts; empty when it is open (issue 11)."""
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    return [*([token] if token else []), *settings.api_key_list]

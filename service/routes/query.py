@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.chat import validate_question
-from service.deps import ChatDep, IndexDep, MetricsDep, SettingsDep
+from service.deps import ChatDep, IndexDep, LinksDep, MetricsDep, SettingsDep
 from service.schemas import ChatRequest, ChatResponse, QueryRequest, QueryResponse, error_responses
 
 router = APIRouter(prefix="/v1", tags=["questions"])
@@ -46,6 +46,7 @@ async def query(
     index: IndexDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    links: LinksDep,
 ) -> JSONResponse:
     """Answer one question from the documents, with exact-offset citations.
 
@@ -61,7 +62,7 @@ async def query(
     metrics.observe_answer(
         "query", time.perf_counter() - started, result.abstained, bool(result.clarifications)
     )
-    return JSONResponse(result.to_dict())
+    return JSONResponse(links.sign_body(result.to_dict()))
 
 
 @router.post("/chat", response_model=ChatResponse, responses=_ERRORS)
@@ -69,6 +70,7 @@ async def chat(
     request: Annotated[ChatRequest, Body(openapi_examples=_CHAT_EXAMPLES)],
     chat_service: ChatDep,
     metrics: MetricsDep,
+    links: LinksDep,
 ) -> JSONResponse:
     """Answer a message of a conversation, resolving follow-ups against the session's turns.
 
@@ -83,4 +85,4 @@ async def chat(
         "chat", time.perf_counter() - started, reply.result.abstained, bool(reply.result.clarifications)
     )
     metrics.sessions.set(len(chat_service.sessions))
-    return JSONResponse(reply.to_dict())
+    return JSONResponse(links.sign_body(reply.to_dict()))

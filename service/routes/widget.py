@@ -2,7 +2,8 @@
 
 The widget is one static script (no build step) that any page embeds with
 ``<script src="https://HOST/widget.js" data-api="https://HOST" defer></script>``.
-The demo page embeds it exactly that way, with ``data-api`` set to the origin it was served from.
+The demo page loads it from its own origin with a relative URL (never from the ``Host`` header,
+issue 11) and shows the snippet with `DOCQA_PUBLIC_URL`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
+
+from service.deps import SettingsDep
 
 logger = logging.getLogger(__name__)
 
@@ -90,12 +94,21 @@ def widget_js(request: Request) -> Response:
 
 @router.head("/", include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
-def demo_page(request: Request) -> HTMLResponse:
-    """A demo page that embeds the chat widget with the one-line snippet of the README."""
-    origin = str(request.base_url).rstrip("/")
+def demo_page(settings: SettingsDep) -> HTMLResponse:
+    """A demo page that embeds the chat widget and shows the one-line snippet of the README."""
+    nonce = secrets.token_urlsafe(16)
     template = load_asset("demo.html").body.decode("utf-8")
-    page = template.replace("{{API}}", html.escape(origin, quote=True))
+    public = html.escape(settings.public_url.rstrip("/"), quote=True)
+    page = template.replace("{{API}}", public).replace("{{NONCE}}", nonce)
+    csp = (
+        f"default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'nonce-{nonce}'; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'"
+    )
     return HTMLResponse(
         content=page,
-        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": csp,
+        },
     )

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from index.errors import QAError
 from service.config import Settings
+from service.links import ViewerLinks
 from service.slack.dedupe import SeenEvents
 from service.slack.feedback import FeedbackStore, SlackMetrics
 from service.slack.render import ACTION_CLARIFY, ACTION_FEEDBACK, ACTION_SHARE, render_answer, render_notice
@@ -101,6 +102,7 @@ class SlackBot:
         chat_provider: Returns the ChatService, or None while the index is still loading.
         socket_mode: Requests come over Socket Mode (unsigned), so no signing secret is needed.
         registry: Prometheus registry for the Slack counters (the app's, rendered by /metrics).
+        links: Signs the citation links when the viewer is protected (default: from `settings`).
 
     Raises:
         ValueError: A Slack secret the mode needs is missing.
@@ -113,6 +115,7 @@ class SlackBot:
         *,
         socket_mode: bool = False,
         registry: CollectorRegistry | None = None,
+        links: ViewerLinks | None = None,
     ) -> None:
         if settings.slack_bot_token is None:
             raise ValueError("the Slack bot needs SLACK_BOT_TOKEN")
@@ -120,6 +123,7 @@ class SlackBot:
             raise ValueError("the Slack bot needs SLACK_SIGNING_SECRET to verify Slack's requests")
         self.settings = settings
         self._chat_provider = chat_provider
+        self.links = links or ViewerLinks.from_settings(settings)
         self.metrics = SlackMetrics(registry)
         self.feedback = FeedbackStore(settings.data_dir, self.metrics)
         self.seen_events = SeenEvents()
@@ -181,7 +185,7 @@ class SlackBot:
         except Exception:
             logger.exception("slack answer failed")
             return FAILED
-        return result.to_dict()
+        return dict(self.links.sign_body(result.to_dict()))
 
     def _render(self, outcome: dict[str, Any] | str, session_id: str, **kwargs: Any) -> dict[str, Any]:
         if isinstance(outcome, str):

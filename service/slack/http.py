@@ -7,19 +7,27 @@ requests get the contract's 4xx error JSON instead of reaching bolt's parser.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import re
+import time
+from collections.abc import Mapping
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-from slack_sdk.signature import SignatureVerifier
 
 from service.config import Settings
 from service.errors import error_response
 from service.slack.events import SlackBot
 
 logger = logging.getLogger(__name__)
+
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
+MAX_AGE_SECONDS = 300
 
 _DICT_FIELDS = ("event", "user", "team", "channel", "container", "message", "view")
 _LIST_FIELDS = ("authorizations", "actions")
@@ -65,6 +73,40 @@ def payload_problem(body: bytes, content_type: str) -> str | None:
     return None
 
 
+def signature_problem(
+    secret: bytes, body: bytes, headers: Mapping[str, str], now: float | None = None
+) -> str | None:
+    """Why a request is not signed by Slack (v0 scheme), or None when it is.
+
+    The HMAC is computed over the raw bytes, so no header value or body (not even one that is
+    not UTF-8) can make the check itself fail; slack_sdk's verifier raises on a non-numeric
+    timestamp or a non-UTF-8 body (issue 11).
+
+    Args:
+        secret: The app's signing secret.
+        body: The raw request body.
+        headers: The request headers (lower-case names).
+        now: Current Unix time (default: the clock).
+
+    Returns:
+        A short reason for a 401 response, or None.
+    """
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    signature = headers.get("x-slack-signature", "")
+    if not timestamp or not signature:
+        return "missing X-Slack-Request-Timestamp or X-Slack-Signature"
+    if not _TIMESTAMP.match(timestamp):
+        return "X-Slack-Request-Timestamp must be Unix time in seconds"
+    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_AGE_SECONDS:
+        return "X-Slack-Request-Timestamp is more than 5 minutes away from now"
+    if not _SIGNATURE.match(signature):
+        return "X-Slack-Signature must be v0= and 64 hex digits"
+    expected = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(f"v0={expected}", signature):
+        return "X-Slack-Signature does not match the body"
+    return None
+
+
 class SlackEndpoint:
     """Checks a request (signature, then payload shape) and hands it to bolt.
 
@@ -76,17 +118,15 @@ class SlackEndpoint:
     def __init__(self, bot: SlackBot, signing_secret: str) -> None:
         self.bot = bot
         self._handler = AsyncSlackRequestHandler(bot.app)
-        self._verifier = SignatureVerifier(signing_secret)
+        self._secret = signing_secret.encode()
 
     async def __call__(self, req: Request) -> Response:
         """Answer one POST from Slack: 401/400 error JSON, or bolt's acknowledgement."""
         body = await req.body()
-        if not self._verifier.is_valid_request(body, dict(req.headers)):
-            return error_response(
-                401,
-                "invalid_slack_signature",
-                "Bad or missing X-Slack-Signature, or X-Slack-Request-Timestamp older than 5 minutes.",
-            )
+        unsigned = signature_problem(self._secret, body, req.headers)
+        if unsigned:
+            logger.info("slack request refused: %s", unsigned)
+            return error_response(401, "invalid_slack_signature", f"Not signed by Slack: {unsigned}.")
         problem = payload_problem(body, req.headers.get("content-type", ""))
         if problem:
             return error_response(400, "bad_slack_payload", f"Not a Slack payload: {problem}.")
@@ -129,7 +169,10 @@ def mount_slack_routes(app: FastAPI, settings: Settings) -> SlackBot:
         raise ValueError("the Slack routes need SLACK_SIGNING_SECRET")
     metrics = getattr(app.state, "metrics", None)
     bot = SlackBot(
-        settings, lambda: getattr(app.state, "chat", None), registry=getattr(metrics, "registry", None)
+        settings,
+        lambda: getattr(app.state, "chat", None),
+        registry=getattr(metrics, "registry", None),
+        links=getattr(app.state, "links", None),
     )
     endpoint = SlackEndpoint(bot, settings.slack_signing_secret.get_secret_value())
     app.state.slack = bot

@@ -70,6 +70,13 @@ def viewer_url(public_url: str, doc_id: str, start: int, end: int) -> str:
     return f"{base}/documents/{quote(doc_id, safe='')}?start={start}&end={end}"
 
 
+def _absolute(public_url: str, url: object) -> str | None:
+    """The span's own viewer link (signed when the viewer is protected) made absolute, if it has one."""
+    if isinstance(url, str) and url.startswith("/documents/"):
+        return public_url.rstrip("/") + url
+    return None
+
+
 def _link(url: str, label: str) -> str:
     # Inside <url|label>, Slack wants & < > escaped in both parts; "|" would end the URL early.
     return f"<{escape_mrkdwn(url)}|{escape_mrkdwn(label).replace('|', '¦')}>"
@@ -122,7 +129,7 @@ def _citation(span: Mapping[str, Any], public_url: str) -> dict[str, Any]:
         "start": start,
         "end": end,
         "text": shown_text(span),
-        "url": viewer_url(public_url, doc_id, start, end),
+        "url": _absolute(public_url, span.get("url")) or viewer_url(public_url, doc_id, start, end),
         "place": place(span),
     }
 

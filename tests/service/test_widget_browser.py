@@ -247,8 +247,11 @@ def test_widget_js_is_served_as_cached_javascript(server: LiveServer) -> None:
 def test_demo_page_embeds_the_widget_with_the_readme_line(server: LiveServer) -> None:
     resp = httpx.get(server.url + "/", timeout=30)
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
-    snippet = f'<script src="{server.url}/widget.js" data-api="{server.url}" defer></script>'
-    assert snippet in resp.text
+    # The page loads the widget from its own origin (never from the Host header, issue 11) and
+    # shows the one-line snippet with the public URL.
+    assert '<script src="/widget.js" defer></script>' in resp.text
+    shown = '&lt;script src="http://localhost:8000/widget.js" data-api="http://localhost:8000" defer&gt;'
+    assert shown in resp.text
     readme_snippet = '<script src="https://HOST/widget.js" data-api="https://HOST" defer></script>'
     assert readme_snippet in (REPO / "docs" / "widget.md").read_text(encoding="utf-8")
 
@@ -643,3 +646,46 @@ def test_optional_attributes_set_title_greeting_position_and_accent(
     # An invalid colour falls back to the default accent instead of injecting CSS.
     background = shadow_eval(page, "return getComputedStyle(root.querySelector('.head')).backgroundColor")
     assert background == "rgb(29, 78, 216)"
+
+
+# --------------------------------------------------------------------------- protected viewer (issue 11)
+
+PROTECTED_KEY = "widget-browser-key-7d1f"
+
+
+@pytest.fixture(scope="module")
+def protected_server(
+    host_pages: HostPages, service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The real service with API keys: the viewer opens only with a key or a signed link."""
+    env = {
+        **service_env,
+        "DOCQA_API_KEYS": PROTECTED_KEY,
+        "DOCQA_CORS_ORIGINS": host_pages.url,
+        "DOCQA_DATA_DIR": str(tmp_path_factory.mktemp("protected-widget-data")),
+    }
+    with live_server(env) as srv:
+        yield srv
+
+
+def test_citation_opens_the_protected_viewer_through_its_signed_link(
+    protected_server: LiveServer, host_pages: HostPages, page: Any
+) -> None:
+    attrs = f'{ACCENT} data-api-key="{PROTECTED_KEY}"'
+    page.goto(
+        host_pages.write("protected.html", PLAIN_CSS, protected_server.url, with_widget=True, attrs=attrs)
+    )
+    widget(page, "launcher").click()
+    reply = ask(page, "Who reports to the COO?")
+    citation = reply.locator("[data-docqa=citation]").first
+    href = citation.get_attribute("href")
+    assert href.startswith(protected_server.url + "/documents/") and "&sig=" in href
+    with page.context.expect_page() as popup_info:
+        citation.click()
+    viewer = popup_info.value
+    viewer.wait_for_load_state()
+    assert viewer.url == href
+    viewer.locator("mark#cited").wait_for(state="visible")
+    # The same document without the signature is refused: the link, not the browser, carries access.
+    assert httpx.get(href.split("&exp=")[0], timeout=30).status_code == 401
+    assert page.errors == []
