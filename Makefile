@@ -50,9 +50,12 @@ $(BIN)/.dev-done: $(BIN)/.setup-done
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests (apt-get, needs root)"; \
 	  apt-get update && apt-get install -y --no-install-recommends chromium; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing Debian's redis-server for the replica tests (apt-get, needs root)"; \
+	  apt-get update && apt-get install -y --no-install-recommends redis-server; }
 	touch $@
 
-setup-dev: $(BIN)/.dev-done ## setup + test and lint tools + Debian's chromium
+setup-dev: $(BIN)/.dev-done ## setup + test and lint tools + Debian's chromium and redis-server
 
 index: $(BIN)/.setup-done ## Build or refresh var/index (CORPUS=dir; default: the folder it was built from)
 	$(BIN)/docqa build $(CORPUS_ARG)

@@ -82,5 +82,5 @@ async def chat(
     metrics.observe_answer(
         "chat", time.perf_counter() - started, reply.result.abstained, bool(reply.result.clarifications)
     )
-    metrics.sessions.set(len(chat_service.sessions))
+    metrics.sessions.set(await run_in_threadpool(chat_service.sessions.count))
     return JSONResponse(reply.to_dict())
