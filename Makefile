@@ -73,7 +73,7 @@ lint: setup-dev ## ruff check, ruff format --check, mypy, hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile deploy/nginx/Dockerfile
 
 fmt: setup-dev ## Format and autofix with ruff
 	$(BIN)/ruff format .
@@ -83,7 +83,7 @@ typecheck: setup-dev ## mypy --strict on index/, service/, corpus/
 	$(BIN)/mypy
 
 docker-lint: setup-dev ## Check the Dockerfile statically (no Docker engine needed)
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile deploy/nginx/Dockerfile
 
 bench: setup-dev ## Every benchmark (SCIFACT=folder): quality, latency, scale, peer -> bench/results/
 	$(BIN)/python bench/scifact.py $(SCIFACT)

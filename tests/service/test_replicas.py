@@ -236,8 +236,44 @@ def _quietly(call: Any, *args: Any) -> None:
         pass  # the process died under the request: expected
 
 
+class Loader:
+    """Chat requests to both replicas in a loop, each outcome recorded (status or exception name)."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.urls = urls
+        self.outcomes: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        for url in itertools.cycle(self.urls):
+            if self._stop.is_set():
+                return
+            try:
+                self.outcomes.append(str(chat(url, "Who reports to the COO?", timeout=15).status_code))
+            except httpx.HTTPError as exc:
+                self.outcomes.append(type(exc).__name__)
+
+    def __enter__(self) -> Loader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def test_redis_outage_answers_503_then_recovers_without_restart(pair: Pair) -> None:
     sid = chat(pair.a, "What does a chief customer officer do?").json()["session_id"]
+    with Loader([pair.a, pair.b]) as load:
+        time.sleep(1.0)
+        pair.redis.stop()
+        time.sleep(2.0)
+        pair.redis.start()
+        time.sleep(2.0)
+    # Under load through the outage: answers or clear 503s, never a 500 and never a hang.
+    assert set(load.outcomes) <= {"200", "503"}, load.outcomes
+    assert "503" in load.outcomes and load.outcomes[-1] == "200"
     pair.redis.stop()
     try:
         down = [chat(url, "Who reports to the COO?", timeout=15) for url in (pair.a, pair.b)]
