@@ -172,11 +172,11 @@ def test_slack_events_retried_on_the_other_replica_are_answered_once(pair: Pair)
     assert sorted(p["thread_ts"] for p in posted) == sorted(roots)
 
 
-def test_a_vote_replayed_on_the_other_replica_counts_once(pair: Pair) -> None:
+def _vote_body(user: str) -> str:
     value = json.dumps({"q": "Who reports to the COO?", "a": "Department heads.", "c": [["d", 0, 5]]})
     payload = {
         "type": "block_actions",
-        "user": {"id": "U0VOTER"},
+        "user": {"id": user},
         "team": {"id": TEAM_ID},
         "channel": {"id": "C0VOTES"},
         "container": {"type": "message", "is_ephemeral": False},
@@ -184,7 +184,11 @@ def test_a_vote_replayed_on_the_other_replica_counts_once(pair: Pair) -> None:
         "trigger_id": "1.2.3",
         "actions": [{"action_id": "docqa_feedback_up", "value": value, "type": "button"}],
     }
-    body = urlencode({"payload": json.dumps(payload)})
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def test_a_vote_replayed_on_the_other_replica_counts_once(pair: Pair) -> None:
+    body = _vote_body("U0VOTER")
     headers = signed(body, "application/x-www-form-urlencoded")
     for url in (pair.a, pair.b, pair.a, pair.b, pair.a):  # one signed request, five deliveries
         assert httpx.post(f"{url}/slack/events", content=body, headers=headers, timeout=30).status_code == 200
@@ -282,6 +286,15 @@ def test_redis_outage_answers_503_then_recovers_without_restart(pair: Pair) -> N
         down.append(httpx.post(f"{pair.a}/slack/events", content=body, headers=signed(body), timeout=15))
         assert [r.status_code for r in down] == [503] * 4
         assert {r.json()["error"]["code"] for r in down} == {"state_unavailable"}
+        # A vote that cannot be stored is not acknowledged (Slack shows the press as failed).
+        vote = _vote_body("U0OUTAGE")
+        refused = httpx.post(
+            f"{pair.b}/slack/events",
+            content=vote,
+            headers=signed(vote, "application/x-www-form-urlencoded"),
+            timeout=15,
+        )
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == "feedback_not_saved"
         # Stateless doors keep answering while Redis is away.
         assert (
             httpx.post(
