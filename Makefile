@@ -89,6 +89,7 @@ bench: setup-dev ## Every benchmark (SCIFACT=folder): quality, latency, scale, p
 	$(BIN)/python bench/scifact.py $(SCIFACT)
 	$(BIN)/python bench/search_latency.py --profile
 	$(BIN)/python bench/http_latency.py
+	$(BIN)/python bench/replicas.py
 	$(BIN)/python bench/scale.py $(SCIFACT)
 	$(BIN)/python bench/peer.py --scifact $(SCIFACT)
 
