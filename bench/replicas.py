@@ -187,11 +187,12 @@ def main() -> None:
         "average above), so this is not the scaling of separate machines; the gain on the same 2 "
         "cores suggests one process does not keep both busy (not profiled here: likely the Python "
         "parts of a request holding the GIL between torch calls). The first two rows compare one "
-        "process without and with the shared state and the balancer hop: per chat turn that adds one Redis GET, one Lua compare-and-set "
-        "and one ZCOUNT for the sessions gauge, plus the proxy. Here that row was "
-        f"{(1 - one / rows[0]['rps']) * 100:.0f} % below the direct one; with other work on the same cores "
-        "the share of Redis and nginx in that gap is not separable from the noise (a Redis round trip "
-        "on loopback is well under a millisecond against a p50 of hundreds of ms here)."
+        "process without and with the shared state and the balancer hop: per chat turn that adds "
+        "one Redis GET, one Lua compare-and-set and one ZCOUNT for the sessions gauge, plus the "
+        f"proxy. Here that row was {(1 - one / rows[0]['rps']) * 100:.0f} % below the direct one; "
+        "with other work on the same cores the share of Redis and nginx in that gap is not "
+        "separable from the noise (a Redis round trip on loopback is well under a millisecond "
+        "against a p50 of hundreds of ms here)."
     )
     md = common.write_results(
         "replicas",
