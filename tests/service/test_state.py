@@ -115,3 +115,18 @@ def test_redis_down_is_a_fast_state_unavailable(tmp_path: Path) -> None:
     server.start()
     assert state.sessions.load("http:x") is None  # reconnects by itself
     server.stop()
+
+
+def test_an_acknowledged_vote_survives_a_sigkill_of_redis(tmp_path: Path) -> None:
+    # Redis runs with appendfsync always (as compose.yaml does): a stored vote is on disk.
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        state = build_state(Settings(redis_url=server.url), feedback=True)
+        assert state.feedback is not None
+        assert state.feedback.record(Vote("msg:T:C:9", "U9", "down", {"question": "q"}))
+        server.stop(kill=True)
+        server.start()
+        assert [(v["user"], v["rating"]) for v in state.feedback.votes()] == [("U9", "down")]
+    finally:
+        server.stop()
