@@ -50,9 +50,12 @@ $(BIN)/.dev-done: $(BIN)/.setup-done
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests (apt-get, needs root)"; \
 	  apt-get update && apt-get install -y --no-install-recommends chromium; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing Debian's redis-server for the replica tests (apt-get, needs root)"; \
+	  apt-get update && apt-get install -y --no-install-recommends redis-server; }
 	touch $@
 
-setup-dev: $(BIN)/.dev-done ## setup + test and lint tools + Debian's chromium
+setup-dev: $(BIN)/.dev-done ## setup + test and lint tools + Debian's chromium and redis-server
 
 index: $(BIN)/.setup-done ## Build or refresh var/index (CORPUS=dir; default: the folder it was built from)
 	$(BIN)/docqa build $(CORPUS_ARG)
@@ -70,7 +73,7 @@ lint: setup-dev ## ruff check, ruff format --check, mypy, hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile deploy/nginx/Dockerfile
 
 fmt: setup-dev ## Format and autofix with ruff
 	$(BIN)/ruff format .
@@ -80,12 +83,13 @@ typecheck: setup-dev ## mypy --strict on index/, service/, corpus/
 	$(BIN)/mypy
 
 docker-lint: setup-dev ## Check the Dockerfile statically (no Docker engine needed)
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile deploy/nginx/Dockerfile
 
 bench: setup-dev ## Every benchmark (SCIFACT=folder): quality, latency, scale, peer -> bench/results/
 	$(BIN)/python bench/scifact.py $(SCIFACT)
 	$(BIN)/python bench/search_latency.py --profile
 	$(BIN)/python bench/http_latency.py
+	$(BIN)/python bench/replicas.py
 	$(BIN)/python bench/scale.py $(SCIFACT)
 	$(BIN)/python bench/peer.py --scifact $(SCIFACT)
 

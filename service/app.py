@@ -25,9 +25,11 @@ from service.links import ViewerLinks
 from service.metrics import Metrics
 from service.middleware import install_middleware
 from service.openapi_schema import install_openapi_limits
+from service.replicas import ReplicaSync
 from service.routes import admin, apidocs, documents, health, query, widget
 from service.routes.admin import reload_index
 from service.slack import install_slack
+from service.state import build_state
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.documents.set(len(new_index.documents))
 
     app.state.holder = IndexHolder(settings, on_swap=on_swap)
-    app.state.chat = ChatService(app.state.holder.get, settings)
+    # Sessions, rate limits, Slack retries, votes and reloads: in memory, or in Redis (issue #13).
+    state = build_state(settings, feedback=settings.slack_enabled)
+    app.state.shared = state
+    app.state.replicas = ReplicaSync(app.state.holder, metrics, state.coordinator)
+    app.state.chat = ChatService(app.state.holder.get, settings, sessions=state.sessions)
     install_error_handlers(app)
-    install_middleware(app, settings, metrics)
+    install_middleware(app, settings, metrics, state)
     for router in (query.router, documents.router, health.router, admin.router, widget.router):
         app.include_router(router)
     if settings.api_docs:
@@ -99,16 +105,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     holder: IndexHolder = app.state.holder
     metrics: Metrics = app.state.metrics
+    replicas: ReplicaSync = app.state.replicas
+    await run_in_threadpool(replicas.remember_current)
     try:
         await run_in_threadpool(reload_index, holder, metrics)
     except QAError as exc:
         # Stay up so /readyz can say why (503) and a later reload can fix it.
         logger.error("serving without an index: %s", exc.message)
     tasks: set[asyncio.Task[Any]] = set()
+    if app.state.shared.backend == "redis":
+        watcher = asyncio.create_task(replicas.watch(app.state.settings.reload_poll_seconds))
+        tasks.add(watcher)
     sighup = _install_sighup(app, tasks)
     try:
         yield
     finally:
+        for task in tasks:
+            task.cancel()
         if sighup:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
@@ -121,7 +134,7 @@ def _install_sighup(app: FastAPI, tasks: set[asyncio.Task[Any]]) -> bool:
 
     async def reload_in_background() -> None:
         try:
-            await run_in_threadpool(reload_index, app.state.holder, app.state.metrics)
+            await run_in_threadpool(app.state.replicas.reload)
         except QAError as exc:
             logger.error("SIGHUP reload failed: %s", exc.message)
 

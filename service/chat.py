@@ -15,12 +15,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import secrets
 import threading
-import time
-import uuid
-from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from index import Index
@@ -29,10 +27,16 @@ from index.question import check_question
 from index.types import QueryResult
 from service.config import Settings
 from service.followup import Resolution, Turn, Vocabulary, resolve
+from service.state import SessionBusy, SessionNotFound, SessionState, SessionStore
+from service.state.memory import MemorySessions
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+DOORS = ("http", "slack")
+# Concurrent turns of one session: each saves against the version it read; a loser re-reads the
+# session (now including the winner's turn) and answers again, at most this many times.
+_SAVE_ATTEMPTS = 4
 # A resolved question may be longer than the message it came from ("they" -> "the chief ...").
 _RESOLUTION_SLACK = 512
 
@@ -71,79 +75,25 @@ class ChatResult:
         return body
 
 
-@dataclass
-class _Session:
-    session_id: str
-    turns: deque[Turn]
-    last_used: float
-    chosen: dict[str, str] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class SessionStore:
-    """Chat sessions in memory: least recently used first, idle ones expire, both capped.
-
-    Args:
-        ttl_seconds: Idle time after which a session is forgotten.
-        max_sessions: Most sessions kept; the least recently used is dropped beyond it.
-        max_turns: Most turns kept per session (older ones are forgotten).
-        clock: Monotonic time source (seconds).
-    """
-
-    def __init__(
-        self,
-        ttl_seconds: float,
-        max_sessions: int,
-        max_turns: int,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._ttl = ttl_seconds
-        self._max_sessions = max_sessions
-        self._max_turns = max_turns
-        self._clock = clock
-        self._sessions: OrderedDict[str, _Session] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        with self._lock:
-            self._expire(self._clock())
-            return len(self._sessions)
-
-    def get_or_create(self, session_id: str | None) -> _Session:
-        """The live session of that id, a fresh one under that id, or a new id when None."""
-        now = self._clock()
-        with self._lock:
-            self._expire(now)
-            if session_id is not None and session_id in self._sessions:
-                session = self._sessions[session_id]
-                self._sessions.move_to_end(session_id)
-            else:
-                session_id = session_id or uuid.uuid4().hex
-                session = _Session(session_id, deque(maxlen=self._max_turns), now)
-                self._sessions[session_id] = session
-                while len(self._sessions) > self._max_sessions:
-                    self._sessions.popitem(last=False)
-            session.last_used = now
-            return session
-
-    def _expire(self, now: float) -> None:
-        while self._sessions:
-            oldest = next(iter(self._sessions.values()))
-            if now - oldest.last_used < self._ttl:
-                break
-            self._sessions.popitem(last=False)
-
-
 class ChatService:
     """Answers chat messages, resolving follow-ups against each session's earlier turns.
+
+    Sessions live in a `SessionStore` (this process's memory by default, Redis for replicas);
+    each door has its own namespace, so an HTTP client can never address a Slack thread's session.
 
     Args:
         index_provider: A callable returning the current `Index` (so hot reloads are seen), or
             an `Index` itself.
         settings: Limits: `max_question_chars`, `session_ttl_seconds`, `max_sessions`, `max_turns`.
+        sessions: Where sessions are kept; in this process's memory when None.
     """
 
-    def __init__(self, index_provider: Callable[[], Index] | Index, settings: Settings) -> None:
+    def __init__(
+        self,
+        index_provider: Callable[[], Index] | Index,
+        settings: Settings,
+        sessions: SessionStore | None = None,
+    ) -> None:
         if isinstance(index_provider, Index):
             fixed = index_provider
 
@@ -154,19 +104,23 @@ class ChatService:
         else:
             self._provider = index_provider
         self._settings = settings
-        self.sessions = SessionStore(settings.session_ttl_seconds, settings.max_sessions, settings.max_turns)
+        self.sessions: SessionStore = sessions or MemorySessions(
+            settings.session_ttl_seconds, settings.max_sessions
+        )
         self._vocab_lock = threading.Lock()
         self._vocab_for: tuple[Index, Vocabulary] | None = None
         self._text_for: tuple[Index, str] | None = None
 
-    def chat(self, session_id: str | None, message: str, top_k: int = 5) -> ChatResult:
+    def chat(self, session_id: str | None, message: str, top_k: int = 5, *, door: str = "http") -> ChatResult:
         """Answer `message` in the session `session_id` (a new session when None).
 
         Args:
-            session_id: An id returned earlier, any id of 1-128 characters ``[A-Za-z0-9._:-]``
-                to start a session under that id, or None to have one issued.
+            session_id: For the ``http`` door, an id this service issued earlier (None starts a
+                session and issues an unguessable id). For ``slack``, the thread's own key: the
+                session is created on its first message.
             message: The question or follow-up.
             top_k: How many passages to return.
+            door: ``"http"`` (``/v1/chat``, eval) or ``"slack"``; sessions never cross doors.
 
         Returns:
             The answer with `session_id` and the standalone `resolved_question` that was searched.
@@ -176,59 +130,79 @@ class ChatService:
             InvalidText: `message` holds a lone UTF-16 surrogate.
             QueryTooLong: `message` is longer than `max_question_chars`.
             InvalidSessionId: `session_id` is malformed.
+            SessionNotFound: An HTTP `session_id` that was never issued or has expired.
+            SessionBusy: Concurrent turns of the session kept conflicting.
+            StateUnavailable: The session store (Redis) cannot be reached.
             IndexNotReady: No index is loaded.
         """
+        if door not in DOORS:
+            raise ValueError(f"door must be one of {DOORS}, got {door!r}")
         self._validate(session_id, message)
         index = self._provider()
         vocab = self._vocabulary(index)
-        session = self.sessions.get_or_create(session_id)
-        with session.lock:
-            resolution = resolve(
-                message, tuple(session.turns), vocab, session.chosen, index.idf, self._phrases(index)
-            )
-            limit = self._settings.max_question_chars + _RESOLUTION_SLACK
-            if len(resolution.question) > limit:
-                # Spelling out many pronouns can outgrow the limit; search the message as sent.
-                resolution = Resolution(message.strip(), resolution.subjects, topic=resolution.topic)
-            result = index.query(resolution.question, top_k, max_chars=limit)
-            if resolution.alternative is not None:
-                # Nothing in the message says it continues the conversation: keep the topic only when
-                # the documents answer the question with it more surely than without it.
-                alone = index.query(resolution.alternative, top_k, max_chars=limit)
-                if alone.confidence > result.confidence:
-                    result = alone
-                    resolution = Resolution(resolution.alternative, resolution.subjects, resolution.chosen)
-            self._remember(session, message, resolution, result)
-        logger.info(
-            "chat session=%s turns=%d resolved=%s abstained=%s",
-            session.session_id,
-            len(session.turns),
-            resolution.question != message.strip(),
-            result.abstained,
-        )
-        return ChatResult(
-            session_id=session.session_id,
-            resolved_question=resolution.question,
-            result=dataclasses.replace(result, question=message),
-        )
-
-    def _validate(self, session_id: str | None, message: str) -> None:
-        if session_id is not None and not SESSION_ID_PATTERN.match(session_id):
-            raise InvalidSessionId("session_id must be 1-128 characters of letters, digits and ._:-")
-        validate_question(message, self._settings.max_question_chars, "message")
-
-    @staticmethod
-    def _remember(session: _Session, message: str, resolution: Resolution, result: QueryResult) -> None:
-        session.chosen.update(resolution.chosen)
-        session.turns.append(
-            Turn(
+        issued = session_id is None
+        session_id = session_id or secrets.token_urlsafe(24)
+        key = f"{door}:{session_id}"
+        for _attempt in range(_SAVE_ATTEMPTS):
+            state = SessionState() if issued else self.sessions.load(key)
+            if state is None:
+                if door == "http":
+                    raise SessionNotFound(
+                        "Unknown session_id: it was not issued by this service or has expired "
+                        f"({self._settings.session_ttl_seconds} s idle). "
+                        "Omit session_id to start a new conversation."
+                    )
+                state = SessionState()
+            resolution, result = self._answer(index, vocab, state, message, top_k)
+            turn = Turn(
                 message=message,
                 resolved=resolution.question,
                 subjects=resolution.subjects,
                 clarifications=result.clarifications,
                 topic=resolution.topic,
             )
+            new_state = state.after(turn, resolution.chosen, self._settings.max_turns)
+            if self.sessions.save(key, new_state, state.version):
+                break
+            issued = False
+        else:
+            raise SessionBusy("Other messages of this conversation are being answered; retry in a moment.")
+        logger.info(
+            "chat door=%s turns=%d resolved=%s abstained=%s",
+            door,
+            len(new_state.turns),
+            resolution.question != message.strip(),
+            result.abstained,
         )
+        return ChatResult(
+            session_id=session_id,
+            resolved_question=resolution.question,
+            result=dataclasses.replace(result, question=message),
+        )
+
+    def _answer(
+        self, index: Index, vocab: Vocabulary, state: SessionState, message: str, top_k: int
+    ) -> tuple[Resolution, QueryResult]:
+        """Resolve `message` against the session's turns and search the index."""
+        resolution = resolve(message, state.turns, vocab, state.chosen, index.idf, self._phrases(index))
+        limit = self._settings.max_question_chars + _RESOLUTION_SLACK
+        if len(resolution.question) > limit:
+            # Spelling out many pronouns can outgrow the limit; search the message as sent.
+            resolution = Resolution(message.strip(), resolution.subjects, topic=resolution.topic)
+        result = index.query(resolution.question, top_k, max_chars=limit)
+        if resolution.alternative is not None:
+            # Nothing in the message says it continues the conversation: keep the topic only when
+            # the documents answer the question with it more surely than without it.
+            alone = index.query(resolution.alternative, top_k, max_chars=limit)
+            if alone.confidence > result.confidence:
+                result = alone
+                resolution = Resolution(resolution.alternative, resolution.subjects, resolution.chosen)
+        return resolution, result
+
+    def _validate(self, session_id: str | None, message: str) -> None:
+        if session_id is not None and not SESSION_ID_PATTERN.match(session_id):
+            raise InvalidSessionId("session_id must be 1-128 characters of letters, digits and ._:-")
+        validate_question(message, self._settings.max_question_chars, "message")
 
     def _phrases(self, index: Index) -> Callable[[str], bool]:
         """Whether a phrase occurs in the corpus (case and spacing folded), for topic phrases."""

@@ -395,19 +395,32 @@ def ensure_index(settings: Settings) -> None:
 @cli.command()
 @click.option("--host", help="Bind address [DOCQA_HOST].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port [DOCQA_PORT].")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes; more than 1 needs DOCQA_REDIS_URL [DOCQA_WORKERS].",
+)
 @_corpus_opt
 @_index_opt
 @_model_opt
 def serve(
-    host: str | None, port: int | None, corpus_dir: Path | None, index_dir: Path | None, model: str | None
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    model: str | None,
 ) -> None:
     """Start the HTTP service (builds the index first if none exists)."""
     import uvicorn
 
     from service.server import uvicorn_options
 
-    settings = _settings(host=host, port=port, corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+    settings = _settings(
+        host=host, port=port, workers=workers, corpus_dir=corpus_dir, index_dir=index_dir, model=model
+    )
     _setup_logging(settings)
+    _check_serving_state(settings)
     try:
         ensure_index(settings)
     except QAError as exc:
@@ -428,8 +441,25 @@ def serve(
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        workers=settings.workers,
         **uvicorn_options(settings),  # header limit, JSON protocol errors, no XFF trust (issue 11)
     )
+
+
+def _check_serving_state(settings: Settings) -> None:
+    """Refuse what would lose state: workers without Redis, Slack votes into an unwritable folder."""
+    from service.state import DataDirUnwritable, check_data_dir
+
+    if settings.workers > 1 and not settings.redis_url:
+        raise click.ClickException(
+            f"--workers {settings.workers} needs DOCQA_REDIS_URL: without it every worker keeps its own "
+            "chat sessions, rate limits and Slack retries (see 'Running N replicas' in README.md)"
+        )
+    if settings.slack_enabled and not settings.redis_url:
+        try:
+            check_data_dir(settings.data_dir)
+        except DataDirUnwritable as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 @cli.command()

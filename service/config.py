@@ -100,6 +100,22 @@ class Settings(BaseSettings):
     api_docs: bool = Field(
         True, description="Serve /docs and /redoc (their scripts come from cdn.jsdelivr.net)."
     )
+    # Replicas (issue #13): shared state in Redis instead of this process's memory.
+    redis_url: str = Field(
+        "",
+        description="Redis for shared state (sessions, rate limits, Slack de-duplication, feedback, "
+        "reloads), e.g. redis://redis:6379/0; empty = one process, state in memory.",
+    )
+    redis_prefix: str = Field("docqa", min_length=1, description="Prefix of every Redis key docqa writes.")
+    redis_timeout_seconds: float = Field(
+        1.0, gt=0, le=30, description="Socket timeout of Redis calls; past it a request answers 503."
+    )
+    workers: int = Field(
+        1, ge=1, le=64, description="Worker processes of `docqa serve` (>1 needs redis_url)."
+    )
+    reload_poll_seconds: float = Field(
+        2.0, gt=0, description="How often each replica checks Redis for a reload announced by another."
+    )
 
     @field_validator(
         "slack_signing_secret",

@@ -13,13 +13,11 @@ import ipaddress
 import logging
 import math
 import re
-import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +30,8 @@ from service.security import (
     SecurityHeadersMiddleware,
     log_safe,
 )
+from service.state.base import RateLimiter, SharedState
+from service.state.memory import memory_limiter
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("service.access")
@@ -182,52 +182,17 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
-class TokenBucket:
-    """Per-client token buckets: `per_minute` requests a minute, bursts up to `per_minute`.
-
-    Args:
-        per_minute: Sustained rate and burst size.
-        max_clients: Most clients tracked; the least recently seen are forgotten beyond it.
-        clock: Monotonic time source (seconds).
-    """
-
-    def __init__(
-        self, per_minute: int, max_clients: int = 50_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.max_clients = max_clients
-        self.clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, client: str) -> float:
-        """Take one token for `client`; returns 0 when allowed, else seconds until a token frees up."""
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.pop(client, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            wait = 0.0
-            if tokens >= 1.0:
-                tokens -= 1.0
-            else:
-                wait = (1.0 - tokens) / self.rate
-            self._buckets[client] = (tokens, now)
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-            return wait
-
-
 class RateLimitMiddleware:
     """429 with `Retry-After` once a client exceeds its rate on `/v1/*` or the viewer.
 
-    A client is its valid API key when it presents one, else its address.
+    A client is its valid API key when it presents one, else its address. The counts live in
+    `limiter` (this process's memory, or Redis so that the limit holds across replicas).
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics, limiter: RateLimiter) -> None:
         self.app = app
         self.keys = settings.api_key_list
-        self.bucket = TokenBucket(settings.rate_limit_per_minute)
+        self.limiter = limiter
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -237,7 +202,7 @@ class RateLimitMiddleware:
             return
         token = bearer_token(scope)
         client = f"key:{token}" if key_is_valid(token, self.keys) else f"ip:{client_host(scope)}"
-        wait = self.bucket.take(client)
+        wait = await run_in_threadpool(self.limiter.take, client)
         if wait > 0:
             self.metrics.rate_limited.inc()
             retry = str(max(1, math.ceil(wait)))
@@ -285,11 +250,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
-    """Add the middleware stack (the last added runs first)."""
+def install_middleware(
+    app: FastAPI, settings: Settings, metrics: Metrics, state: SharedState | None = None
+) -> None:
+    """Add the middleware stack (the last added runs first); rate counts live in `state`."""
     app.add_middleware(ApiKeyMiddleware, settings=settings)
     if settings.rate_limit_per_minute > 0:
-        app.add_middleware(RateLimitMiddleware, settings=settings, metrics=metrics)
+        limiter = state.limiter if state is not None else memory_limiter
+        app.add_middleware(
+            RateLimitMiddleware,
+            settings=settings,
+            metrics=metrics,
+            limiter=limiter(settings.rate_limit_per_minute),
+        )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(

@@ -145,7 +145,9 @@ class ChatRequest(BaseModel):
         min_length=1,
         max_length=128,
         pattern=r"^[A-Za-z0-9._:\-]+$",
-        description="Conversation id returned by an earlier call; a new one is issued when omitted.",
+        description="Conversation id returned by an earlier call; a new one is issued when omitted. "
+        "Ids are issued by the service only: one it did not issue, or that expired, "
+        "gets 404 `unknown_session`.",
     )
     message: str = Field(description=f"The user's message (a question or a follow-up): {_QUESTION_RULES}.")
     top_k: TopK = 5
@@ -382,13 +384,13 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Malformed JSON or a bad parameter.",
         401: "Missing or wrong API key.",
         403: "Not allowed from this client.",
-        404: "Unknown document.",
-        409: "A reload is already running.",
+        404: "Unknown document, or (chat) a session id this service did not issue or that expired.",
+        409: "A reload is already running, or (chat) the session is busy with another message.",
         413: "Request body too large.",
         415: "The body is not sent as JSON.",
         422: "Validation error (empty or too long question, top_k out of range, wrong types).",
         429: "Rate limit exceeded; see `Retry-After`.",
-        503: "The index is not loaded yet.",
+        503: "The index is not loaded yet, or the shared state store (Redis) is unreachable.",
     }
     return {s: {"model": ErrorOut, "description": described[s]} for s in statuses}
 

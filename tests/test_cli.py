@@ -285,3 +285,27 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> Non
         assert proc.poll() is None, log_path.read_text()
         time.sleep(0.5)
     raise AssertionError(f"not ready: {log_path.read_text()}")
+
+
+def test_serve_refuses_several_workers_without_redis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue #13: N workers without shared state would each keep their own sessions and limits.
+    monkeypatch.delenv("DOCQA_REDIS_URL", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2", "--index", str(tmp_path / "idx")])
+    assert result.exit_code != 0
+    assert "--workers 2 needs DOCQA_REDIS_URL" in result.output
+
+
+def test_serve_refuses_an_unwritable_data_dir_when_slack_votes_go_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue #11.4: votes must not be acknowledged and lost; say so before serving.
+    blocked = tmp_path / "data"
+    blocked.write_text("a file, not a folder")
+    monkeypatch.delenv("DOCQA_REDIS_URL", raising=False)
+    monkeypatch.setenv("DOCQA_DATA_DIR", str(blocked))
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-t")
+    result = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "idx")])
+    assert result.exit_code != 0
+    assert f"The data directory {blocked} is not writable" in result.output
+    assert "DOCQA_DATA_DIR" in result.output

@@ -70,9 +70,15 @@ async def reload(
     `DOCQA_CORPUS_DIR` when set, else the folder the index was built from. A stale index is
     refused (503) with a message naming that folder and the command that rebuilds it. In-flight
     requests finish on the old index. Needs an API key when `DOCQA_API_KEYS` is set; otherwise
-    only loopback clients may call it. The same happens on SIGHUP.
+    only loopback clients may call it. The same happens on SIGHUP. With `DOCQA_REDIS_URL` set,
+    every replica loads the new index within `DOCQA_RELOAD_POLL_SECONDS`, and a rebuild while
+    another replica is building answers 409.
     """
     if not settings.api_key_list and not is_loopback(client_host(request.scope)):
         raise Forbidden("Reload is only allowed from loopback when no API keys are configured.")
     rebuild = options.rebuild if options is not None else False
-    return JSONResponse(await run_in_threadpool(reload_index, holder, metrics, rebuild))
+    replicas = getattr(request.app.state, "replicas", None)
+    if replicas is None:
+        return JSONResponse(await run_in_threadpool(reload_index, holder, metrics, rebuild))
+    # Reaches every replica (a shared generation), and a rebuild holds the shared build lock.
+    return JSONResponse(await run_in_threadpool(replicas.reload, rebuild))

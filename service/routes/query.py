@@ -65,7 +65,11 @@ async def query(
     return JSONResponse(links.sign_body(result.to_dict()))
 
 
-@router.post("/chat", response_model=ChatResponse, responses=_ERRORS)
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses=error_responses(400, 401, 404, 409, 413, 415, 422, 429, 503),
+)
 async def chat(
     request: Annotated[ChatRequest, Body(openapi_examples=_CHAT_EXAMPLES)],
     chat_service: ChatDep,
@@ -74,7 +78,8 @@ async def chat(
 ) -> JSONResponse:
     """Answer a message of a conversation, resolving follow-ups against the session's turns.
 
-    Omit `session_id` to start a conversation and send the returned one with later messages.
+    Omit `session_id` to start a conversation and send the returned one with later messages; an
+    id the service did not issue, or one that expired, is refused with 404 `unknown_session`.
     "Who do they report to?" after a question about the chief revenue officer is searched as
     the CRO's reporting line; `resolved_question` shows the standalone question that was searched.
     Answering an offered clarification ("Chief Customer Officer") re-asks with that meaning.
@@ -84,5 +89,5 @@ async def chat(
     metrics.observe_answer(
         "chat", time.perf_counter() - started, reply.result.abstained, bool(reply.result.clarifications)
     )
-    metrics.sessions.set(len(chat_service.sessions))
+    metrics.sessions.set(await run_in_threadpool(chat_service.sessions.count))
     return JSONResponse(links.sign_body(reply.to_dict()))

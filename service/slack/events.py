@@ -22,9 +22,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from index.errors import QAError
 from service.config import Settings
 from service.links import ViewerLinks
-from service.slack.dedupe import SeenEvents
-from service.slack.feedback import FeedbackStore, SlackMetrics
+from service.slack.feedback import FeedbackRecorder, SlackMetrics
 from service.slack.render import ACTION_CLARIFY, ACTION_FEEDBACK, ACTION_SHARE, render_answer, render_notice
+from service.state.base import FeedbackStore, SeenEvents
+from service.state.feedback_sqlite import SqliteFeedback
+from service.state.memory import MemorySeenEvents
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +47,10 @@ class ChatResultLike(Protocol):
 class ChatLike(Protocol):
     """What the Slack bot needs of ``service.chat.ChatService``."""
 
-    def chat(self, session_id: str | None, message: str, top_k: int = 5) -> ChatResultLike:
-        """Answer ``message`` in the context of the session's earlier turns."""
+    def chat(
+        self, session_id: str | None, message: str, top_k: int = 5, *, door: str = "http"
+    ) -> ChatResultLike:
+        """Answer ``message`` in the context of the session's earlier turns (``door="slack"`` here)."""
 
 
 ChatProvider = Callable[[], ChatLike | None]
@@ -103,9 +107,12 @@ class SlackBot:
         socket_mode: Requests come over Socket Mode (unsigned), so no signing secret is needed.
         registry: Prometheus registry for the Slack counters (the app's, rendered by /metrics).
         links: Signs the citation links when the viewer is protected (default: from `settings`).
+        seen_events: Shared memory of handled event ids (this process's when None).
+        feedback: Durable vote store (SQLite under ``DOCQA_DATA_DIR`` when None).
 
     Raises:
         ValueError: A Slack secret the mode needs is missing.
+        DataDirUnwritable: Votes go to the data directory and it cannot be written.
     """
 
     def __init__(
@@ -116,6 +123,8 @@ class SlackBot:
         socket_mode: bool = False,
         registry: CollectorRegistry | None = None,
         links: ViewerLinks | None = None,
+        seen_events: SeenEvents | None = None,
+        feedback: FeedbackStore | None = None,
     ) -> None:
         if settings.slack_bot_token is None:
             raise ValueError("the Slack bot needs SLACK_BOT_TOKEN")
@@ -125,8 +134,11 @@ class SlackBot:
         self._chat_provider = chat_provider
         self.links = links or ViewerLinks.from_settings(settings)
         self.metrics = SlackMetrics(registry)
-        self.feedback = FeedbackStore(settings.data_dir, self.metrics)
-        self.seen_events = SeenEvents()
+        self.feedback = FeedbackRecorder(feedback or SqliteFeedback(settings.data_dir), self.metrics)
+        self.seen_events: SeenEvents = seen_events or MemorySeenEvents()
+        # Over HTTP, SlackEndpoint drops repeats before bolt (so a Redis outage can answer 503);
+        # Socket Mode has no HTTP layer, so bolt's middleware does it there.
+        self.dedupe_in_bolt = socket_mode
         secret = settings.slack_signing_secret  # Socket Mode requests are not signed.
         # The client talks to DOCQA_SLACK_API_URL; AsyncApp makes no Web API call at startup
         # (auth.test runs lazily on the first event, through this client).
@@ -144,7 +156,9 @@ class SlackBot:
 
     def _register(self) -> None:
         app = self.app
-        app.middleware(self._drop_repeated_events)
+        app.error(self._on_error)
+        if self.dedupe_in_bolt:
+            app.middleware(self._drop_repeated_events)
         app.event("app_mention")(self._on_mention)
         app.event("message")(self._on_message)
         app.command("/ask")(self._on_ask_command)
@@ -163,6 +177,16 @@ class SlackBot:
         await next_()
         return None
 
+    @staticmethod
+    async def _on_error(error: Exception, response: BoltResponse | None) -> BoltResponse | None:
+        """A listener failed before acknowledging: a 503 JSON error for an outage, so Slack
+        retries and the user sees the press did not register (never a 200 for a lost vote)."""
+        if isinstance(error, QAError) and error.status == 503 and response is not None:
+            body = json.dumps({"error": {"code": error.code, "message": error.message}})
+            return BoltResponse(status=503, body=body, headers={"content-type": "application/json"})
+        logger.error("slack listener failed: %s", type(error).__name__)
+        return None
+
     async def answer(self, session_id: str | None, question: str) -> dict[str, Any] | str:
         """Run the chat call in a worker thread; a dict result, or a message to show instead.
 
@@ -179,7 +203,7 @@ class SlackBot:
         if chat is None:
             return NOT_READY
         try:
-            result = await asyncio.to_thread(chat.chat, session_id, question)
+            result = await asyncio.to_thread(chat.chat, session_id, question, door="slack")
         except QAError as exc:
             return exc.message
         except Exception:
@@ -299,8 +323,11 @@ class SlackBot:
     async def _on_feedback(
         self, ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond
     ) -> None:
-        """👍/👎: record the rating with the question, answer and citations; thank the user."""
-        await ack()
+        """👍/👎: save the vote durably, then acknowledge and thank the user.
+
+        The press is acknowledged only after the vote is stored: when the store fails, Slack gets
+        a 503 (see `_on_error`) instead of a 200 for a lost vote.
+        """
         rating = "up" if str(action.get("action_id", "")).endswith("_up") else "down"
         value = _decode(action.get("value"))
         cited = [
@@ -308,12 +335,15 @@ class SlackBot:
             for c in value.get("c", [])
             if isinstance(c, list) and len(c) == 3
         ]
+        message = body.get("message") or {}
         extra = {
             "team": (body.get("team") or {}).get("id"),
-            "channel": (body.get("channel") or {}).get("id"),
-            "message_ts": (body.get("message") or {}).get("ts"),
+            "channel": (body.get("channel") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id"),
+            "message_ts": message.get("ts") or (body.get("container") or {}).get("message_ts"),
         }
-        self.feedback.record(
+        await asyncio.to_thread(
+            self.feedback.record,
             rating,
             user=str((body.get("user") or {}).get("id", "")),
             question=str(value.get("q", "")),
@@ -321,6 +351,7 @@ class SlackBot:
             citations=cited,
             extra=extra,
         )
+        await ack()
         if body.get("response_url"):
             await respond(
                 response_type="ephemeral", replace_original=False, **render_notice("Thanks for the feedback!")

@@ -1,20 +1,20 @@
-"""👍/👎 feedback from Slack: appended as JSON lines under the data directory, counted in /metrics."""
+"""👍/👎 feedback from Slack: one durable vote per user per answer, counted in /metrics."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
+from service.state.base import FeedbackStore, Vote
+
 logger = logging.getLogger(__name__)
 
-FEEDBACK_FILE = "slack_feedback.jsonl"
 RATINGS = ("up", "down")
 
 
@@ -43,24 +43,39 @@ class SlackMetrics:
             self.feedback.labels(rating=rating)
 
 
-class FeedbackStore:
-    """Appends one JSON object per feedback press to ``<data_dir>/slack_feedback.jsonl``.
+def answer_key(
+    question: str, answer: str, citations: Sequence[Mapping[str, Any]], extra: Mapping[str, Any]
+) -> str:
+    """What identifies the answer a vote is about: its Slack message when known, else its content."""
+    place = [str(extra.get(k) or "") for k in ("team", "channel", "message_ts")]
+    if all(place[1:]):
+        return "msg:" + ":".join(place)
+    content = json.dumps([question, answer, [dict(c) for c in citations]], sort_keys=True, ensure_ascii=False)
+    return "qa:" + hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
+class FeedbackRecorder:
+    """Turns a 👍/👎 press into a `Vote` in the feedback store, counting new and changed votes.
+
+    One vote per user per answer: pressing again with the other rating replaces the vote, and a
+    replayed request (same user, same answer, same rating) changes nothing and is not counted.
 
     Args:
-        data_dir: The service's writable data directory; created if missing.
-        metrics: Where presses are counted (none when None).
+        store: Durable vote store (SQLite under the data directory, or Redis).
+        metrics: Where votes are counted (none when None).
 
     Example:
         >>> import tempfile
-        >>> store = FeedbackStore(Path(tempfile.mkdtemp()))
-        >>> store.record("up", user="U1", question="q", answer="a", citations=[])["rating"]
-        'up'
+        >>> from pathlib import Path
+        >>> from service.state.feedback_sqlite import SqliteFeedback
+        >>> recorder = FeedbackRecorder(SqliteFeedback(Path(tempfile.mkdtemp())))
+        >>> recorder.record("up", user="U1", question="q", answer="a", citations=[])
+        True
     """
 
-    def __init__(self, data_dir: Path, metrics: SlackMetrics | None = None) -> None:
-        self.path = data_dir / FEEDBACK_FILE
+    def __init__(self, store: FeedbackStore, metrics: SlackMetrics | None = None) -> None:
+        self.store = store
         self.metrics = metrics
-        self._lock = threading.Lock()
 
     def record(
         self,
@@ -71,8 +86,8 @@ class FeedbackStore:
         answer: str,
         citations: Sequence[Mapping[str, Any]],
         extra: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Append one feedback record and count it.
+    ) -> bool:
+        """Store one vote durably (returns only once it is saved).
 
         Args:
             rating: ``"up"`` or ``"down"``.
@@ -83,28 +98,25 @@ class FeedbackStore:
             extra: Further fields to keep (team, channel, message ts).
 
         Returns:
-            The record as written.
+            True when the vote is new or changed its rating; False for a repeat.
 
         Raises:
             ValueError: ``rating`` is neither ``"up"`` nor ``"down"``.
+            FeedbackNotSaved: The store could not save it (the press must not be acknowledged).
         """
         if rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")
+        extra = dict(extra or {})
         entry: dict[str, Any] = {
             "time": time.time(),
-            "rating": rating,
-            "user": user,
             "question": question,
             "answer": answer,
             "citations": [dict(c) for c in citations],
-            **(extra or {}),
+            **extra,
         }
-        line = json.dumps(entry, ensure_ascii=False) + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-        if self.metrics is not None:
+        key = answer_key(question, answer, citations, extra)
+        changed = self.store.record(Vote(answer_key=key, user=user, rating=rating, record=entry))
+        if changed and self.metrics is not None:
             self.metrics.feedback.labels(rating=rating).inc()
-        logger.info("slack feedback recorded: rating=%s user=%s", rating, user)
-        return entry
+        logger.info("slack feedback rating=%s user=%s changed=%s", rating, user, changed)
+        return changed

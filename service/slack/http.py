@@ -18,10 +18,12 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from starlette.concurrency import run_in_threadpool
 
 from service.config import Settings
 from service.errors import error_response
 from service.slack.events import SlackBot
+from service.state.base import StateUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,16 @@ def _json_problem(text: str) -> str | None:
     if any(not isinstance(action, dict) for action in data.get("actions") or []):
         return "every action must be an object"
     return None
+
+
+def _event_id(body: bytes, content_type: str) -> str | None:
+    """The ``event_id`` of an Events API callback (None for anything else)."""
+    if "application/json" not in content_type:
+        return None
+    data = json.loads(body)
+    if data.get("type") != "event_callback" or not data.get("event_id"):
+        return None
+    return str(data["event_id"])
 
 
 def payload_problem(body: bytes, content_type: str) -> str | None:
@@ -130,6 +142,17 @@ class SlackEndpoint:
         problem = payload_problem(body, req.headers.get("content-type", ""))
         if problem:
             return error_response(400, "bad_slack_payload", f"Not a Slack payload: {problem}.")
+        event_id = _event_id(body, req.headers.get("content-type", ""))
+        if event_id is not None:
+            try:
+                first = await run_in_threadpool(self.bot.seen_events.first_time, event_id)
+            except StateUnavailable as exc:
+                # Not acknowledged, so Slack delivers it again once the store is back.
+                return error_response(exc.status, exc.code, exc.message)
+            if not first:
+                retry = req.headers.get("x-slack-retry-num", "-")
+                logger.info("slack event %s already handled; ignoring retry %s", event_id, retry)
+                return Response(status_code=200)
         return await self._dispatch(req)
 
     async def _dispatch(self, req: Request) -> Response:
@@ -139,6 +162,9 @@ class SlackEndpoint:
             # Signed, but shaped in a way bolt's parser trips over: the sender's fault, not ours.
             logger.exception("slack payload could not be dispatched")
             return error_response(400, "bad_slack_payload", "Not a Slack payload bolt can dispatch.")
+        if response.status_code == 503 and b'"error"' in response.body:
+            # SlackBot._on_error: an outage (e.g. a vote that could not be saved); Slack retries.
+            return response
         if response.status_code >= 500:
             # bolt turns errors in its middleware into a 500; for a verified request that means a
             # payload shape it cannot handle (bolt logged the details).
@@ -168,11 +194,14 @@ def mount_slack_routes(app: FastAPI, settings: Settings) -> SlackBot:
     if settings.slack_signing_secret is None:
         raise ValueError("the Slack routes need SLACK_SIGNING_SECRET")
     metrics = getattr(app.state, "metrics", None)
+    state = getattr(app.state, "shared", None)
     bot = SlackBot(
         settings,
         lambda: getattr(app.state, "chat", None),
         registry=getattr(metrics, "registry", None),
         links=getattr(app.state, "links", None),
+        seen_events=state.seen_events if state is not None else None,
+        feedback=state.feedback if state is not None else None,
     )
     endpoint = SlackEndpoint(bot, settings.slack_signing_secret.get_secret_value())
     app.state.slack = bot

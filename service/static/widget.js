@@ -462,6 +462,11 @@ blockquote {
       }
       let data = null;
       try { data = await res.json(); } catch (_e) { data = null; }
+      if (!res.ok && session && data && data.error && data.error.code === "unknown_session") {
+        // The conversation expired on the server (or was never issued there): start a new one.
+        this.store.set("session", "");
+        return this.post(message);
+      }
       if (!res.ok) throw new Error(errorText(res, data));
       if (!data || typeof data !== "object") throw new Error("The server sent an unreadable reply.");
       return data;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,9 @@ import pytest
 
 from corpus.ingest import iter_documents
 from index.types import Clarification, Meaning
-from service.chat import SessionStore
 from service.followup import Turn, Vocabulary, resolve, topic_phrase
+from service.state import SessionState
+from service.state.memory import MemorySessions
 
 
 def _talk(client: httpx.Client, *messages: str, session_id: str | None = None) -> list[dict[str, Any]]:
@@ -113,13 +115,24 @@ def test_sessions_do_not_leak_into_each_other(client: httpx.Client) -> None:
 
 
 @pytest.mark.integration
-def test_client_chosen_session_id_is_kept(client: httpx.Client) -> None:
-    sid = "T0123:C0456:1700000000.000100"
-    first, second = _talk(
-        client, "What does a chief revenue officer focus on?", "Who do they report to?", session_id=sid
-    )
-    assert first["session_id"] == second["session_id"] == sid
-    assert "chief revenue officer" in str(second["resolved_question"])
+@pytest.mark.parametrize(
+    "sid",
+    ["T0123:C0456:1700000000.000100", "slack:T0DOCQA:C1:1700000000.000100", "0" * 32],
+)
+def test_a_session_id_the_service_did_not_issue_is_refused(client: httpx.Client, sid: str) -> None:
+    # Issue #11.5: ids are issued by the service; a chosen or guessed one (here shaped like a
+    # Slack thread's) is a 404, never a session, so HTTP cannot read or steer a Slack thread.
+    response = client.post("/v1/chat", json={"session_id": sid, "message": "Who do they report to?"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_session"
+    assert "Omit session_id" in response.json()["error"]["message"]
+
+
+@pytest.mark.integration
+def test_issued_session_ids_are_unguessable(client: httpx.Client) -> None:
+    ids = {str(_talk(client, "Who reports to the COO?")[0]["session_id"]) for _ in range(3)}
+    assert len(ids) == 3
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{32}", sid) for sid in ids)  # 192 random bits each
 
 
 @pytest.mark.integration
@@ -271,27 +284,42 @@ class _Clock:
 
 def test_sessions_expire_after_the_ttl() -> None:
     clock = _Clock()
-    store = SessionStore(ttl_seconds=60, max_sessions=10, max_turns=3, clock=clock)
-    sid = store.get_or_create(None).session_id
+    store = MemorySessions(ttl_seconds=60, max_sessions=10, clock=clock)
+    state = SessionState().after(Turn("q", "q", ()), {}, 3)
+    assert store.save("http:a", state, 0)
     clock.now += 59
-    assert store.get_or_create(sid).session_id == sid and len(store) == 1
-    clock.now += 61
-    assert len(store) == 0
-    assert not store.get_or_create(sid).turns  # same id comes back as a fresh session
+    assert store.load("http:a") == state and store.count() == 1
+    clock.now += 2
+    assert store.load("http:a") is None and store.count() == 0
 
 
 def test_session_and_turn_caps() -> None:
     clock = _Clock()
-    store = SessionStore(ttl_seconds=3600, max_sessions=3, max_turns=2, clock=clock)
-    ids = []
-    for _ in range(5):
-        clock.now += 1
-        ids.append(store.get_or_create(None).session_id)
-    assert len(store) == 3
-    session = store.get_or_create(ids[-1])
+    store = MemorySessions(ttl_seconds=3600, max_sessions=3, clock=clock)
     for n in range(5):
-        session.turns.append(Turn(f"q{n}", f"q{n}", ()))
-    assert [t.message for t in session.turns] == ["q3", "q4"]
+        clock.now += 1
+        store.save(f"http:{n}", SessionState(), 0)
+    assert store.count() == 3
+    state = SessionState()
+    for n in range(5):
+        state = state.after(Turn(f"q{n}", f"q{n}", ()), {}, 2)
+    assert [t.message for t in state.turns] == ["q3", "q4"] and state.version == 5
+
+
+def test_session_saves_are_compare_and_set() -> None:
+    store = MemorySessions(ttl_seconds=60, max_sessions=10)
+    first = SessionState().after(Turn("a", "a", ()), {}, 5)
+    assert store.save("http:s", first, 0)
+    assert not store.save("http:s", first, 0)  # a second writer that read the empty session loses
+    assert store.save("http:s", first.after(Turn("b", "b", ()), {}, 5), 1)
+
+
+def test_session_state_round_trips_through_json() -> None:
+    clar = Clarification("CCO", (Meaning("Chief Customer Officer", ("d1",)),))
+    state = SessionState().after(
+        Turn("What is a CCO?", "What is a CCO?", ("CCO",), (clar,), "cco"), {"CCO": "x"}, 5
+    )
+    assert SessionState.from_json(state.to_json()) == state
 
 
 @pytest.mark.integration

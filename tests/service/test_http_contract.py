@@ -217,7 +217,7 @@ def test_wrong_method_and_unknown_path(client: httpx.Client) -> None:
 def test_chat_issues_a_session_and_returns_resolved_question(client: httpx.Client) -> None:
     body = client.post("/v1/chat", json={"message": "Who reports to the COO?"}).json()
     ChatResponse.model_validate(body)
-    assert re.fullmatch(r"[0-9a-f]{32}", body["session_id"])
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", body["session_id"])
     assert body["resolved_question"] == "Who reports to the COO?"
     assert body["question"] == "Who reports to the COO?"
     again = client.post("/v1/chat", json={"message": "Who reports to the COO?"}).json()

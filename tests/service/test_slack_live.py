@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
+from service.state.feedback_sqlite import SqliteFeedback
 from tests.live_server import live_server
 from tests.slack_stub import BOT_USER_ID, TEAM_ID, RecordedCall, SlackStub
 
@@ -370,9 +371,7 @@ def test_feedback_button_is_recorded_and_counted(slack: SlackEnv) -> None:
     )
     thanks = slack.stub.wait_for("response/feedback", timeout=30)[0].body
     assert thanks["response_type"] == "ephemeral" and "Thanks" in thanks["text"]
-    records = [
-        json.loads(line) for line in (slack.data_dir / "slack_feedback.jsonl").read_text().splitlines()
-    ]
+    records = SqliteFeedback(slack.data_dir).votes()
     record = next(r for r in records if r["user"] == "U0RATER")
     assert record["rating"] == "down"
     assert record["question"] == "Who does the Chief Operating Officer report to?"
@@ -383,6 +382,55 @@ def test_feedback_button_is_recorded_and_counted(slack: SlackEnv) -> None:
     assert _feedback_count(slack, "down") == before + 1
     metrics = httpx.get(slack.base_url + "/metrics", timeout=30).text
     assert re.search(r'^docqa_slack_questions_total\{source="mention"\} [1-9]', metrics, re.MULTILINE)
+
+
+def _vote_payload(slack: SlackEnv, button: dict[str, Any], user: str, ts: str) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "user": {"id": user},
+        "team": {"id": TEAM_ID},
+        "channel": {"id": "C0REPLAY"},
+        "container": {"type": "message", "is_ephemeral": False},
+        "message": {"type": "message", "ts": ts, "text": "…"},
+        "trigger_id": "1.2.9",
+        "actions": [button],
+    }
+
+
+def test_a_replayed_vote_counts_once_and_a_changed_vote_replaces_it(slack: SlackEnv) -> None:
+    # Issue #11.8: the same signed request five times (inside Slack's 5-minute window) = 1 vote.
+    send_event(slack, mention("C0REPLAY", "Who does the Chief Operating Officer report to?"))
+    buttons = feedback_buttons(replies(slack, "C0REPLAY")[0].body)
+    before_up, before_down = _feedback_count(slack, "up"), _feedback_count(slack, "down")
+    up = json.dumps(_vote_payload(slack, buttons["docqa_feedback_up"], "U0REPLAY", "1700000001.000100"))
+    body, ts = urlencode({"payload": up}), str(int(time.time()))
+    headers = {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body) or "",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    for _ in range(5):
+        response = httpx.post(slack.base_url + "/slack/events", content=body, headers=headers, timeout=30)
+        assert response.status_code == 200
+    assert _feedback_count(slack, "up") == before_up + 1
+    send_action(slack, _vote_payload(slack, buttons["docqa_feedback_down"], "U0REPLAY", "1700000001.000100"))
+    mine = [v for v in SqliteFeedback(slack.data_dir).votes() if v["user"] == "U0REPLAY"]
+    assert [v["rating"] for v in mine] == ["down"]
+    assert _feedback_count(slack, "down") == before_down + 1
+
+
+def test_http_chat_cannot_reach_a_slack_thread_session(slack: SlackEnv) -> None:
+    # Issue #11.5: the Slack thread's session key is predictable; over HTTP it is unknown.
+    event = mention("C0DOORS", "What does a chief revenue officer focus on?")
+    send_event(slack, event)
+    replies(slack, "C0DOORS")
+    for sid in (f"slack:{TEAM_ID}:C0DOORS:{event['ts']}", f"{TEAM_ID}:C0DOORS:{event['ts']}"):
+        response = httpx.post(
+            slack.base_url + "/v1/chat",
+            json={"session_id": sid, "message": "Who do they report to?"},
+            timeout=30,
+        )
+        assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_session"
 
 
 def _feedback_count(env: SlackEnv, rating: str) -> float:

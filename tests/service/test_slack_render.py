@@ -17,9 +17,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from service.config import Settings
 from service.slack import install_slack
-from service.slack.dedupe import SeenEvents
 from service.slack.events import question_text, session_for
-from service.slack.feedback import FeedbackStore, SlackMetrics
+from service.slack.feedback import FeedbackRecorder, SlackMetrics
 from service.slack.http import payload_problem
 from service.slack.render import (
     NO_ANSWER,
@@ -29,6 +28,9 @@ from service.slack.render import (
     rewrite_with_meaning,
     viewer_url,
 )
+from service.state import DataDirUnwritable, FeedbackNotSaved, Vote
+from service.state.feedback_sqlite import SqliteFeedback
+from service.state.memory import MemorySeenEvents
 
 PUBLIC = "https://docqa.example.com/"
 DOC_TEXT = "Escalations: notify <!channel> & <@U123> when the desk opens. The desk reports to the COO."
@@ -280,41 +282,54 @@ def test_session_follows_the_thread() -> None:
     assert session_for("T1", "C1", "1.5") != session_for("T1", "C1", "1.6")
 
 
-def test_seen_events_forgets_after_ttl_and_stays_bounded() -> None:
-    now = [0.0]
-    seen = SeenEvents(ttl_seconds=10, max_size=3, clock=lambda: now[0])
+def test_seen_events_remembers_ids_and_rejects_bad_arguments() -> None:
+    seen = MemorySeenEvents(ttl_seconds=10, max_size=3)
     assert seen.first_time("a") and not seen.first_time("a")
-    now[0] = 11.0
-    assert seen.first_time("a")
-    for name in "bcdef":
-        seen.first_time(name)
-    assert len(seen) == 3
-
-
-def test_seen_events_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="ttl_seconds"):
-        SeenEvents(ttl_seconds=0)
+        MemorySeenEvents(ttl_seconds=0)
     with pytest.raises(ValueError, match="max_size"):
-        SeenEvents(max_size=0)
+        MemorySeenEvents(max_size=0)
 
 
-def test_feedback_store_appends_json_lines_and_counts(tmp_path: Any) -> None:
+def test_feedback_keeps_one_vote_per_user_per_answer_and_counts_changes(tmp_path: Any) -> None:
     registry = CollectorRegistry()
-    store = FeedbackStore(tmp_path / "data", SlackMetrics(registry))
-    store.record("up", user="U1", question="q", answer="a", citations=[{"doc_id": "d", "start": 0, "end": 1}])
-    store.record("down", user="U2", question="q2", answer="", citations=[])
-    lines = [
-        json.loads(line) for line in (tmp_path / "data" / "slack_feedback.jsonl").read_text().splitlines()
-    ]
-    assert [(r["rating"], r["user"], r["question"]) for r in lines] == [
-        ("up", "U1", "q"),
+    store = SqliteFeedback(tmp_path / "data")
+    recorder = FeedbackRecorder(store, SlackMetrics(registry))
+    cited = [{"doc_id": "d", "start": 0, "end": 1}]
+    where = {"team": "T", "channel": "C", "message_ts": "1.5"}
+    assert recorder.record("up", user="U1", question="q", answer="a", citations=cited, extra=where)
+    # Issue #11.8: a replayed press adds nothing; a changed mind replaces the vote.
+    assert not recorder.record("up", user="U1", question="q", answer="a", citations=cited, extra=where)
+    assert recorder.record("down", user="U1", question="q", answer="a", citations=cited, extra=where)
+    assert recorder.record("down", user="U2", question="q2", answer="", citations=[])
+    votes = store.votes()
+    assert [(v["rating"], v["user"], v["question"]) for v in votes] == [
+        ("down", "U1", "q"),
         ("down", "U2", "q2"),
     ]
-    assert lines[0]["citations"] == [{"doc_id": "d", "start": 0, "end": 1}]
+    assert votes[0]["citations"] == cited
     metrics = generate_latest(registry).decode()
     assert 'docqa_slack_feedback_total{rating="up"} 1.0' in metrics
+    assert 'docqa_slack_feedback_total{rating="down"} 2.0' in metrics
     with pytest.raises(ValueError, match="rating"):
-        store.record("meh", user="U1", question="q", answer="a", citations=[])
+        recorder.record("meh", user="U1", question="q", answer="a", citations=[])
+
+
+def test_feedback_store_refuses_a_data_dir_it_cannot_write(tmp_path: Any) -> None:
+    # Issue #11.4: a file where the folder should be (root ignores permission bits, not this).
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("x")
+    with pytest.raises(DataDirUnwritable, match="DOCQA_DATA_DIR"):
+        SqliteFeedback(blocked)
+
+
+def test_a_vote_that_cannot_be_saved_raises_instead_of_vanishing(tmp_path: Any) -> None:
+    store = SqliteFeedback(tmp_path / "data")
+    (tmp_path / "data" / "slack_feedback.sqlite3").unlink()
+    (tmp_path / "data").rename(tmp_path / "moved")
+    (tmp_path / "data").write_text("now a file")
+    with pytest.raises(FeedbackNotSaved):
+        store.record(Vote("m", "U1", "up", {}))
 
 
 def test_install_slack_without_secrets_mounts_nothing_and_says_why(caplog: pytest.LogCaptureFixture) -> None:

@@ -430,6 +430,21 @@ def test_session_and_conversation_survive_a_reload(server: LiveServer, page: Any
     assert widget(page, "answer").count() == 1
 
 
+def test_an_expired_session_starts_a_new_one_instead_of_failing(server: LiveServer, page: Any) -> None:
+    # The service refuses session ids it did not issue or that expired (404 unknown_session);
+    # the widget then starts a new conversation rather than showing an error.
+    open_demo(page, server.url)
+    widget(page, "launcher").click()
+    ask(page, "What does a chief revenue officer focus on?")
+    key = page.evaluate("() => Object.keys(sessionStorage).find((k) => k.endsWith(':session'))")
+    page.evaluate("([k]) => sessionStorage.setItem(k, 'expired-session-0001')", [key])
+    reply = ask(page, "Who reports to the COO?")
+    assert "something went wrong" not in reply.inner_text().lower()
+    assert widget(page, "answer").count() == 2
+    fresh = page.evaluate("([k]) => sessionStorage.getItem(k)", [key])
+    assert fresh and fresh != "expired-session-0001"
+
+
 def test_network_error_shows_retry_and_never_freezes(server: LiveServer, page: Any) -> None:
     failures = {"left": 1}
 
