@@ -21,9 +21,10 @@ from service.chat import ChatService
 from service.config import Settings
 from service.errors import install_error_handlers
 from service.holder import IndexHolder
+from service.mcp_server import install_mcp
 from service.metrics import Metrics
 from service.middleware import install_middleware
-from service.routes import admin, documents, health, query, widget
+from service.routes import admin, documents, health, openai_compat, query, widget
 from service.routes.admin import reload_index
 from service.slack import install_slack
 
@@ -35,7 +36,8 @@ Question answering over a folder of documents, with exact character-offset citat
 * `POST /v1/query` answers one question; `POST /v1/chat` answers follow-ups in a session.
 * Every `url` in a response opens the citation viewer `GET /documents/{doc_id}?start=&end=`.
 * Errors are always `{"error": {"code": "…", "message": "…"}}`.
-* When `DOCQA_API_KEYS` is set, `/v1/*` needs `Authorization: Bearer <key>`.
+* When `DOCQA_API_KEYS` is set, `/v1/*` and `/mcp` need `Authorization: Bearer <key>`.
+* `POST /v1/chat/completions` speaks the OpenAI chat API (model `docqa`); `/mcp` is an MCP server.
 """
 
 
@@ -82,6 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (query.router, documents.router, health.router, admin.router, widget.router):
         app.include_router(router)
     install_slack(app, settings)
+    # Two more doors (issue 14): OpenAI chat completions (errors in OpenAI's shape) and MCP at /mcp.
+    app.include_router(openai_compat.router)
+    app.add_middleware(openai_compat.OpenAIErrorShape)
+    install_mcp(app, app.state.holder.get, settings, metrics)
     return app
 
 
@@ -97,7 +103,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     tasks: set[asyncio.Task[Any]] = set()
     sighup = _install_sighup(app, tasks)
     try:
-        yield
+        async with app.state.mcp_sessions.run():
+            yield
     finally:
         if sighup:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)

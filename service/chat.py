@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,22 +183,7 @@ class ChatService:
         vocab = self._vocabulary(index)
         session = self.sessions.get_or_create(session_id)
         with session.lock:
-            resolution = resolve(
-                message, tuple(session.turns), vocab, session.chosen, index.idf, self._phrases(index)
-            )
-            limit = self._settings.max_question_chars + _RESOLUTION_SLACK
-            if len(resolution.question) > limit:
-                # Spelling out many pronouns can outgrow the limit; search the message as sent.
-                resolution = Resolution(message.strip(), resolution.subjects, topic=resolution.topic)
-            result = index.query(resolution.question, top_k, max_chars=limit)
-            if resolution.alternative is not None:
-                # Nothing in the message says it continues the conversation: keep the topic only when
-                # the documents answer the question with it more surely than without it.
-                alone = index.query(resolution.alternative, top_k, max_chars=limit)
-                if alone.confidence > result.confidence:
-                    result = alone
-                    resolution = Resolution(resolution.alternative, resolution.subjects, resolution.chosen)
-            self._remember(session, message, resolution, result)
+            resolution, result = self._turn(index, vocab, session, message, top_k)
         logger.info(
             "chat session=%s turns=%d resolved=%s abstained=%s",
             session.session_id,
@@ -211,6 +196,64 @@ class ChatService:
             resolved_question=resolution.question,
             result=dataclasses.replace(result, question=message),
         )
+
+    def chat_history(self, earlier: Sequence[str], message: str, top_k: int = 5) -> ChatResult:
+        """Answer `message` after the user messages `earlier`, with no stored session (stateless doors).
+
+        The earlier turns are replayed through the same steps as `chat` (the last `max_turns` of
+        them; empty or over-long ones are skipped, as `chat` would have refused them), so a
+        conversation resolves the same way whether its history lives here or in the client.
+
+        Args:
+            earlier: The user's earlier messages, oldest first.
+            message: The question or follow-up to answer.
+            top_k: How many passages to return.
+
+        Returns:
+            The answer with the standalone `resolved_question`; `session_id` is empty.
+
+        Raises:
+            EmptyQuery: `message` is empty or whitespace.
+            QueryTooLong: `message` is longer than `max_question_chars`.
+            IndexNotReady: No index is loaded.
+        """
+        self._validate(None, message)
+        index = self._provider()
+        vocab = self._vocabulary(index)
+        session = _Session("", deque(maxlen=self._settings.max_turns), time.monotonic())
+        for text in list(earlier)[-self._settings.max_turns :]:
+            if text.strip() and len(text) <= self._settings.max_question_chars:
+                self._turn(index, vocab, session, text, top_k)
+        resolution, result = self._turn(index, vocab, session, message, top_k)
+        logger.info(
+            "chat stateless turns=%d resolved=%s abstained=%s",
+            len(session.turns),
+            resolution.question != message.strip(),
+            result.abstained,
+        )
+        return ChatResult("", resolution.question, dataclasses.replace(result, question=message))
+
+    def _turn(
+        self, index: Index, vocab: Vocabulary, session: _Session, message: str, top_k: int
+    ) -> tuple[Resolution, QueryResult]:
+        """Resolve `message` against the session's turns, answer it, and remember the turn."""
+        resolution = resolve(
+            message, tuple(session.turns), vocab, session.chosen, index.idf, self._phrases(index)
+        )
+        limit = self._settings.max_question_chars + _RESOLUTION_SLACK
+        if len(resolution.question) > limit:
+            # Spelling out many pronouns can outgrow the limit; search the message as sent.
+            resolution = Resolution(message.strip(), resolution.subjects, topic=resolution.topic)
+        result = index.query(resolution.question, top_k, max_chars=limit)
+        if resolution.alternative is not None:
+            # Nothing in the message says it continues the conversation: keep the topic only when
+            # the documents answer the question with it more surely than without it.
+            alone = index.query(resolution.alternative, top_k, max_chars=limit)
+            if alone.confidence > result.confidence:
+                result = alone
+                resolution = Resolution(resolution.alternative, resolution.subjects, resolution.chosen)
+        self._remember(session, message, resolution, result)
+        return resolution, result
 
     def _validate(self, session_id: str | None, message: str) -> None:
         if session_id is not None and not SESSION_ID_PATTERN.match(session_id):

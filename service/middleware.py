@@ -57,6 +57,11 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
+def is_api_path(path: str) -> bool:
+    """The paths API keys guard: ``/v1/*`` and the MCP endpoint ``/mcp`` (issue 14: no prefix gap)."""
+    return path.startswith("/v1/") or path == "/mcp" or path.startswith("/mcp/")
+
+
 def key_is_valid(token: str | None, keys: list[str]) -> bool:
     """Constant-time check of `token` against every configured key."""
     if token is None:
@@ -207,7 +212,7 @@ class TokenBucket:
 
 
 class RateLimitMiddleware:
-    """429 with `Retry-After` once a client exceeds its rate on `/v1/*` or the viewer.
+    """429 with `Retry-After` once a client exceeds its rate on `/v1/*`, `/mcp` or the viewer.
 
     A client is its valid API key when it presents one, else its address.
     """
@@ -220,7 +225,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path.startswith("/v1/") or path.startswith("/documents/")) or scope["method"] == "OPTIONS":
+        if not (is_api_path(path) or path.startswith("/documents/")) or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
         token = bearer_token(scope)
@@ -238,7 +243,7 @@ class RateLimitMiddleware:
 
 
 class ApiKeyMiddleware:
-    """When API keys are configured, `/v1/*` needs ``Authorization: Bearer <key>``.
+    """When API keys are configured, `/v1/*` and `/mcp` need ``Authorization: Bearer <key>``.
 
     Health, metrics, the viewer, the widget and Slack (which signs its own requests) stay open.
     """
@@ -251,7 +256,7 @@ class ApiKeyMiddleware:
         if (
             scope["type"] == "http"
             and self.keys
-            and scope.get("path", "").startswith("/v1/")
+            and is_api_path(scope.get("path", ""))
             and scope["method"] != "OPTIONS"
             and not key_is_valid(bearer_token(scope), self.keys)
         ):
