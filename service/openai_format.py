@@ -85,7 +85,7 @@ def render_reply(result: Mapping[str, Any], base_url: str) -> Reply:
 
     Args:
         result: The QueryResponse dict (`QueryResult.to_dict()`).
-        base_url: Base of the absolute viewer links (``DOCQA_PUBLIC_URL`` or the request's own).
+        base_url: Base of the absolute viewer links (``DOCQA_PUBLIC_URL``).
 
     Returns:
         The content (the answer with ``[1]``, any clarification note, then "Sources:"; or, when

@@ -21,7 +21,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.errors import QAError
 from service.chat import ChatService
-from service.config import Settings
 from service.deps import ChatDep, MetricsDep, SettingsDep
 from service.metrics import Metrics
 from service.openai_format import (
@@ -183,20 +182,13 @@ def conversation(messages: list[ChatMessage]) -> tuple[list[str], str]:
     return users[:-1], users[-1]
 
 
-def link_base(settings: Settings, request: Request) -> str:
-    """Base of absolute viewer links: ``DOCQA_PUBLIC_URL`` when set, else this request's own origin."""
-    if "public_url" in settings.model_fields_set:
-        return settings.public_url
-    return str(request.base_url)
-
-
 @router.get("/models", responses=_DOC_ERRORS)
 async def list_models() -> JSONResponse:
     """List the one model, `docqa` (what OpenAI-compatible clients offer in their model picker)."""
     return JSONResponse(models_list(_STARTED))
 
 
-@router.post("/chat/completions", responses=_DOC_ERRORS, openapi_extra=_REQUEST_BODY)
+@router.post("/chat/completions", response_model=None, responses=_DOC_ERRORS, openapi_extra=_REQUEST_BODY)
 async def chat_completions(
     request: Request, chat: ChatDep, settings: SettingsDep, metrics: MetricsDep
 ) -> JSONResponse | StreamingResponse:
@@ -213,7 +205,7 @@ async def chat_completions(
     try:
         parsed = _parse(await request.body())
         earlier, question = conversation(parsed.messages)
-        extension, reply = await _answer(chat, metrics, earlier, question, link_base(settings, request))
+        extension, reply = await _answer(chat, metrics, earlier, question, settings.public_url)
     except OpenAIError as exc:
         return exc.response()
     cid = completion_id()
