@@ -289,7 +289,7 @@ def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> No
             CORSMiddleware,
             allow_origins=settings.cors_origin_list,
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Mcp-Protocol-Version"],
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
