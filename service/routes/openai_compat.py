@@ -39,6 +39,13 @@ from service.openai_format import (
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")
+
+
+def is_openai_path(path: str) -> bool:
+    """The paths whose errors are in OpenAI's shape (the two endpoints and ``/v1/models/{id}``)."""
+    return path in OPENAI_PATHS or path.startswith("/v1/models/")
+
+
 _STARTED = int(time.time())
 _DOC_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"description": text}
@@ -188,6 +195,15 @@ async def list_models() -> JSONResponse:
     return JSONResponse(models_list(_STARTED))
 
 
+@router.get("/models/{model_id}", responses=_DOC_ERRORS)
+async def get_model(model_id: str) -> JSONResponse:
+    """Describe the model `docqa` (any other id is a 404 `model_not_found`)."""
+    if model_id != MODEL_ID:
+        message = f"The model {model_id!r} does not exist; use {MODEL_ID!r}."
+        return OpenAIError(404, message, "model_not_found", "model").response()
+    return JSONResponse(models_list(_STARTED)["data"][0])
+
+
 @router.post("/chat/completions", response_model=None, responses=_DOC_ERRORS, openapi_extra=_REQUEST_BODY)
 async def chat_completions(
     request: Request, chat: ChatDep, settings: SettingsDep, metrics: MetricsDep
@@ -254,7 +270,7 @@ class OpenAIErrorShape:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") not in OPENAI_PATHS:
+        if scope["type"] != "http" or not is_openai_path(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         start: Message | None = None

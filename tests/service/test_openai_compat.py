@@ -44,6 +44,9 @@ def _ask(client: openai.OpenAI, *messages: tuple[str, str]) -> Any:
 
 def test_models_lists_docqa(oai: openai.OpenAI) -> None:
     assert [m.id for m in oai.models.list()] == ["docqa"]
+    assert oai.models.retrieve("docqa").id == "docqa"
+    with pytest.raises(openai.NotFoundError):
+        oai.models.retrieve("gpt-4o")
 
 
 def test_cited_answer_has_annotations_that_slice_the_markers(oai: openai.OpenAI) -> None:
@@ -196,6 +199,9 @@ def test_ignored_parameters_change_nothing(oai: openai.OpenAI) -> None:
         ({"model": "docqa", "messages": [{"role": "user", "content": "  "}]}, 400, "empty_question"),
         ({"model": "docqa", "messages": [{"role": "user", "content": "x" * 5000}]}, 400, "question_too_long"),
         ({"messages": [{"role": "user", "content": "COO?"}]}, 400, "invalid_request"),
+        ({"model": "docqa", "messages": [{"role": "robot", "content": "COO?"}]}, 400, "invalid_request"),
+        # The body limit answers before the route does; the error is reshaped on the way out.
+        ({"model": "docqa", "messages": [{"role": "user", "content": "x" * 70_000}]}, 413, "body_too_large"),
     ],
 )
 def test_bad_requests_get_openai_shaped_errors(
@@ -205,6 +211,14 @@ def test_bad_requests_get_openai_shaped_errors(
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"} and error["code"] == code
+
+
+def test_wrong_method_and_json_body_errors_are_openai_shaped(client: httpx.Client) -> None:
+    wrong_method = client.get("/v1/chat/completions")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["type"] == "invalid_request_error"
+    not_json = client.post("/v1/chat/completions", content=b"{", headers={"content-type": "application/json"})
+    assert not_json.status_code == 400 and not_json.json()["error"]["code"] == "invalid_json"
 
 
 def test_text_content_parts_are_read(oai: openai.OpenAI) -> None:
