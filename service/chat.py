@@ -13,6 +13,8 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -135,6 +137,53 @@ class SessionStore:
             self._sessions.popitem(last=False)
 
 
+class ReplayCache:
+    """Conversation states of the stateless door, keyed by a digest of the user messages so far.
+
+    A client that sends the whole conversation each time finds the state its previous request
+    left, so each request answers one turn instead of replaying all of them. Entries belong to one
+    index; a reload empties the cache.
+
+    Args:
+        max_entries: Most states kept; the least recently used is dropped beyond it.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self._max = max_entries
+        self._states: OrderedDict[str, tuple[tuple[Turn, ...], dict[str, str]]] = OrderedDict()
+        self._index: Index | None = None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._states)
+
+    @staticmethod
+    def key(messages: Sequence[str], top_k: int) -> str:
+        """A digest of the messages (and `top_k`, which the answers depend on)."""
+        return hashlib.sha256(json.dumps([top_k, *messages]).encode()).hexdigest()
+
+    def get(self, index: Index, key: str) -> tuple[tuple[Turn, ...], dict[str, str]] | None:
+        """The turns and chosen meanings stored under `key` for `index`, if any."""
+        with self._lock:
+            if self._index is not index or key not in self._states:
+                return None
+            self._states.move_to_end(key)
+            turns, chosen = self._states[key]
+            return turns, dict(chosen)
+
+    def put(self, index: Index, key: str, session: _Session) -> None:
+        """Store the session's turns and chosen meanings under `key`."""
+        with self._lock:
+            if self._index is not index:
+                self._states.clear()
+                self._index = index
+            self._states[key] = (tuple(session.turns), dict(session.chosen))
+            self._states.move_to_end(key)
+            while len(self._states) > self._max:
+                self._states.popitem(last=False)
+
+
 class ChatService:
     """Answers chat messages, resolving follow-ups against each session's earlier turns.
 
@@ -159,6 +208,7 @@ class ChatService:
         self._vocab_lock = threading.Lock()
         self._vocab_for: tuple[Index, Vocabulary] | None = None
         self._text_for: tuple[Index, str] | None = None
+        self.replays = ReplayCache(settings.max_sessions)
 
     def chat(self, session_id: str | None, message: str, top_k: int = 5) -> ChatResult:
         """Answer `message` in the session `session_id` (a new session when None).
@@ -202,7 +252,9 @@ class ChatService:
 
         The earlier turns are replayed through the same steps as `chat` (the last `max_turns` of
         them; empty or over-long ones are skipped, as `chat` would have refused them), so a
-        conversation resolves the same way whether its history lives here or in the client.
+        conversation resolves the same way whether its history lives here or in the client. The
+        state after each answer is kept in `replays`, so the next request of the same
+        conversation starts from it instead of replaying every turn again.
 
         Args:
             earlier: The user's earlier messages, oldest first.
@@ -220,14 +272,22 @@ class ChatService:
         self._validate(None, message)
         index = self._provider()
         vocab = self._vocabulary(index)
+        earlier = list(earlier)
         session = _Session("", deque(maxlen=self._settings.max_turns), time.monotonic())
-        for text in list(earlier)[-self._settings.max_turns :]:
-            if text.strip() and len(text) <= self._settings.max_question_chars:
-                self._turn(index, vocab, session, text, top_k)
+        stored = self.replays.get(index, ReplayCache.key(earlier, top_k))
+        if stored is not None:
+            session.turns.extend(stored[0])
+            session.chosen.update(stored[1])
+        else:
+            for text in earlier[-self._settings.max_turns :]:
+                if text.strip() and len(text) <= self._settings.max_question_chars:
+                    self._turn(index, vocab, session, text, top_k)
         resolution, result = self._turn(index, vocab, session, message, top_k)
+        self.replays.put(index, ReplayCache.key([*earlier, message], top_k), session)
         logger.info(
-            "chat stateless turns=%d resolved=%s abstained=%s",
+            "chat stateless turns=%d replayed=%s resolved=%s abstained=%s",
             len(session.turns),
+            stored is None and bool(earlier),
             resolution.question != message.strip(),
             result.abstained,
         )

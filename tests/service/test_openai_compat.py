@@ -246,16 +246,24 @@ def test_markers_are_placed_not_searched_for() -> None:
     assert "[T (draft)](http://docs.example/documents/d?start=5&end=23)" in reply.content
 
 
-def test_chat_history_resolves_like_a_session(index: Index) -> None:
-    """The stateless path replays the same steps as a stored session: same question, same answer."""
-    chat = ChatService(index, Settings())
+def test_chat_history_resolves_like_a_session(index: Index, caplog: pytest.LogCaptureFixture) -> None:
+    """The stateless path gives what a stored session gives, whether it replays the earlier turns
+    or starts from the state the previous request of the conversation left."""
+    session_chat, stateless = ChatService(index, Settings()), ChatService(index, Settings())
     turns = ["What does a chief revenue officer focus on?", "Who do they report to?", "and the salary?"]
-    first = chat.chat(None, turns[0])
-    for message in turns[1:]:
-        in_session = chat.chat(first.session_id, message)
-        stateless = chat.chat_history(turns[: turns.index(message)], message)
-        assert stateless.resolved_question == in_session.resolved_question
-        assert stateless.result.to_dict() == in_session.result.to_dict()
+    first = session_chat.chat(None, turns[0])
+    stateless.chat_history([], turns[0])
+    for i, message in enumerate(turns[1:], start=1):
+        in_session = session_chat.chat(first.session_id, message)
+        with caplog.at_level("INFO", logger="service.chat"):
+            caplog.clear()
+            continued = stateless.chat_history(turns[:i], message)
+        assert "replayed=False" in caplog.text
+        replayed = ChatService(index, Settings()).chat_history(turns[:i], message)
+        for reply in (continued, replayed):
+            assert reply.resolved_question == in_session.resolved_question
+            assert reply.result.to_dict() == in_session.result.to_dict()
+    assert len(stateless.replays) == len(turns)
 
 
 # -- keys and rate limit -------------------------------------------------------------------------
