@@ -47,8 +47,40 @@ def is_openai_path(path: str) -> bool:
 
 
 _STARTED = int(time.time())
+
+
+class OpenAIErrorDetail(BaseModel):
+    """OpenAI's error fields; `code` and `message` are the service's own."""
+
+    message: str
+    type: str = Field(examples=["invalid_request_error"])
+    param: str | None = Field(examples=["messages"])
+    code: str | None = Field(examples=["empty_question"])
+
+
+class OpenAIErrorOut(BaseModel):
+    """An error of the OpenAI-compatible endpoints."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "message": "The question is empty; send some text to search for.",
+                        "type": "invalid_request_error",
+                        "param": "messages",
+                        "code": "empty_question",
+                    }
+                }
+            ]
+        }
+    )
+
+    error: OpenAIErrorDetail
+
+
 _DOC_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"description": text}
+    status: {"model": OpenAIErrorOut, "description": text}
     for status, text in (
         (400, "Bad request (OpenAI error shape)"),
         (401, "Missing or wrong API key"),
@@ -195,9 +227,24 @@ async def list_models() -> JSONResponse:
     return JSONResponse(models_list(_STARTED))
 
 
-@router.get("/models/{model_id}", responses=_DOC_ERRORS)
-async def get_model(model_id: str) -> JSONResponse:
+_MODEL_ID_PARAM = {
+    "parameters": [
+        {
+            "name": "model_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "example": MODEL_ID,
+        }
+    ]
+}
+
+
+@router.get("/models/{model_id}", responses=_DOC_ERRORS, openapi_extra=_MODEL_ID_PARAM)
+async def get_model(request: Request) -> JSONResponse:
     """Describe the model `docqa` (any other id is a 404 `model_not_found`)."""
+    # Read from the path, not a typed parameter: there is nothing to validate, so no 422 to document.
+    model_id = request.path_params["model_id"]
     if model_id != MODEL_ID:
         message = f"The model {model_id!r} does not exist; use {MODEL_ID!r}."
         return OpenAIError(404, message, "model_not_found", "model").response()
