@@ -22,11 +22,12 @@ from service.config import Settings
 from service.errors import install_error_handlers
 from service.holder import IndexHolder
 from service.links import ViewerLinks
+from service.mcp_server import install_mcp
 from service.metrics import Metrics
 from service.middleware import install_middleware
 from service.openapi_schema import install_openapi_limits
 from service.replicas import ReplicaSync
-from service.routes import admin, apidocs, documents, health, query, widget
+from service.routes import admin, apidocs, documents, health, openai_compat, query, widget
 from service.routes.admin import reload_index
 from service.slack import install_slack
 from service.state import build_state
@@ -39,8 +40,10 @@ Question answering over a folder of documents, with exact character-offset citat
 * `POST /v1/query` answers one question; `POST /v1/chat` answers follow-ups in a session.
 * Every `url` in a response opens the citation viewer `GET /documents/{doc_id}?start=&end=`.
 * Errors are always `{"error": {"code": "…", "message": "…"}}`.
-* When `DOCQA_API_KEYS` is set, `/v1/*` needs `Authorization: Bearer <key>`; the viewer then needs a
-  key or a signed link (`exp`, `sig`: the `url`s of responses are signed) and `/metrics` a key.
+* When `DOCQA_API_KEYS` is set, `/v1/*` and `/mcp` need `Authorization: Bearer <key>`; the viewer
+  then needs a key or a signed link (`exp`, `sig`: the `url`s of responses are signed) and
+  `/metrics` a key.
+* `POST /v1/chat/completions` speaks the OpenAI chat API (model `docqa`); `/mcp` is an MCP server.
 """
 
 
@@ -97,6 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.api_docs:
         app.include_router(apidocs.router)
     install_slack(app, settings)
+    # Two more doors (issue 14): OpenAI chat completions (errors in OpenAI's shape) and MCP at /mcp.
+    app.include_router(openai_compat.router)
+    app.add_middleware(openai_compat.OpenAIErrorShape)
+    install_mcp(app, app.state.holder.get, settings, metrics)
     install_openapi_limits(app, settings)
     return app
 
@@ -118,7 +125,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.add(watcher)
     sighup = _install_sighup(app, tasks)
     try:
-        yield
+        async with app.state.mcp_sessions.run():
+            yield
     finally:
         for task in tasks:
             task.cancel()

@@ -13,11 +13,13 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +29,7 @@ from index.question import check_question
 from index.types import QueryResult
 from service.config import Settings
 from service.followup import Resolution, Turn, Vocabulary, resolve
-from service.state import SessionBusy, SessionNotFound, SessionState, SessionStore
+from service.state import SessionBusy, SessionNotFound, SessionState, SessionStore, StateUnavailable
 from service.state.memory import MemorySessions
 
 logger = logging.getLogger(__name__)
@@ -154,14 +156,7 @@ class ChatService:
                     )
                 state = SessionState()
             resolution, result = self._answer(index, vocab, state, message, top_k)
-            turn = Turn(
-                message=message,
-                resolved=resolution.question,
-                subjects=resolution.subjects,
-                clarifications=result.clarifications,
-                topic=resolution.topic,
-            )
-            new_state = state.after(turn, resolution.chosen, self._settings.max_turns)
+            new_state = self._next_state(state, resolution, result, message)
             if self.sessions.save(key, new_state, state.version):
                 break
             issued = False
@@ -179,6 +174,85 @@ class ChatService:
             resolved_question=resolution.question,
             result=dataclasses.replace(result, question=message),
         )
+
+    def chat_history(self, earlier: Sequence[str], message: str, top_k: int = 5) -> ChatResult:
+        """Answer `message` after the user messages `earlier`, with no session id (stateless doors).
+
+        The earlier turns go through the same steps as `chat` (the last `max_turns` of them; empty
+        or over-long ones are skipped, as `chat` would have refused them), so a conversation
+        resolves the same way whether its history lives here or in the client. The state after
+        each answer is kept in the session store under a digest of the conversation (door
+        ``replay``, so shared by replicas), and the next request of the same conversation starts
+        from it instead of replaying every turn. When the store is unreachable the turns are
+        simply replayed.
+
+        Args:
+            earlier: The user's earlier messages, oldest first.
+            message: The question or follow-up to answer.
+            top_k: How many passages to return.
+
+        Returns:
+            The answer with the standalone `resolved_question`; `session_id` is empty.
+
+        Raises:
+            EmptyQuery: `message` is empty or whitespace.
+            InvalidText: `message` holds a lone UTF-16 surrogate.
+            QueryTooLong: `message` is longer than `max_question_chars`.
+            IndexNotReady: No index is loaded.
+        """
+        self._validate(None, message)
+        index = self._provider()
+        vocab = self._vocabulary(index)
+        earlier = list(earlier)
+        state = self._load_replay(self._replay_key(index, earlier, top_k))
+        replayed = state is None and bool(earlier)
+        if state is None:
+            state = SessionState()
+            for text in earlier[-self._settings.max_turns :]:
+                if text.strip() and len(text) <= self._settings.max_question_chars:
+                    state = self._next_state(state, *self._answer(index, vocab, state, text, top_k), text)
+        resolution, result = self._answer(index, vocab, state, message, top_k)
+        state = self._next_state(state, resolution, result, message)
+        self._save_replay(self._replay_key(index, [*earlier, message], top_k), state)
+        logger.info(
+            "chat door=stateless turns=%d replayed=%s resolved=%s abstained=%s",
+            len(state.turns),
+            replayed,
+            resolution.question != message.strip(),
+            result.abstained,
+        )
+        return ChatResult("", resolution.question, dataclasses.replace(result, question=message))
+
+    def _next_state(
+        self, state: SessionState, resolution: Resolution, result: QueryResult, message: str
+    ) -> SessionState:
+        turn = Turn(
+            message=message,
+            resolved=resolution.question,
+            subjects=resolution.subjects,
+            clarifications=result.clarifications,
+            topic=resolution.topic,
+        )
+        return state.after(turn, resolution.chosen, self._settings.max_turns)
+
+    @staticmethod
+    def _replay_key(index: Index, messages: Sequence[str], top_k: int) -> str:
+        """The digest of a conversation on one index (a rebuilt index answers differently)."""
+        seal = str(index.manifest.get("manifest_sha256") or index.manifest.get("built_at"))
+        digest = hashlib.sha256(json.dumps([seal, top_k, *messages]).encode()).hexdigest()
+        return f"replay:{digest}"
+
+    def _load_replay(self, key: str) -> SessionState | None:
+        try:
+            return self.sessions.load(key)
+        except StateUnavailable:
+            return None
+
+    def _save_replay(self, key: str, state: SessionState) -> None:
+        try:
+            self.sessions.save(key, dataclasses.replace(state, version=1), 0)
+        except StateUnavailable:
+            logger.warning("conversation state not kept: the session store is unreachable")
 
     def _answer(
         self, index: Index, vocab: Vocabulary, state: SessionState, message: str, top_k: int

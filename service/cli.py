@@ -1,4 +1,4 @@
-"""The `docqa` command: build, ask, eval, serve (CONTRACT.md). Each command wraps a library call."""
+"""The `docqa` command: build, ask, eval, serve, mcp (CONTRACT.md). Each command wraps a library call."""
 
 from __future__ import annotations
 
@@ -487,3 +487,25 @@ def slack(socket_mode: bool, corpus_dir: Path | None, index_dir: Path | None, mo
         raise click.ClickException(str(exc)) from exc
     except QAError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+@cli.command()
+@_corpus_opt
+@_index_opt
+@_model_opt
+def mcp(corpus_dir: Path | None, index_dir: Path | None, model: str | None) -> None:
+    """Serve the MCP tools (search, ask, get_document) and the documents over stdio.
+
+    Builds the index first if none exists. Logs go to stderr; stdout carries only the protocol.
+    """
+    from service.mcp_server import build_mcp_server
+
+    settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+    _setup_logging(settings)
+    try:
+        ensure_index(settings)
+    except QAError as exc:
+        raise click.ClickException(exc.message) from exc
+    index = _load(settings)
+    logger.info("serving MCP over stdio: %d documents from %s", len(index.documents), settings.index_dir)
+    build_mcp_server(lambda: index, settings).run("stdio")

@@ -68,6 +68,11 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
+def is_api_path(path: str) -> bool:
+    """The paths API keys guard: ``/v1/*`` and the MCP endpoint ``/mcp`` (issue 14: no prefix gap)."""
+    return path.startswith("/v1/") or path == "/mcp" or path.startswith("/mcp/")
+
+
 def key_is_valid(token: str | None, keys: list[str]) -> bool:
     """Constant-time check of `token` against every configured key."""
     if token is None:
@@ -183,7 +188,7 @@ class BodyLimitMiddleware:
 
 
 class RateLimitMiddleware:
-    """429 with `Retry-After` once a client exceeds its rate on `/v1/*` or the viewer.
+    """429 with `Retry-After` once a client exceeds its rate on `/v1/*`, `/mcp` or the viewer.
 
     A client is its valid API key when it presents one, else its address. The counts live in
     `limiter` (this process's memory, or Redis so that the limit holds across replicas).
@@ -197,7 +202,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path.startswith("/v1/") or path.startswith("/documents/")) or scope["method"] == "OPTIONS":
+        if not (is_api_path(path) or path.startswith("/documents/")) or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
         token = bearer_token(scope)
@@ -215,7 +220,7 @@ class RateLimitMiddleware:
 
 
 class ApiKeyMiddleware:
-    """When API keys are configured, `/v1/*` needs ``Authorization: Bearer <key>``.
+    """When API keys are configured, `/v1/*` and `/mcp` need ``Authorization: Bearer <key>``.
 
     Health, metrics, the viewer, the widget and Slack (which signs its own requests) stay open.
     """
@@ -228,7 +233,7 @@ class ApiKeyMiddleware:
         if (
             scope["type"] == "http"
             and self.keys
-            and scope.get("path", "").startswith("/v1/")
+            and is_api_path(scope.get("path", ""))
             and scope["method"] != "OPTIONS"
             and not key_is_valid(bearer_token(scope), self.keys)
         ):
@@ -269,7 +274,7 @@ def install_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origin_list,
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Mcp-Protocol-Version"],
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
