@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import httpx2
@@ -229,3 +230,23 @@ def test_stdio_server_keeps_stdout_for_the_protocol(built_index_dir: Path, corpu
     reply = json.loads(lines[0])
     assert reply["id"] == 1 and reply["result"]["serverInfo"]["name"] == "docqa"
     assert "serving MCP over stdio" in proc.stderr
+
+
+def test_mcp_links_open_the_protected_viewer(keyed: ServerURL) -> None:
+    """With API keys set the viewer is protected: search and ask give signed links that open it."""
+
+    async def links() -> list[str]:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {KEYS[0]}"}, timeout=120) as http:
+            async with Client(streamable_http_client(f"{keyed}/mcp", http_client=http)) as client:
+                found = await client.call_tool("search", {"query": "Who reports to the COO?", "top_k": 1})
+                asked = await client.call_tool("ask", {"question": "Who reports to the COO?"})
+        assert found.structured_content is not None and asked.structured_content is not None
+        return [
+            found.structured_content["passages"][0]["url"],
+            asked.structured_content["citations"][0]["url"],
+        ]
+
+    for link in asyncio.run(links()):
+        parts = urlsplit(link)
+        assert "sig=" in parts.query
+        assert httpx.get(f"{keyed}{parts.path}?{parts.query}", timeout=30).status_code == 200

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import openai
@@ -304,3 +305,12 @@ def test_rate_limit_raises_rate_limit_error(keyed: ServerURL) -> None:
         _ask(client, ("user", "Who reports to the COO?"))
     assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "rate_limited"
     assert caught.value.response.headers["retry-after"]
+
+
+def test_cited_links_open_the_protected_viewer(keyed: ServerURL) -> None:
+    """With API keys set the viewer is protected: the door's links carry a signature that opens it."""
+    completion = _ask(_client(keyed, KEYS[0]), ("user", "Who reports to the COO?"))
+    cited = urlsplit(completion.choices[0].message.annotations[0].url_citation.url)
+    assert "sig=" in cited.query and "exp=" in cited.query
+    assert httpx.get(f"{keyed}{cited.path}?{cited.query}", timeout=30).status_code == 200
+    assert httpx.get(f"{keyed}{cited.path}", timeout=30).status_code == 401  # the bare link does not
