@@ -59,7 +59,14 @@ def _build(settings: Settings, *, force: bool = False) -> dict[str, Any]:
     """Build (incrementally) the index of the folder that goes with it, and report what changed."""
     corpus = Path(os.path.abspath(settings.index_corpus_dir()))
     click.echo(f"building the index of {corpus} into {settings.index_dir} ...", err=True)
-    manifest = build_index(corpus, settings.index_dir, settings.model_path, progress=_Progress(), force=force)
+    manifest = build_index(
+        corpus,
+        settings.index_dir,
+        settings.model_path,
+        progress=_Progress(),
+        force=force,
+        runtime=settings.runtime,
+    )
     _report_build(manifest)
     if manifest.get("up_to_date"):
         click.echo(
@@ -101,7 +108,7 @@ def _report_build(manifest: dict[str, Any]) -> None:
 
 def _load(settings: Settings) -> Any:
     try:
-        return load_index(settings.index_dir, settings.model_path)
+        return load_index(settings.index_dir, settings.model_path, runtime=settings.runtime)
     except IndexNotReady as exc:
         raise click.ClickException(exc.message) from exc
 
