@@ -12,7 +12,7 @@
 - ``torch``: sentence-transformers only (the reference).
 
 Exports live beside the index, in ``<index parent>/.docqa-onnx/<model fingerprint>/`` (next to
-the embedding cache), one folder per model id (`index.embedder.model_id`).
+the embedding cache), one folder per model (`export_key`: its model id and pipeline).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from index.onnx_embedder import EXPORT_INFO, FAILED, ONNX_FILE, NotExportable, O
 logger = logging.getLogger(__name__)
 
 RUNTIMES = ("auto", "onnx", "torch")
-# Exports made or found in this process, by model id: a build in another folder links to one
+# Exports made or found in this process, by `export_key`: a build in another folder links to one
 # (a hard link, or a copy across file systems) instead of exporting the same model again.
 _KNOWN: dict[str, Path] = {}
 
@@ -42,9 +42,23 @@ def default_onnx_root(index_dir: Path) -> Path:
     return Path(os.path.abspath(index_dir)).parent / ".docqa-onnx"
 
 
+def _pipeline(model: str) -> dict[str, object] | None:
+    try:
+        return read_pipeline(model).to_dict()
+    except NotExportable:
+        return None
+
+
+def export_key(model: str) -> str:
+    """The fingerprint an export is kept under: the model id plus its pipeline (pooling,
+    truncation), which the model id does not cover."""
+    key = json.dumps([model_id(model), _pipeline(model)], sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def export_folder(root: Path, model: str) -> Path:
-    """The export folder of `model` under `root` (named by its model id, not its path)."""
-    return root / hashlib.sha256(model_id(model).encode()).hexdigest()[:16]
+    """The export folder of `model` under `root` (named by `export_key`, not by its path)."""
+    return root / export_key(model)
 
 
 def find_export(root: Path, model: str) -> Path | None:
@@ -54,15 +68,17 @@ def find_export(root: Path, model: str) -> Path | None:
         info = json.loads((folder / EXPORT_INFO).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if info.get("model_id") != model_id(model) or not (folder / ONNX_FILE).is_file():
+    if info.get("model_id") != model_id(model) or info.get("pipeline") != _pipeline(model):
         return None
-    _KNOWN[model_id(model)] = folder
+    if not (folder / ONNX_FILE).is_file():
+        return None
+    _KNOWN[export_key(model)] = folder
     return folder
 
 
 def _link_known(root: Path, model: str) -> Path | None:
     """Put an export this process already has elsewhere into `root` (atomically); None if none."""
-    source = _KNOWN.get(model_id(model))
+    source = _KNOWN.get(export_key(model))
     if source is None or find_export(source.parent, model) is None:
         return None
     folder = export_folder(root, model)
