@@ -226,3 +226,15 @@ def test_an_index_without_export_gets_one_from_an_up_to_date_build(
     assert manifest.get("up_to_date")
     assert find_export(default_onnx_root(index_dir), model_path) is not None
     assert load_index(index_dir, model_path)._embedder.runtime == "onnx"
+
+
+def test_a_recorded_export_failure_is_not_retried_by_auto(tmp_path: Path, model_path: str) -> None:
+    from index.onnx_export import record_failure
+
+    root = tmp_path / ".docqa-onnx"
+    record_failure(export_folder(root, model_path), model_path, "traced graph rejected")
+    embedder = make_embedder(model_path, "auto", onnx_root=root, export=True)
+    assert embedder.runtime == "torch"
+    assert find_export(root, model_path) is None
+    failed = json.loads((export_folder(root, model_path) / "failed.json").read_text(encoding="utf-8"))
+    assert failed["reason"] == "traced graph rejected"
