@@ -11,8 +11,29 @@ from pathlib import Path
 
 from corpus.isolation import PARSE_TIMEOUT, Reader, run_isolated
 from corpus.loaders import Loaded, UnreadableFile, read_html, read_markdown, read_plain
-from corpus.office import read_docx, read_pptx
-from corpus.pdf import read_pdf
+
+
+# The binary formats' parsers (pypdfium2, python-docx, python-pptx: 0.2 s of imports) load on the
+# first file of their kind, so that loading an index or answering a question never imports them.
+def read_pdf(path: Path) -> Loaded:
+    """`corpus.pdf.read_pdf`, imported on first use."""
+    from corpus.pdf import read_pdf as read
+
+    return read(path)
+
+
+def read_docx(path: Path) -> Loaded:
+    """`corpus.office.read_docx`, imported on first use."""
+    from corpus.office import read_docx as read
+
+    return read(path)
+
+
+def read_pptx(path: Path) -> Loaded:
+    """`corpus.office.read_pptx`, imported on first use."""
+    from corpus.office import read_pptx as read
+
+    return read(path)
 
 
 @dataclass(frozen=True)

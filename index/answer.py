@@ -257,12 +257,15 @@ def unit_features(
     q = question.tokens
     rows: list[list[float]] = []
     rows_idx = [c.row for c in candidates]
-    sims = unit_vectors[rows_idx] @ question.vector if candidates else np.zeros(0)
+    sims = np.asarray(unit_vectors[rows_idx], np.float32) @ question.vector if candidates else np.zeros(0)
     for cand, sim in zip(candidates, sims, strict=True):
         u_tokens = tokens_of(cand.text)
         ctx_tokens = tokens_of(cand.context)
         nb_tokens = [t for r in cand.neighbours for t in tokens_of(text_of(r))]
-        nb_sim = max((float(unit_vectors[r] @ question.vector) for r in cand.neighbours), default=0.0)
+        nb_sim = max(
+            (float(np.asarray(unit_vectors[r], np.float32) @ question.vector) for r in cand.neighbours),
+            default=0.0,
+        )
         words = len(cand.text.split())
         referent = (
             tokens_of(text_of(cand.previous))

@@ -71,6 +71,9 @@ class Answered:
     ranked: tuple[UnitScore, ...] = ()
 
 
+TOKEN_CACHE_SIZE = 200_000
+
+
 @dataclass
 class Answerer:
     """Scores the answer units of the top passages and calibrates a confidence.
@@ -104,6 +107,11 @@ class Answerer:
     def __post_init__(self) -> None:
         count = len(self.chunks) + 1
         self._bounds = np.searchsorted(self.units[:, 0], np.arange(count)) if len(self.units) else None
+        # Tokens (with acronym equivalents) of unit and context texts, kept across questions: the
+        # same top passages come back again and again, and tokenizing their units was 4 of the 7
+        # ms an answer took once ONNX Runtime made the encode 3 ms (issue 12). Bounded; a race
+        # between two requests only computes an entry twice.
+        self._tokens: dict[str, list[str]] = {}
 
     def units_of(self, chunk_id: int) -> list[tuple[int, int, int]]:
         """``(row, start, end)`` of the chunk's answer units, in order."""
@@ -162,14 +170,17 @@ class Answerer:
             wants_number=wants_number(question),
             entities=frozenset() if asks_who(question) else frozenset(self.entities(tokens)),
         )
-        memo: dict[str, list[str]] = {}
+        memo = self._tokens
+        if len(memo) > TOKEN_CACHE_SIZE:
+            memo.clear()
 
         def tokens_of(text: str) -> list[str]:
             """Tokens with acronym equivalents; a text (a unit is also its neighbours' neighbour)
-            is tokenized once per question."""
-            if text not in memo:
-                memo[text] = self.expand(tokenize(text))
-            return memo[text]
+            is tokenized once, then read from the cache (callers never modify the list)."""
+            found = memo.get(text)
+            if found is None:
+                found = memo[text] = self.expand(tokenize(text))
+            return found
 
         candidates = self._candidates(passages)
         top_ids = [p.chunk_id for p in passages[:ANSWER_PASSAGES]]

@@ -1,6 +1,8 @@
 """Turn text into L2-normalised vectors with a sentence-transformers model, loaded lazily.
 
-With a cache folder, every vector is kept by model + sha256(text), and a text found there is never
+Two runtimes run the model: sentence-transformers on torch (`SentenceTransformerEmbedder`, the
+reference) and ONNX Runtime (`index.onnx_embedder.OnnxEmbedder`, no torch); `index.runtime`
+picks one. With a cache folder, every vector is kept by model + sha256(text), and a text found there is never
 embedded again (nor is the model loaded when every text is found).
 """
 
@@ -37,14 +39,18 @@ class Embedder(Protocol):
         """Normalised float32 vectors, one row per text."""
 
 
-class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded on first use (`warm_up`), offline.
+class CachedEmbedder:
+    """The part every runtime shares: each distinct text embedded once, vectors kept in the cache.
 
-    Example:
-        >>> emb = SentenceTransformerEmbedder("/path/to/all-MiniLM-L6-v2")
-        >>> emb.encode(["who reports to the COO?"]).shape
-        (1, 384)
+    Subclasses load their model in `warm_up` and encode new texts in `_encode_batch`.
     """
+
+    name: str
+    batch_size: int
+    step: int = 1024
+    """Texts handed to `_encode_batch` at a time (progress is reported after each such call)."""
+    runtime = "none"
+    """Which runtime computes the vectors (``torch`` or ``onnx``), for logs and manifests."""
 
     def __init__(self, name: str, *, batch_size: int = 32, cache_dir: Path | None = None) -> None:
         if batch_size < 1:
@@ -56,56 +62,20 @@ class SentenceTransformerEmbedder:
         """Distinct texts embedded by the model so far (the rest came from the cache)."""
         self.cached_texts = 0
         """Distinct texts whose vectors came from the cache so far."""
-        self._model: object | None = None
-        self._lock = threading.Lock()
         self._cache: _VectorCache | None = None
 
     def warm_up(self) -> None:
-        """Load the model now (idempotent, thread-safe).
-
-        Raises:
-            IndexNotReady: The model cannot be loaded from `name`.
-        """
-        if self._model is not None:
-            return
-        with self._lock:
-            if self._model is not None:
-                return
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-
-            from index.errors import IndexNotReady
-
-            try:
-                self._model = SentenceTransformer(self.name, device="cpu")
-            except Exception as exc:  # the library raises many types for a bad path or name
-                raise IndexNotReady(
-                    f"cannot load embedding model {self.name!r} ({exc.__class__.__name__}: {exc}); "
-                    "set DOCQA_MODEL to a local sentence-transformers folder or installed model name"
-                ) from exc
-            logger.info("model loaded: %s", self.name)
+        """Load the model now (idempotent, thread-safe)."""
+        raise NotImplementedError
 
     @property
     def dim(self) -> int:
-        """Vector dimension of the loaded model."""
-        self.warm_up()
-        model: Any = self._model
-        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(get_dim())
+        """Vector dimension of the model."""
+        raise NotImplementedError
 
     def _encode_batch(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        vectors = self._model.encode(  # type: ignore[union-attr]
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        """Normalised vectors of `texts` (the model is loaded)."""
+        raise NotImplementedError
 
     def encode(self, texts: Sequence[str], *, progress: Progress | None = None) -> npt.NDArray[np.float32]:
         """Encode texts to normalised vectors, reusing the on-disk cache when one is configured.
@@ -138,6 +108,9 @@ class SentenceTransformerEmbedder:
         return np.stack([vectors[key] for key in keys]).astype(np.float32, copy=False)
 
     def _vector_cache(self) -> _VectorCache | None:
+        # One cache per model id, whatever the runtime: ONNX Runtime's vectors equal torch's
+        # within 1e-6 (checked at export, `index.onnx_export`), far below the float16 precision
+        # the answer units are stored at, so a vector is the model's, not the runtime's.
         if self._cache is None and self.cache_dir is not None:
             self._cache = _VectorCache.for_model(self.cache_dir, model_id(self.name), self.name)
         return self._cache
@@ -145,10 +118,10 @@ class SentenceTransformerEmbedder:
     def _encode_new(
         self, texts: Sequence[str], keys: list[bytes], todo: list[int], progress: Progress | None
     ) -> dict[bytes, npt.NDArray[np.float32]]:
-        """Embed ``texts[i] for i in todo`` with the model, in long calls (the model sorts by length)."""
+        """Embed ``texts[i] for i in todo`` with the model, in long calls (each sorts by length)."""
         self.warm_up()
         out: dict[bytes, npt.NDArray[np.float32]] = {}
-        step = max(self.batch_size * 32, 1024)
+        step = max(self.batch_size * 32, self.step)
         for done in range(0, len(todo), step):
             idx = todo[done : done + step]
             for i, vector in zip(idx, self._encode_batch([texts[i] for i in idx]), strict=True):
@@ -156,6 +129,86 @@ class SentenceTransformerEmbedder:
             if progress:
                 progress("embedding", min(done + step, len(todo)), len(todo))
         return out
+
+
+class SentenceTransformerEmbedder(CachedEmbedder):
+    """A sentence-transformers model (torch), loaded on first use (`warm_up`), offline.
+
+    The reference runtime, and the fallback for models ONNX Runtime cannot run (`index.runtime`).
+
+    Example:
+        >>> emb = SentenceTransformerEmbedder("/path/to/all-MiniLM-L6-v2")
+        >>> emb.encode(["who reports to the COO?"]).shape
+        (1, 384)
+    """
+
+    runtime = "torch"
+
+    def __init__(self, name: str, *, batch_size: int = 32, cache_dir: Path | None = None) -> None:
+        super().__init__(name, batch_size=batch_size, cache_dir=cache_dir)
+        self._model: object | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model now (idempotent, thread-safe).
+
+        Raises:
+            IndexNotReady: The model cannot be loaded from `name`.
+        """
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            self._model = load_sentence_transformer(self.name)
+            logger.info("model loaded: %s (sentence-transformers, torch)", self.name)
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``SentenceTransformer`` (loads it)."""
+        self.warm_up()
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension of the loaded model."""
+        model: Any = self.model
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def _encode_batch(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        vectors = self._model.encode(  # type: ignore[union-attr]
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def load_sentence_transformer(name: str) -> Any:
+    """A ``SentenceTransformer`` on the CPU, offline (imports torch: seconds).
+
+    Raises:
+        IndexNotReady: The model cannot be loaded from `name`.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+    from index.errors import IndexNotReady
+
+    try:
+        return SentenceTransformer(name, device="cpu")
+    except Exception as exc:  # the library raises many types for a bad path or name
+        raise IndexNotReady(
+            f"cannot load embedding model {name!r} ({exc.__class__.__name__}: {exc}); "
+            "set DOCQA_MODEL to a local sentence-transformers folder or installed model name"
+        ) from exc
 
 
 def text_key(text: str) -> bytes:

@@ -17,11 +17,12 @@ from corpus.models import Document
 from index.acronyms import acronyms_in, meaning_named_in
 from index.answer import AnswerModels, load_models
 from index.answerer import Answered, Answerer
-from index.embedder import SentenceTransformerEmbedder
+from index.embedder import CachedEmbedder
 from index.errors import UnknownDocument
 from index.hybrid import FusionParams, fuse
 from index.pages import locate
 from index.question import check_question
+from index.runtime import default_onnx_root, make_embedder
 from index.store import check_corpus_unchanged, read_bundle, read_manifest
 from index.tokenize import STOPWORDS, tokenize
 from index.types import Chunk, Clarification, Meaning, Passage, QueryResult
@@ -47,7 +48,7 @@ class Index:
         self,
         manifest: dict[str, Any],
         bundle: dict[str, Any],
-        embedder: SentenceTransformerEmbedder,
+        embedder: CachedEmbedder,
         models: AnswerModels | None = None,
     ) -> None:
         self.manifest = manifest
@@ -381,13 +382,17 @@ class Index:
         return passages, self._answerer.answer(self._for_scoring(clean), q_vector, passages)
 
 
-def load_index(index_dir: Path, model: str, corpus_dir: Path | None = None) -> Index:
+def load_index(
+    index_dir: Path, model: str, corpus_dir: Path | None = None, *, runtime: str = "auto"
+) -> Index:
     """Load a built index and the model that embeds queries.
 
     Args:
         index_dir: The index folder (``docqa build`` writes it).
         model: The query-time model; must be the one the index was built with.
         corpus_dir: When given, refuse the index if this corpus changed since the build.
+        runtime: ``auto`` (ONNX Runtime when the build exported the model, else
+            sentence-transformers), ``onnx`` or ``torch`` (`index.runtime`).
 
     Raises:
         IndexNotReady: Missing, corrupt, built with another model, or stale; the message says what to run.
@@ -396,6 +401,6 @@ def load_index(index_dir: Path, model: str, corpus_dir: Path | None = None) -> I
     if corpus_dir is not None:
         check_corpus_unchanged(manifest, corpus_dir)
     bundle = read_bundle(index_dir)
-    embedder = SentenceTransformerEmbedder(model)
+    embedder = make_embedder(model, runtime, onnx_root=default_onnx_root(index_dir))
     embedder.warm_up()
     return Index(manifest, bundle, embedder)

@@ -44,7 +44,7 @@ from index.builds import clean_stale_builds, publish, reading
 from index.bundle import BundleParts, read_bundle, write_bundle
 from index.chunking import ChunkerConfig, chunk_document, parse_structure
 from index.dense import DenseIndex
-from index.embedder import Progress, SentenceTransformerEmbedder, model_id
+from index.embedder import Progress, model_id
 from index.errors import CorpusError
 from index.incremental import (
     FileChanges,
@@ -71,6 +71,7 @@ from index.manifest import (
     recorded_corpus_dir,
     trusted_manifest,
 )
+from index.runtime import default_onnx_root, make_embedder
 from index.sparse import SparseIndex
 from index.structure import Structure
 from index.types import Chunk
@@ -178,6 +179,8 @@ def build_index_from_documents(
     embed_cache: Path | None = None,
     extra_manifest: dict[str, Any] | None = None,
     force: bool = False,
+    runtime: str = "auto",
+    onnx_root: Path | None = None,
 ) -> dict[str, Any]:
     """Chunk, embed and index documents, then swap the result into `index_dir` atomically.
 
@@ -193,6 +196,9 @@ def build_index_from_documents(
         embed_cache: Folder for an embedding cache keyed by model and text hash.
         extra_manifest: Extra fields recorded in the manifest (e.g. the corpus folder).
         force: Chunk every document again, even those the previous build has.
+        runtime: ``auto``, ``onnx`` or ``torch`` (`index.runtime`): auto exports the model to ONNX
+            once and embeds with ONNX Runtime, falling back to sentence-transformers.
+        onnx_root: Where ONNX exports are kept (default: beside the index, `default_onnx_root`).
 
     Returns:
         The manifest written; ``changes`` compares the files with the previous build's,
@@ -212,11 +218,18 @@ def build_index_from_documents(
     chunks, units, unit_texts, reused = _chunk_all(documents, chunker, prior, progress)
     if not chunks:
         raise CorpusError("the documents produced no chunks (are they all boilerplate?)")
-    embedder = SentenceTransformerEmbedder(model, cache_dir=embed_cache)
-    vectors = embedder.encode([c.embed_text for c in chunks], progress=progress)
-    unit_vectors = embedder.encode(
-        unit_texts, progress=lambda _s, d, t: _notify(progress, "embedding sentences", d, t)
+    chunk_texts = [c.embed_text for c in chunks]
+    embedder = make_embedder(
+        model,
+        runtime,
+        onnx_root=onnx_root or default_onnx_root(index_dir),
+        cache_dir=embed_cache,
+        export=True,
+        sample=chunk_texts[:32],
     )
+    # One call for chunks and answer units: a sentence that is also a whole chunk is embedded once.
+    every = embedder.encode(chunk_texts + unit_texts, progress=progress)
+    vectors, unit_vectors = every[: len(chunks)], every[len(chunks) :]
     _notify(progress, "indexing", 0, 2)
     dense = DenseIndex.build(vectors)
     sparse = SparseIndex.build([c.embed_text for c in chunks])
@@ -228,6 +241,7 @@ def build_index_from_documents(
         "model_id": model_id(model),
         "dimension": int(vectors.shape[1]),
         "normalized": True,
+        "runtime": embedder.runtime,
         "chunker": asdict(chunker),
         "reader_version": READER_VERSION,
         "reader_code": reader_code(),
@@ -272,8 +286,11 @@ def _current(previous: dict[str, Any] | None, corpus_dir: Path, model: str) -> b
     )
 
 
-def _unchanged(previous: dict[str, Any]) -> dict[str, Any]:
-    """The result of a build that found nothing to do: the previous manifest, nothing embedded."""
+def _unchanged(previous: dict[str, Any], index_dir: Path, model: str, runtime: str) -> dict[str, Any]:
+    """The result of a build that found nothing to do: the previous manifest, nothing embedded
+    (the model's ONNX export is made if it is missing: an index built before exports existed)."""
+    if runtime != "torch":
+        make_embedder(model, runtime, onnx_root=default_onnx_root(index_dir), export=True)
     changes = FileChanges(unchanged=len(previous.get("files") or {})).to_manifest()
     return {**previous, "up_to_date": True, "changes": changes, "embedded_texts": 0, "cached_texts": 0}
 
@@ -303,6 +320,7 @@ def build_index(
     progress: Progress | None = None,
     embed_cache: Path | None = None,
     force: bool = False,
+    runtime: str = "auto",
 ) -> dict[str, Any]:
     """Load a corpus folder and build its index incrementally (see `build_index_from_documents`).
 
@@ -317,6 +335,9 @@ def build_index(
         progress: Called as ``progress(stage, done, total)``.
         embed_cache: Embedding cache folder (default: `default_embed_cache`).
         force: Rebuild (and chunk every document) even when nothing changed.
+        runtime: ``auto``, ``onnx`` or ``torch`` (`index.runtime`). An index that is up to date
+            still gets the ONNX export of its model when it has none (once), so loading it needs
+            no torch.
 
     Returns:
         The manifest (see `build_index_from_documents`), plus ``up_to_date`` when nothing was built.
@@ -330,7 +351,7 @@ def build_index(
     previous = trusted_manifest(index_dir)
     current = not force and _current(previous, corpus_dir, model)
     if current and previous is not None and signature and previous.get("corpus_signature") == signature:
-        return _unchanged(previous)
+        return _unchanged(previous, index_dir, model, runtime)
     try:
         documents, skipped = scan_corpus(corpus_dir)
     except CorpusLoadError as exc:
@@ -347,7 +368,7 @@ def build_index(
         and previous.get("corpus_fingerprint") == corpus_fingerprint(documents)
     ):
         _record_signature(index_dir, previous, signature)
-        return _unchanged(previous)
+        return _unchanged(previous, index_dir, model, runtime)
     return build_index_from_documents(
         documents,
         index_dir,
@@ -355,6 +376,7 @@ def build_index(
         progress=progress,
         embed_cache=embed_cache or default_embed_cache(index_dir),
         force=force,
+        runtime=runtime,
         extra_manifest={
             "corpus_dir": str(corpus_dir),
             "corpus_signature": signature,

@@ -61,7 +61,14 @@ def _build(settings: Settings, *, force: bool = False) -> dict[str, Any]:
     corpus = Path(os.path.abspath(settings.index_corpus_dir()))
     _report_cleanup(clean_stale_builds(settings.index_dir))
     click.echo(f"building the index of {corpus} into {settings.index_dir} ...", err=True)
-    manifest = build_index(corpus, settings.index_dir, settings.model_path, progress=_Progress(), force=force)
+    manifest = build_index(
+        corpus,
+        settings.index_dir,
+        settings.model_path,
+        progress=_Progress(),
+        force=force,
+        runtime=settings.runtime,
+    )
     _report_build(manifest)
     if manifest.get("up_to_date"):
         click.echo(
@@ -114,7 +121,7 @@ def _report_build(manifest: dict[str, Any]) -> None:
 
 def _load(settings: Settings) -> Any:
     try:
-        return load_index(settings.index_dir, settings.model_path)
+        return load_index(settings.index_dir, settings.model_path, runtime=settings.runtime)
     except IndexNotReady as exc:
         raise click.ClickException(exc.message) from exc
 
@@ -392,6 +399,39 @@ def ensure_index(settings: Settings) -> None:
         _build(settings)
 
 
+_EXPORT_SNIPPET = (
+    "import sys; from pathlib import Path; from index.runtime import make_embedder; "
+    "make_embedder(sys.argv[1], sys.argv[2], onnx_root=Path(sys.argv[3]), export=True)"
+)
+
+
+def ensure_onnx_export(settings: Settings) -> None:
+    """Export the model to ONNX in a child process when the index has no export yet (an index built
+    before exports existed), so the server itself never imports torch (`DOCQA_RUNTIME=auto`)."""
+    from index.onnx_embedder import FAILED, NotExportable, read_pipeline
+    from index.runtime import default_onnx_root, export_folder, find_export
+
+    root, model = default_onnx_root(settings.index_dir), settings.model_path
+    if (
+        settings.runtime != "auto"
+        or find_export(root, model)
+        or (export_folder(root, model) / FAILED).exists()
+    ):
+        return
+    try:
+        read_pipeline(model)
+    except NotExportable:
+        return  # runs on sentence-transformers; nothing to export
+    click.echo("exporting the model to ONNX once (needs torch, for this process not to) ...", err=True)
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _EXPORT_SNIPPET, model, settings.runtime, str(root)], check=False
+    )
+    if done.returncode != 0:
+        click.secho("the ONNX export failed: serving on sentence-transformers (torch)", err=True, fg="yellow")
+
+
 @cli.command()
 @click.option("--host", help="Bind address [DOCQA_HOST].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port [DOCQA_PORT].")
@@ -425,6 +465,7 @@ def serve(
         ensure_index(settings)
     except QAError as exc:
         raise click.ClickException(exc.message) from exc
+    ensure_onnx_export(settings)
     # The app factory reads its settings from the environment: pass the CLI's choices on.
     for name, value in (("CORPUS_DIR", corpus_dir), ("INDEX_DIR", index_dir), ("MODEL", model)):
         if value is not None:

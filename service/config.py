@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("var/index"), description="Where the built index lives.")
     data_dir: Path = Field(Path("var"), description="Writable data (Slack feedback log).")
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path.")
+    runtime: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="What runs the model: `auto` = ONNX Runtime once a build has exported the model "
+        "(no torch at query time), else sentence-transformers; `onnx` = ONNX Runtime or an error; "
+        "`torch` = sentence-transformers only.",
+    )
     host: str = Field("127.0.0.1", description="Bind address of `docqa serve`.")
     port: int = Field(8000, ge=1, le=65535, description="Port of `docqa serve`.")
     max_question_chars: int = Field(4000, ge=1, description="Longest accepted question.")

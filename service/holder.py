@@ -103,7 +103,7 @@ class IndexHolder:
         corpus = s.index_corpus_dir()
         try:
             if rebuild:
-                build_index(corpus, s.index_dir, s.model_path)
+                build_index(corpus, s.index_dir, s.model_path, runtime=s.runtime)
             new_index = self._load_checked(corpus)
         except Exception as exc:
             error = (
@@ -141,7 +141,7 @@ class IndexHolder:
             check_corpus_unchanged(manifest, corpus, index_dir=s.index_dir)
         except IndexNotReady as exc:
             raise IndexNotReady(f'{exc.message}, or POST /v1/admin/reload with {{"rebuild": true}}') from exc
-        return load_index(s.index_dir, s.model_path)
+        return load_index(s.index_dir, s.model_path, runtime=s.runtime)
 
     def swap(self, new_index: Index) -> None:
         """Make `new_index` the current index (an atomic reference assignment)."""

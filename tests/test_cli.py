@@ -309,3 +309,21 @@ def test_serve_refuses_an_unwritable_data_dir_when_slack_votes_go_there(
     assert result.exit_code != 0
     assert f"The data directory {blocked} is not writable" in result.output
     assert "DOCQA_DATA_DIR" in result.output
+
+
+def test_serve_exports_the_model_of_an_index_built_without_one(
+    tmp_path: Path, corpus_dir: Path, model_path: str
+) -> None:
+    """`docqa serve` on an index from before ONNX exports: the export is made in a child process,
+    so the server loads the model on ONNX Runtime (issue 12)."""
+    from index import build_index, load_index
+    from index.runtime import default_onnx_root, find_export
+    from service.cli import ensure_onnx_export
+    from service.config import Settings
+
+    index_dir = tmp_path / "index"
+    build_index(corpus_dir, index_dir, model_path, runtime="torch")
+    assert find_export(default_onnx_root(index_dir), model_path) is None
+    ensure_onnx_export(Settings(index_dir=index_dir, runtime="auto"))
+    assert find_export(default_onnx_root(index_dir), model_path) is not None
+    assert load_index(index_dir, model_path)._embedder.runtime == "onnx"

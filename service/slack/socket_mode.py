@@ -81,6 +81,6 @@ def run_socket_mode(settings: Settings) -> None:
     from index import load_index
     from service.chat import ChatService
 
-    index = load_index(settings.index_dir, settings.model_path, settings.corpus_dir)
+    index = load_index(settings.index_dir, settings.model_path, settings.corpus_dir, runtime=settings.runtime)
     bot = build_socket_mode_bot(settings, ChatService(index, settings))
     asyncio.run(_serve(bot, app_token))
