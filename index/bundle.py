@@ -120,8 +120,8 @@ def _read_files(folder: Path) -> dict[str, Any]:
         "acronyms": acronyms,
         "units": np.load(folder / "units.npy", allow_pickle=False),
         "unit_texts": json.loads((folder / "unit_texts.json").read_text(encoding="utf-8")),
-        # float16 rows, memory-mapped: answer selection reads a few dozen rows a question.
-        "unit_vectors": np.load(folder / "unit_vectors.npy", mmap_mode="r", allow_pickle=False),
+        # float16 rows, kept as they are (half the memory); read, not memory-mapped: see dense.py.
+        "unit_vectors": np.load(folder / "unit_vectors.npy", allow_pickle=False),
         "dense": DenseIndex.load(folder / "dense"),
         "sparse": SparseIndex.load(folder / "sparse"),
     }

@@ -53,14 +53,14 @@ def _as_matrix(vectors: npt.ArrayLike, name: str) -> npt.NDArray[np.float32]:
     return array
 
 
-def _read_mapped(path: Path) -> faiss.Index:
-    """Read a FAISS file with its vectors memory-mapped (flat and HNSW storage), so loading takes
-    no time whatever the size (300 MB of vectors: 1 s read, 0.1 ms mapped) and the pages are
-    shared with other processes serving the same index; a plain read when mapping is refused."""
-    try:
-        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
-    except RuntimeError:
-        return faiss.read_index(str(path))
+def _read_into_memory(path: Path) -> faiss.Index:
+    """Read a FAISS file into memory.
+
+    Not memory-mapped, although mapping would load large indexes faster: the files' checksums are
+    verified at load, and a mapped file edited in place afterwards would change what the running
+    service answers (issue 11); builds never edit files in place, but disks and people can.
+    """
+    return faiss.read_index(str(path))
 
 
 class DenseIndex:
@@ -181,7 +181,7 @@ class DenseIndex:
             raise FileNotFoundError(f"no dense index file at {index_path}")
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            index = _read_mapped(index_path)
+            index = _read_into_memory(index_path)
         except (json.JSONDecodeError, UnicodeDecodeError, RuntimeError) as exc:
             raise ValueError(f"corrupt dense index in {directory}: {exc}") from exc
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
