@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -379,12 +380,16 @@ def _print_eval(results: list[tuple[str, Any, dict[str, Any]]], as_json: bool) -
         click.echo(format_summary(reports))
 
 
-def ensure_index(settings: Settings) -> None:
+def ensure_index(settings: Settings, build: Callable[[Settings], object] | None = None) -> None:
     """Build the index when it is missing, stale (its corpus changed) or built with another model
     (not when it is damaged: see `IndexCorrupt`).
 
     The corpus is the one given, else the folder the index was built from (so an index of your
     own folder is never replaced by the demo corpus), else the demo corpus.
+
+    Args:
+        settings: Where the index and its folder are, and the model.
+        build: Runs the build (default: in this process).
     """
     corpus = settings.index_corpus_dir()
     try:
@@ -396,7 +401,21 @@ def ensure_index(settings: Settings) -> None:
         click.secho(f"warning: {exc.message}", err=True, fg="yellow")
     except IndexNotReady as exc:
         click.echo(f"{exc.message.split('; run `')[0]}: building it now from {corpus}.", err=True)
-        _build(settings)
+        (build or _build)(settings)
+
+
+def _build_in_child(settings: Settings) -> None:
+    """`docqa build` in a child process: a build may need torch (the one-off ONNX export, or a
+    model that runs only on sentence-transformers), and a server that built its own index on first
+    run would otherwise keep torch loaded for its whole life."""
+    import subprocess
+
+    corpus = os.path.abspath(settings.index_corpus_dir())
+    command = [sys.executable, "-m", "service", "build", "--corpus", corpus]
+    command += ["--index", str(settings.index_dir), "--model", settings.model]
+    # The child's output goes to stderr: stdout may be a protocol (`docqa mcp` over stdio).
+    if subprocess.run(command, check=False, stdout=2).returncode != 0:
+        raise click.ClickException(f"building the index of {corpus} failed (see above)")
 
 
 _EXPORT_SNIPPET = (
@@ -462,7 +481,7 @@ def serve(
     _setup_logging(settings)
     _check_serving_state(settings)
     try:
-        ensure_index(settings)
+        ensure_index(settings, build=_build_in_child)
     except QAError as exc:
         raise click.ClickException(exc.message) from exc
     ensure_onnx_export(settings)
@@ -521,7 +540,7 @@ def slack(socket_mode: bool, corpus_dir: Path | None, index_dir: Path | None, mo
     _setup_logging(settings)
     try:
         check_socket_mode_settings(settings)
-        ensure_index(settings)
+        ensure_index(settings, build=_build_in_child)
         click.echo("connecting to Slack over Socket Mode ...", err=True)
         run_socket_mode(settings.model_copy(update={"corpus_dir": settings.index_corpus_dir()}))
     except SocketModeNotConfigured as exc:
@@ -544,7 +563,7 @@ def mcp(corpus_dir: Path | None, index_dir: Path | None, model: str | None) -> N
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
     _setup_logging(settings)
     try:
-        ensure_index(settings)
+        ensure_index(settings, build=_build_in_child)
     except QAError as exc:
         raise click.ClickException(exc.message) from exc
     index = _load(settings)

@@ -149,6 +149,8 @@ def test_serve_builds_the_index_on_first_run(small_corpus: Path, tmp_path: Path)
         ).json()
         assert body["answer"]["doc_id"] == "travel"
         assert "building it now" in (tmp_path / "serve.log").read_text()
+        # The build ran in a child process: the server itself never loaded torch (issue 12).
+        assert "libtorch" not in Path(f"/proc/{proc.pid}/maps").read_text()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
