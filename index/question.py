@@ -38,7 +38,7 @@ def check_question(text: object, limit: int, what: str = "question") -> str:
         QueryTooLong: More than `limit` characters.
     """
     if not isinstance(text, str) or _NON_BLANK.search(text) is None:
-        raise EmptyQuery(f'The {what} is empty; send a question such as "Who reports to the COO?".')
+        raise EmptyQuery(f"The {what} is empty; send the question as text.")
     bad = _SURROGATE.search(text)
     if bad is not None:
         raise InvalidText(
