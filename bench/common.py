@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 CACHE = ROOT / "bench" / ".cache"
@@ -355,3 +357,23 @@ def question_pool() -> list[str]:
         for role in _ROLES:
             seen.setdefault(aspect.format(r=role), None)
     return list(seen)
+
+
+def wait_ready(
+    proc: subprocess.Popen[bytes], base: str, log: Path, t0: float, timeout: float, poll: float
+) -> float:
+    """Poll ``base/readyz`` until it answers 200; return the seconds since `t0` (perf_counter).
+
+    Exits with the server log's tail when the process ends first, or when `timeout` passes.
+    """
+    while time.perf_counter() - t0 < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited ({proc.returncode}); see {log}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return time.perf_counter() - t0
+        except httpx.HTTPError:
+            pass
+        time.sleep(poll)
+    proc.terminate()
+    raise SystemExit(f"/readyz not 200 after {timeout:.0f} s; see {log}")

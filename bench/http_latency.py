@@ -84,18 +84,7 @@ def start_server(
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}/readyz"
-    while time.perf_counter() - t0 < 180:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited ({proc.returncode}); see {log}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return proc, time.perf_counter() - t0
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    proc.terminate()
-    raise SystemExit(f"/readyz not 200 after 180 s; see {log}")
+    return proc, common.wait_ready(proc, f"http://127.0.0.1:{port}", log, t0, timeout=180, poll=0.05)
 
 
 def rss_mb(pid: int) -> float:
