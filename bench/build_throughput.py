@@ -2,10 +2,14 @@
 
 For each pool corpus (``--pool``: 18f-handbook, k8s-concepts, github-site-policy, each ``NAME/docs``):
 
-- **docqa cold**: ``docqa build --corpus NAME/docs --index <tmp>/NAME/index`` in a subprocess, with a
-  fresh tmp parent folder, so the embedding cache beside the index (``index.store.default_embed_cache``,
-  ``<index parent>/.docqa-embeddings``) starts empty. Wall-clock of the whole process (interpreter
-  start, imports, reading, chunking, model load, embedding, FAISS + BM25, writing).
+- **docqa first build**: ``docqa build --corpus NAME/docs --index <tmp>/NAME/first/index`` in a
+  subprocess, in a fresh tmp parent folder: nothing made before, so the build also exports the model to
+  ONNX once (``<index parent>/.docqa-onnx``) besides embedding with an empty cache. Wall-clock of the
+  whole process (interpreter start, imports, reading, chunking, export, model load, embedding,
+  FAISS + BM25, writing).
+- **docqa cold**: the same corpus into ``<tmp>/NAME/index``, a folder holding a copy of that export
+  but no embedding cache (``index.store.default_embed_cache``, ``<index parent>/.docqa-embeddings``):
+  a new corpus on a machine where docqa has built before. Every text is embedded.
 - **docqa unchanged**: the same command again (cache warm, nothing changed).
 - **docqa 1 % change**: the corpus copied to ``<tmp>/NAME/docs``, indexed once into ``<tmp>/NAME/edited``
   (the shared cache makes that a warm build, reported as well), then one file in a hundred (at least
@@ -16,7 +20,9 @@ For each pool corpus (``--pool``: 18f-handbook, k8s-concepts, github-site-policy
   InMemoryDocumentStore, timed the same way (the whole subprocess: model load included for both);
   its in-process model load and pipeline run are reported too.
 
-Texts embedded: docqa embeds its chunks and its answer units (sentences); the peer its 200-word windows.
+Texts embedded: docqa embeds its answer units (sentences, items, rows), one heading text per section and
+the few chunks without units, and composes chunk vectors from those (`index.chunk_vectors`); the peer
+embeds its 200-word windows.
 Counts come from the index's manifest.json and the build's own summary line (``embedded N new texts,
 M from cache``), which also covers builds that found nothing to do and left the manifest as it was.
 
@@ -37,6 +43,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
@@ -48,6 +56,7 @@ IMPORT_RETRIES = 5  # other work may leave docqa briefly unimportable; wait and 
 EMBEDDED = re.compile(r"embedded (\d+) new texts, (\d+) from cache")
 CHANGES = re.compile(r"added (\d+), changed (\d+), removed (\d+), unchanged (\d+) files")
 BUILDS = {
+    "first": "first build (export)",
     "cold": "cold",
     "unchanged": "unchanged",
     "copy_first": "copy, first build",
@@ -58,9 +67,13 @@ METHOD = (
     "subprocess from start to exit: interpreter start, imports, reading, model load and embedding included "
     "for both (docqa/peer is the ratio of those times). CPU s is user + system time, which other work on "
     "the cores inflates too, though less than wall time; 'load after' is the 1-minute load average when a "
-    "build ended. chars are the files' characters as UTF-8 text. docqa embeds its chunks and its answer "
-    "units (sentences); the peer embeds 200-word windows (overlap 0), which MiniLM cuts at 256 tokens like "
-    "any longer text, so tokens count what the model actually reads. Both run all-MiniLM-L6-v2 from "
+    "build ended. chars are the files' characters as UTF-8 text. docqa embeds its answer units "
+    "(sentences, items, rows), one heading text a section and the chunks without units, and composes "
+    "chunk vectors from those ('tokens whole chunks would add' is what embedding every chunk's text too "
+    "would cost, as builds did before); docqa cold reuses the ONNX export its first build made, as every "
+    "build after the first on a machine does; the peer embeds 200-word windows (overlap 0), which "
+    "MiniLM cuts at 256 tokens like any longer text, so tokens count what the model actually reads. "
+    "Both run all-MiniLM-L6-v2 from "
     "{model} on CPU, batch size 32. Peer: {peer_note}. The 1 % change rebuild works on a copy of the "
     "corpus whose index was first built with the cache already warm (row 'copy, first build'). The "
     "build logs' last lines are in the JSON."
@@ -127,15 +140,25 @@ def stage_seconds(log: str) -> dict[str, float]:
 
 
 def docqa_tokens(index_dir: Path, model: str) -> dict[str, Any]:
-    """Token counts of the distinct texts a docqa index embedded: chunks' embed texts and answer units."""
+    """Token counts of the distinct texts a docqa build embedded: answer units, heading texts, and
+    the texts of chunks without units (`index.chunk_vectors.embed_chunks_and_units`)."""
+    from index.chunk_vectors import heading_text
+
     with (index_dir / "chunks.jsonl").open(encoding="utf-8") as fh:
-        chunks = list(dict.fromkeys(json.loads(line)["embed_text"] for line in fh if line.strip()))
+        rows = [json.loads(line) for line in fh if line.strip()]
+    with (index_dir / "documents.jsonl").open(encoding="utf-8") as fh:
+        titles = {d["doc_id"]: d["title"] for d in map(json.loads, fh) if d}
     units = json.loads((index_dir / "unit_texts.json").read_text(encoding="utf-8"))
-    both = token_stats(list(dict.fromkeys([*chunks, *units])), model)
+    with_units = {int(c) for c in np.load(index_dir / "units.npy")[:, 0]}
+    headings = [heading_text(titles[c["doc_id"]], c["section"]) or c["embed_text"] for c in rows]
+    alone = [c["embed_text"] for c in rows if c["chunk_id"] not in with_units]
+    chunks = list(dict.fromkeys([*headings, *alone]))
+    every = token_stats(list(dict.fromkeys([*units, *chunks])), model)
     return {
-        **both,
+        **every,
         "chunks": token_stats(chunks, model),
         "units": token_stats(list(dict.fromkeys(units)), model),
+        "whole_chunks": token_stats(list(dict.fromkeys(c["embed_text"] for c in rows)), model),
     }
 
 
@@ -212,11 +235,17 @@ def edit_one_percent(docs: Path) -> list[str]:
 
 def docqa_runs(docs: Path, work: Path) -> dict[str, Any]:
     """Cold build, unchanged rebuild, and the 1 %-change rebuild of a copy, each in a subprocess."""
-    index_dir = work / "index"
+    first_dir, index_dir = work / "first" / "index", work / "index"
+    first_dir.parent.mkdir()
+    print("    docqa first build (ONNX export included) ...", flush=True)
+    first = docqa_build(docs, first_dir)
+    export = first_dir.parent / ".docqa-onnx"
+    if export.is_dir():
+        shutil.copytree(export, work / ".docqa-onnx")
     cache = embed_cache_dir(index_dir)
     if cache.exists():
         raise RuntimeError(f"{cache} exists before the cold build: not a cold cache")
-    print("    docqa cold build ...", flush=True)
+    print(f"      {first['seconds']:.1f} s; cold build (export made, empty embedding cache) ...", flush=True)
     cold = docqa_build(docs, index_dir)
     cold["cache_mb"] = common.dir_size_mb(cache) if cache.exists() else 0.0
     cold["tokens"] = docqa_tokens(index_dir, common.model_path())
@@ -233,6 +262,7 @@ def docqa_runs(docs: Path, work: Path) -> dict[str, Any]:
     print(f"      {changed['seconds']:.1f} s", flush=True)
     return {
         "cache_dir": str(cache),
+        "first": first,
         "cold": cold,
         "unchanged": unchanged,
         "copy_first": copy_first,
@@ -313,6 +343,7 @@ def main_table(rows: list[dict[str, Any]]) -> str:
                 r["corpus"],
                 r["files"],
                 r["chars"],
+                round(r["docqa"]["first"]["seconds"], 1),
                 round(cold["seconds"], 1),
                 round(r["chars"] / cold["seconds"]),
                 round(r["docqa"]["unchanged"]["seconds"], 2),
@@ -325,7 +356,8 @@ def main_table(rows: list[dict[str, Any]]) -> str:
                 f"{peer['embedded']:,} windows" if peer else "n/a",
             ]
         )
-    heads = ["corpus", "files", "chars", "docqa cold s", "docqa chars/s", "docqa unchanged s"]
+    heads = ["corpus", "files", "chars", "docqa first build s (export)", "docqa cold s", "docqa chars/s"]
+    heads += ["docqa unchanged s"]
     heads += ["docqa 1 % change s", "peer s", "peer chars/s", "docqa/peer wall", "docqa/peer CPU"]
     heads += ["docqa embedded", "peer embedded"]
     return common.table(heads, out)
@@ -388,7 +420,8 @@ def work_table(rows: list[dict[str, Any]]) -> str:
                 r["corpus"],
                 ours["texts"],
                 ours["tokens"],
-                f"{ours['chunks']['truncated']} chunks, {ours['units']['truncated']} units",
+                f"{ours['chunks']['truncated']} headings/chunks, {ours['units']['truncated']} units",
+                f"{ours['whole_chunks']['tokens']:,}",
                 st.get("chunking", "n/a"),
                 st.get("embedding", "n/a"),
                 st.get("embedding sentences", "n/a"),
@@ -400,7 +433,8 @@ def work_table(rows: list[dict[str, Any]]) -> str:
             ]
         )
     heads = ["corpus", "docqa texts", "docqa tokens", "docqa texts cut at 256", "docqa chunking s"]
-    heads += ["docqa embed chunks s (+ model load)", "docqa embed units s", "docqa FAISS+BM25+write s"]
+    heads.insert(4, "tokens whole chunks would add")
+    heads += ["docqa embed s (+ model load)", "docqa embed units s", "docqa FAISS+BM25+write s"]
     heads += ["peer windows", "peer tokens", "peer windows cut at 256", "peer pipeline run s"]
     return common.table(heads, out)
 

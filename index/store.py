@@ -9,7 +9,8 @@ see `index.builds`)::
                           fingerprint and one record per file, counts, what the build changed, the
                           sha256 of every file below, and a seal over all of it (`index.integrity`)
         documents.jsonl   the documents as served (citations point into these texts)
-        chunks.jsonl      chunk spans, sections and the text that was embedded
+        chunks.jsonl      chunk spans, sections and the text BM25 indexes (chunk vectors are composed
+                          from unit vectors, `index.chunk_vectors`)
         units.npy         answer units (sentences, list items, table rows): chunk_id, start, end
         unit_texts.json   their readable text (markup removed, rows with their column headers)
         unit_vectors.npy  their normalised embeddings (answer selection is a dot product)
@@ -42,6 +43,8 @@ from corpus.registry import supported_list
 from index.acronyms import build_acronym_table
 from index.builds import clean_stale_builds, publish, reading
 from index.bundle import BundleParts, read_bundle, write_bundle
+from index.chunk_vectors import SCHEME as CHUNK_VECTORS
+from index.chunk_vectors import embed_chunks_and_units
 from index.chunking import ChunkerConfig, chunk_document, parse_structure
 from index.dense import DenseIndex
 from index.embedder import Progress, model_id
@@ -227,9 +230,9 @@ def build_index_from_documents(
         export=True,
         sample=chunk_texts[:32],
     )
-    # One call for chunks and answer units: a sentence that is also a whole chunk is embedded once.
-    every = embedder.encode(chunk_texts + unit_texts, progress=progress)
-    vectors, unit_vectors = every[: len(chunks)], every[len(chunks) :]
+    # Chunk vectors are composed from the unit vectors (`index.chunk_vectors`): no text read twice.
+    titles = {d.doc_id: d.title for d in documents}
+    vectors, unit_vectors = embed_chunks_and_units(chunks, titles, units, unit_texts, embedder, progress)
     _notify(progress, "indexing", 0, 2)
     dense = DenseIndex.build(vectors)
     sparse = SparseIndex.build([c.embed_text for c in chunks])
@@ -241,6 +244,7 @@ def build_index_from_documents(
         "model_id": model_id(model),
         "dimension": int(vectors.shape[1]),
         "normalized": True,
+        "chunk_vectors": CHUNK_VECTORS,
         "runtime": embedder.runtime,
         "chunker": asdict(chunker),
         "reader_version": READER_VERSION,

@@ -17,7 +17,8 @@ class Chunk:
         start: Start offset in the document text (inclusive).
         end: End offset in the document text (exclusive).
         text: The verbatim span.
-        embed_text: What is embedded and BM25-indexed: title, section and the span's readable text.
+        embed_text: What BM25 indexes: title, section and the span's readable text (embedded only
+            when the chunk has no answer units; `index.chunk_vectors`).
         display: The span as clean readable text (markup removed, table rows with their headers).
     """
 

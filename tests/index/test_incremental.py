@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,6 +28,10 @@ DOCS = {
     "oncall.md": "# On-call\n\nThe on-call engineer answers pages within 15 minutes, day and night.\n",
     "guides/travel.md": "# Travel\n\nTrains are booked for trips under 500 km. Flights need approval.\n",
 }
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _write(folder: Path, files: dict[str, str]) -> None:
@@ -49,33 +54,37 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
-def _embedded(index_dir: Path, doc_id: str | None = None) -> tuple[set[str], set[str]]:
-    """The distinct texts a build embeds, chunk texts and answer-unit texts (each set is embedded by
-    one call), of every document or of one."""
+def _embedded(index_dir: Path, doc_id: str | None = None) -> set[str]:
+    """The distinct texts a build embeds (one call), of every document or of one: answer-unit
+    texts, one heading text (title, section path) per chunk, and the text of a chunk without units."""
     lines = (index_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     chunks = [json.loads(line) for line in lines]
+    docs = _jsonl(index_dir / "documents.jsonl")
+    titles = {d["doc_id"]: d["title"] for d in docs}
     units = np.load(index_dir / "units.npy")
     unit_texts = json.loads((index_dir / "unit_texts.json").read_text(encoding="utf-8"))
     ids = {c["chunk_id"] for c in chunks if doc_id is None or c["doc_id"] == doc_id}
-    return {c["embed_text"] for c in chunks if c["chunk_id"] in ids}, {
-        text for (chunk_id, _, _), text in zip(units.tolist(), unit_texts, strict=True) if chunk_id in ids
-    }
-
-
-def _texts(index_dir: Path, doc_id: str | None = None) -> set[str]:
-    chunk_texts, unit_texts = _embedded(index_dir, doc_id)
-    return chunk_texts | unit_texts
+    with_units = {int(chunk_id) for chunk_id in units[:, 0]}
+    pairs = zip(units[:, 0].tolist(), unit_texts, strict=True)
+    texts = {text for chunk_id, text in pairs if chunk_id in ids}
+    for c in chunks:
+        if c["chunk_id"] in ids:
+            title = titles[c["doc_id"]]
+            texts.add(f"{title}\n{c['section']}".strip() if c["section"] else title.strip())
+            if c["chunk_id"] not in with_units:
+                texts.add(c["embed_text"])
+    return texts
 
 
 def _calls(index_dir: Path) -> int:
-    """How many texts the two embedding calls of a build look up: distinct chunk + distinct unit texts."""
-    return sum(len(texts) for texts in _embedded(index_dir))
+    """How many distinct texts the build's one embedding call looks up."""
+    return len(_embedded(index_dir))
 
 
 def test_unchanged_rebuild_embeds_nothing(corpus: Path, tmp_path: Path, model_path: str) -> None:
     index_dir = tmp_path / "index"
     first = build_index(corpus, index_dir, model_path)
-    assert first["embedded_texts"] == len(_texts(index_dir)) and first["cached_texts"] == 0
+    assert first["embedded_texts"] == len(_embedded(index_dir)) and first["cached_texts"] == 0
     assert first["changes"]["added"] == 3 and first["corpus_dir"] == str(corpus.absolute())
     assert set(first["files"]) == set(DOCS) and len(first["files"]["oncall.md"]["sha256"]) == 64
     built_at = first["built_at"]
@@ -92,13 +101,13 @@ def test_unchanged_rebuild_embeds_nothing(corpus: Path, tmp_path: Path, model_pa
 def test_one_changed_file_embeds_only_its_new_texts(corpus: Path, tmp_path: Path, model_path: str) -> None:
     index_dir = tmp_path / "index"
     build_index(corpus, index_dir, model_path)
-    before = _texts(index_dir)
+    before = _embedded(index_dir)
     (corpus / "oncall.md").write_text(
         "# On-call\n\nThe on-call engineer answers pages within 30 minutes. Escalate after an hour.\n",
         encoding="utf-8",
     )
     result = build_index(corpus, index_dir, model_path)
-    new_texts = _texts(index_dir, "oncall") - before
+    new_texts = _embedded(index_dir, "oncall") - before
     assert new_texts and result["embedded_texts"] == len(new_texts)
     assert result["embedded_texts"] + result["cached_texts"] == _calls(index_dir)
     assert result["reused_documents"] == 2

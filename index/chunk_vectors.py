@@ -1,0 +1,110 @@
+"""Chunk vectors composed from answer-unit vectors: the model reads each piece of text once.
+
+Answer selection needs a vector for every answer unit (sentence, list item, table row), and
+every word of a chunk belongs to one of its units. Embedding the chunk text as well would make
+the model read the corpus twice. Instead, a chunk's vector is composed from vectors that are
+computed anyway, plus one short text per section:
+
+    chunk = normalise(normalise(mean of its units' vectors) + HEADING_WEIGHT * heading vector)
+
+where the heading vector embeds ``"<document title>\\n<section path>"`` (one text per distinct
+section, so a few hundred short texts for a whole manual). A chunk without answer units (only
+code, say) is embedded from its own text as before.
+
+Measured on the development pool and the demo corpus (``bench/chunk_vectors.py``,
+``bench/results/2026-11-30_chunk_vectors.md``): hybrid retrieval with composed vectors matched
+or beat whole-chunk embeddings on three corpora of four and lost one question of 42 on the
+fourth, with about half the tokens read by the model at build time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from index.embedder import CachedEmbedder, Progress
+from index.types import Chunk
+
+# Weight of the heading vector against the units' mean. Fitted by leave-one-corpus-out on
+# MRR@5 of hybrid retrieval over the demo dev set and the three pool corpora (18f-handbook,
+# k8s-concepts, github-site-policy), choosing among 0, 0.5, 1 and 2: every fold chose 1.0
+# (bench/chunk_vectors.py, bench/results/2026-11-30_chunk_vectors.md).
+HEADING_WEIGHT = 1.0
+SCHEME = "units+heading"
+"""Recorded in the manifest as ``chunk_vectors``."""
+
+
+def heading_text(title: str, section: str) -> str:
+    """The text whose vector stands for where a chunk sits: document title and section path."""
+    return f"{title}\n{section}".strip() if section else title.strip()
+
+
+def normalised(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.asarray(matrix / np.clip(norms, 1e-12, None), dtype=np.float32)
+
+
+def compose(
+    unit_chunk_ids: npt.NDArray[np.int64],
+    unit_vectors: npt.NDArray[np.float32],
+    heading_vectors: npt.NDArray[np.float32],
+    heading_weight: float = HEADING_WEIGHT,
+) -> npt.NDArray[np.float32]:
+    """Chunk vectors from unit vectors and one heading vector per chunk.
+
+    Args:
+        unit_chunk_ids: The chunk of each unit (``units[:, 0]``); every chunk listed here gets a
+            composed vector, the others get their heading vector (callers replace those).
+        unit_vectors: ``(units, dim)`` normalised unit vectors.
+        heading_vectors: ``(chunks, dim)`` normalised vector of each chunk's heading text.
+        heading_weight: Weight of the heading vector (`HEADING_WEIGHT`).
+
+    Returns:
+        ``(chunks, dim)`` normalised float32 vectors.
+    """
+    n, dim = heading_vectors.shape
+    sums = np.zeros((n, dim), dtype=np.float64)
+    np.add.at(sums, unit_chunk_ids, unit_vectors.astype(np.float64))
+    counts = np.bincount(unit_chunk_ids, minlength=n)[:n]
+    means = normalised((sums / np.clip(counts, 1, None)[:, None]).astype(np.float32))
+    composed = normalised(means + np.float32(heading_weight) * heading_vectors)
+    return np.where((counts > 0)[:, None], composed, heading_vectors).astype(np.float32)
+
+
+def embed_chunks_and_units(
+    chunks: Sequence[Chunk],
+    titles: Mapping[str, str],
+    units: npt.NDArray[np.int64],
+    unit_texts: Sequence[str],
+    embedder: CachedEmbedder,
+    progress: Progress | None = None,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Embed what a build needs in one model call: unit texts, heading texts, unit-less chunks.
+
+    Args:
+        chunks: Chunks in id order (``chunk_id == position``).
+        titles: Document id → title.
+        units: ``(chunk_id, start, end)`` rows.
+        unit_texts: Readable text of each unit (what is embedded).
+        embedder: The model (cached; identical texts are embedded once).
+        progress: Embedding progress callback.
+
+    Returns:
+        ``(chunk_vectors, unit_vectors)``.
+    """
+    chunk_ids = units[:, 0].astype(np.int64) if len(units) else np.zeros(0, dtype=np.int64)
+    has_units = np.zeros(len(chunks), dtype=bool)
+    has_units[chunk_ids] = True
+    headings = [heading_text(titles.get(c.doc_id, ""), c.section) or c.embed_text for c in chunks]
+    alone = [i for i in range(len(chunks)) if not has_units[i]]
+    texts = list(unit_texts) + headings + [chunks[i].embed_text for i in alone]
+    every = embedder.encode(texts, progress=progress)
+    unit_vectors = every[: len(unit_texts)]
+    heading_vectors = every[len(unit_texts) : len(unit_texts) + len(chunks)]
+    vectors = compose(chunk_ids, unit_vectors, heading_vectors)
+    if alone:
+        vectors[alone] = every[len(unit_texts) + len(chunks) :]
+    return vectors, unit_vectors

@@ -1,0 +1,87 @@
+"""Chunk vectors composed from answer-unit vectors and a heading vector (`index.chunk_vectors`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from index import build_index
+from index.chunk_vectors import HEADING_WEIGHT, compose, heading_text
+from index.dense import DenseIndex
+from index.runtime import default_onnx_root, make_embedder
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _unit(*values: float) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_compose_is_the_normalised_mean_plus_the_weighted_heading() -> None:
+    units = np.stack([_unit(1, 0, 0), _unit(0, 1, 0), _unit(0, 0, 1)])
+    headings = np.stack([_unit(0, 0, 1), _unit(1, 1, 0), _unit(1, 0, 1)])
+    out = compose(np.array([0, 0, 1]), units, headings, heading_weight=0.5)
+    mean = _unit(1, 1, 0)
+    expected = mean + 0.5 * headings[0]
+    np.testing.assert_allclose(out[0], expected / np.linalg.norm(expected), atol=1e-6)
+    one = units[2] + 0.5 * headings[1]
+    np.testing.assert_allclose(out[1], one / np.linalg.norm(one), atol=1e-6)
+    np.testing.assert_allclose(out[2], headings[2], atol=1e-6)  # no units: left to the caller
+    assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-6)
+
+
+def test_heading_text_is_title_then_section() -> None:
+    assert heading_text("Leave policy", "Vacation > Carry-over") == "Leave policy\nVacation > Carry-over"
+    assert heading_text(" Leave policy ", "") == "Leave policy"
+
+
+def _load(index_dir: Path) -> dict[str, Any]:
+    chunks = _jsonl(index_dir / "chunks.jsonl")
+    docs = _jsonl(index_dir / "documents.jsonl")
+    return {
+        "chunks": chunks,
+        "titles": {d["doc_id"]: d["title"] for d in docs},
+        "units": np.load(index_dir / "units.npy"),
+        "unit_texts": json.loads((index_dir / "unit_texts.json").read_text(encoding="utf-8")),
+        "dense": DenseIndex.load(index_dir / "dense"),
+    }
+
+
+@pytest.mark.model
+def test_built_index_serves_composed_chunk_vectors(tmp_path: Path, model_path: str) -> None:
+    """Each stored chunk vector is composed from the model's vectors of its units and heading; a
+    chunk with no answer unit (only code) is its own text's vector."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "leave.md").write_text(
+        "---\ntitle: Leave policy\n---\n\n# Vacation\n\nEvery employee gets 25 days of paid leave a year. "
+        "Unused days expire on March 31.\n\n## Requests\n\nAsk your manager two weeks ahead.\n\n"
+        "## Script\n\n```\nleave --request 3d\n```\n",
+        encoding="utf-8",
+    )
+    index_dir = tmp_path / "index"
+    manifest = build_index(corpus, index_dir, model_path)
+    assert manifest["chunk_vectors"] == "units+heading"
+    built = _load(index_dir)
+    embedder = make_embedder(model_path, onnx_root=default_onnx_root(index_dir))
+    stored = built["dense"].vectors(list(range(len(built["chunks"]))))
+    with_units = {int(c) for c in built["units"][:, 0]}
+    assert with_units and len(with_units) < len(built["chunks"])  # the code block has no units
+    for chunk in built["chunks"]:
+        cid = chunk["chunk_id"]
+        if cid in with_units:
+            rows = [i for i, u in enumerate(built["units"]) if int(u[0]) == cid]
+            mean = embedder.encode([built["unit_texts"][i] for i in rows]).mean(axis=0)
+            heading = embedder.encode([heading_text(built["titles"][chunk["doc_id"]], chunk["section"])])[0]
+            expected = mean / np.linalg.norm(mean) + HEADING_WEIGHT * heading
+            expected /= np.linalg.norm(expected)
+        else:
+            expected = embedder.encode([chunk["embed_text"]])[0]
+        assert float(stored[cid] @ expected) > 1 - 1e-4, chunk["section"]
