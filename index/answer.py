@@ -66,25 +66,16 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
     "off_topic",
 )
 
-# Questions whose answer is a value (a quantity, a duration, a limit, a default): general English.
 _QUANTITY_Q = re.compile(
-    r"\b(how (much|many|long|old|often|soon|far|big|large|high|low|early|late)"
-    r"|what(?:'s|s| is| are| was)? (?:the )?(percentage|number|amount|size|limit|rate"
-    r"|(?:default|maximum|minimum|longest|shortest|largest|smallest|highest|lowest)\b))",
-    re.I,
+    r"\b(how (much|many|long|old|often|soon|far|big|large)|what (percentage|number))\b", re.I
 )
 _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred)\b", re.I)
 # Words about the asker, not the subject ("How do *you* ..."): they say nothing about which sentence answers.
 _ASKER_WORDS = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
 _ASKS_WHO = re.compile(r"\b(who|whom|whose)\b", re.I)
 # Comparisons in general English: "more than 80 hours" must not be answered by "80 hours or less".
-_MORE = re.compile(
-    r"\b(more than|greater than|exceeds?|exceeding|at least|longer than|or more|(?:over|above) (?=\$?\d))",
-    re.I,
-)
-_LESS = re.compile(
-    r"\b(less than|fewer than|at most|shorter than|or less|or fewer|(?:under|below|up to) (?=\$?\d))", re.I
-)
+_MORE = re.compile(r"\b(more than|greater than|exceeds?|exceeding|at least|longer than|or more)\b", re.I)
+_LESS = re.compile(r"\b(less than|fewer than|at most|shorter than|or less|or fewer)\b", re.I)
 _ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both|that|those)\b", re.I)
 _WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 
