@@ -1,4 +1,9 @@
-"""Annotated dependencies: routes declare what they need, the app state provides it."""
+"""Annotated dependencies: routes declare what they need, the app state provides it.
+
+Every provider is ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, and
+these only read the app state, so a thread hop each (six per question) cost more than the reading.
+They must stay free of blocking calls.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +19,19 @@ from service.links import ViewerLinks
 from service.metrics import Metrics
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_holder(request: Request) -> IndexHolder:
+async def get_holder(request: Request) -> IndexHolder:
     """The holder of the current index (for readiness and reloads)."""
     holder: IndexHolder = request.app.state.holder
     return holder
 
 
-def get_index(request: Request) -> Index:
+async def get_index(request: Request) -> Index:
     """The current index; raises `IndexNotReady` (503) until one is loaded.
 
     A request resolves this once, so a hot reload during the request does not affect it.
@@ -35,19 +40,19 @@ def get_index(request: Request) -> Index:
     return holder.get()
 
 
-def get_chat(request: Request) -> ChatService:
+async def get_chat(request: Request) -> ChatService:
     """The app's chat service (sessions live as long as the process)."""
     chat: ChatService = request.app.state.chat
     return chat
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """The app's Prometheus metrics."""
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_links(request: Request) -> ViewerLinks:
+async def get_links(request: Request) -> ViewerLinks:
     """Signs the viewer links of responses when the viewer is protected (issue 11)."""
     links: ViewerLinks = request.app.state.links
     return links
