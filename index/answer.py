@@ -257,15 +257,23 @@ def unit_features(
     q = question.tokens
     rows: list[list[float]] = []
     rows_idx = [c.row for c in candidates]
-    sims = np.asarray(unit_vectors[rows_idx], np.float32) @ question.vector if candidates else np.zeros(0)
-    for cand, sim in zip(candidates, sims, strict=True):
+    # Every unit scored here or next to a candidate, embedded against the question in one product.
+    needed = list(dict.fromkeys([*rows_idx, *(r for c in candidates for r in c.neighbours)]))
+    all_sims = np.asarray(unit_vectors[needed], np.float32) @ question.vector if needed else np.zeros(0)
+    sim_of = dict(zip(needed, all_sims.tolist(), strict=True))
+    weight = {t: idf(t) for t in set(q)}
+    total = sum(weight.values())
+
+    def covered(tokens: Sequence[str]) -> float:
+        """`coverage` of the question by `tokens`, with the question's weights computed once."""
+        return sum(weight[t] for t in weight.keys() & set(tokens)) / total if total > 0 else 0.0
+
+    for cand in candidates:
+        sim = sim_of[cand.row]
         u_tokens = tokens_of(cand.text)
         ctx_tokens = tokens_of(cand.context)
         nb_tokens = [t for r in cand.neighbours for t in tokens_of(text_of(r))]
-        nb_sim = max(
-            (float(np.asarray(unit_vectors[r], np.float32) @ question.vector) for r in cand.neighbours),
-            default=0.0,
-        )
+        nb_sim = max((sim_of[r] for r in cand.neighbours), default=0.0)
         words = len(cand.text.split())
         referent = (
             tokens_of(text_of(cand.previous))
@@ -278,9 +286,9 @@ def unit_features(
                 float(sim),
                 chunk_sims.get(cand.chunk_id, 0.0),
                 nb_sim,
-                coverage(q, u_tokens, idf),
-                coverage(q, u_tokens + ctx_tokens, idf),
-                coverage(q, u_tokens + nb_tokens, idf),
+                covered(u_tokens),
+                covered(u_tokens + ctx_tokens),
+                covered(u_tokens + nb_tokens),
                 _ordered_agreement(q, u_tokens),
                 1.0 / cand.rank,
                 cand.gap,
