@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from index import IndexCorrupt, IndexNotReady, QAError, QueryResult, build_index, load_index
-from index.builds import StaleBuild, clean_stale_builds
+from index import IndexNotReady, QAError, QueryResult, load_index
 from index.pages import page_label
-from index.store import check_corpus_unchanged, read_manifest
+from index.store import check_corpus_unchanged
+from service.cli_build import build_in_child, build_with_report, ensure_index, ensure_onnx_export
 from service.config import Settings
 
 logger = logging.getLogger("docqa")
@@ -35,89 +32,6 @@ def _setup_logging(settings: Settings, *, quiet: bool = False) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("sentence_transformers", "transformers", "httpx", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-class _Progress:
-    """Progress lines on stderr: one per stage, updated in place on a terminal."""
-
-    def __init__(self) -> None:
-        self.stage = ""
-        self.started = time.perf_counter()
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage != self.stage and self.stage and self.tty:
-            click.echo("", err=True)
-        self.stage = stage
-        pct = 100 * done // total if total else 100
-        line = f"{stage:<20} {done:>7}/{total:<7} {pct:>3}%  {time.perf_counter() - self.started:6.1f}s"
-        if self.tty:
-            click.echo("\r" + line, err=True, nl=done >= total)
-        elif done >= total:
-            click.echo(line, err=True)
-
-
-def _build(settings: Settings, *, force: bool = False) -> dict[str, Any]:
-    """Build (incrementally) the index of the folder that goes with it, and report what changed."""
-    corpus = Path(os.path.abspath(settings.index_corpus_dir()))
-    _report_cleanup(clean_stale_builds(settings.index_dir))
-    click.echo(f"building the index of {corpus} into {settings.index_dir} ...", err=True)
-    manifest = build_index(
-        corpus,
-        settings.index_dir,
-        settings.model_path,
-        progress=_Progress(),
-        force=force,
-        runtime=settings.runtime,
-    )
-    _report_build(manifest)
-    if manifest.get("up_to_date"):
-        click.echo(
-            f"index ready: {manifest['documents']} documents, {manifest['chunks']} chunks, up to date "
-            f"(nothing changed since {manifest['built_at']}; --force rebuilds) -> {settings.index_dir}",
-            err=True,
-        )
-    else:
-        click.echo(
-            f"index ready: {manifest['documents']} documents, {manifest['chunks']} chunks, "
-            f"{manifest['build_seconds']}s -> {settings.index_dir}",
-            err=True,
-        )
-    return manifest
-
-
-def _report_cleanup(removed: list[StaleBuild]) -> None:
-    """Say which folders of interrupted (killed) or replaced builds the build start removed."""
-    if removed:
-        size, plural = sum(b.size for b in removed) / 1e6, "s" if len(removed) > 1 else ""
-        click.echo(
-            f"removed {len(removed)} unfinished or replaced build folder{plural} ({size:.1f} MB):", err=True
-        )
-        for build in removed:
-            click.echo(f"  - {build.path}", err=True)
-
-
-def _report_build(manifest: dict[str, Any]) -> None:
-    """The build's summary lines on stderr: files changed (and which), texts embedded, files skipped."""
-    changes = manifest.get("changes") or {}
-    click.echo(
-        f"added {changes.get('added', 0)}, changed {changes.get('changed', 0)}, "
-        f"removed {changes.get('removed', 0)}, unchanged {changes.get('unchanged', 0)} files",
-        err=True,
-    )
-    for kind, mark in (("added", "+"), ("changed", "~"), ("removed", "-")):  # none for a first build
-        for path in (changes.get("files") or {}).get(kind, []):
-            click.echo(f"  {mark} {path}", err=True)
-    click.echo(
-        f"embedded {manifest.get('embedded_texts', 0)} new texts, "
-        f"{manifest.get('cached_texts', 0)} from cache",
-        err=True,
-    )
-    skipped = manifest.get("skipped") or []
-    if skipped:
-        click.secho(f"skipped {len(skipped)} files:", err=True, fg="yellow")
-        for item in skipped:
-            click.echo(f"  {item['path']}: {item['reason']}", err=True)
 
 
 def _load(settings: Settings) -> Any:
@@ -171,7 +85,7 @@ def build(corpus_dir: Path | None, index_dir: Path | None, model: str | None, fo
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
     _setup_logging(settings)
     try:
-        _build(settings, force=force)
+        build_with_report(settings, force=force)
     except QAError as exc:
         raise click.ClickException(exc.message) from exc
 
@@ -380,77 +294,6 @@ def _print_eval(results: list[tuple[str, Any, dict[str, Any]]], as_json: bool) -
         click.echo(format_summary(reports))
 
 
-def ensure_index(settings: Settings, build: Callable[[Settings], object] | None = None) -> None:
-    """Build the index when it is missing, stale (its corpus changed) or built with another model
-    (not when it is damaged: see `IndexCorrupt`).
-
-    The corpus is the one given, else the folder the index was built from (so an index of your
-    own folder is never replaced by the demo corpus), else the demo corpus.
-
-    Args:
-        settings: Where the index and its folder are, and the model.
-        build: Runs the build (default: in this process).
-    """
-    corpus = settings.index_corpus_dir()
-    try:
-        manifest = read_manifest(settings.index_dir, settings.model_path)
-        check_corpus_unchanged(manifest, corpus, index_dir=settings.index_dir)
-    except IndexCorrupt as exc:
-        # A damaged index is not rebuilt behind the operator's back (the damage may be the disk's):
-        # the service starts, /readyz answers 503 with this message, `docqa build --force` fixes it.
-        click.secho(f"warning: {exc.message}", err=True, fg="yellow")
-    except IndexNotReady as exc:
-        click.echo(f"{exc.message.split('; run `')[0]}: building it now from {corpus}.", err=True)
-        (build or _build)(settings)
-
-
-def _build_in_child(settings: Settings) -> None:
-    """`docqa build` in a child process: a build may need torch (the one-off ONNX export, or a
-    model that runs only on sentence-transformers), and a server that built its own index on first
-    run would otherwise keep torch loaded for its whole life."""
-    import subprocess
-
-    corpus = os.path.abspath(settings.index_corpus_dir())
-    command = [sys.executable, "-m", "service", "build", "--corpus", corpus]
-    command += ["--index", str(settings.index_dir), "--model", settings.model]
-    # The child's output goes to stderr: stdout may be a protocol (`docqa mcp` over stdio).
-    if subprocess.run(command, check=False, stdout=2).returncode != 0:
-        raise click.ClickException(f"building the index of {corpus} failed (see above)")
-
-
-_EXPORT_SNIPPET = (
-    "import sys; from pathlib import Path; from index.runtime import make_embedder; "
-    "make_embedder(sys.argv[1], sys.argv[2], onnx_root=Path(sys.argv[3]), export=True)"
-)
-
-
-def ensure_onnx_export(settings: Settings) -> None:
-    """Export the model to ONNX in a child process when the index has no export yet (an index built
-    before exports existed), so the server itself never imports torch (`DOCQA_RUNTIME=auto`)."""
-    from index.onnx_embedder import FAILED, NotExportable, read_pipeline
-    from index.runtime import default_onnx_root, export_folder, find_export
-
-    root, model = default_onnx_root(settings.index_dir), settings.model_path
-    if (
-        settings.runtime != "auto"
-        or find_export(root, model)
-        or (export_folder(root, model) / FAILED).exists()
-    ):
-        return
-    try:
-        read_pipeline(model)
-    except NotExportable:
-        return  # runs on sentence-transformers; nothing to export
-    click.echo("exporting the model to ONNX once (needs torch, for this process not to) ...", err=True)
-    import subprocess
-
-    done = subprocess.run(
-        [sys.executable, "-c", _EXPORT_SNIPPET, model, settings.runtime, str(root)], check=False
-    )
-    if done.returncode != 0:
-        click.secho("the ONNX export failed: serving on sentence-transformers (torch)", err=True, fg="yellow")
-
-
 @cli.command()
 @click.option("--host", help="Bind address [DOCQA_HOST].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port [DOCQA_PORT].")
@@ -481,7 +324,7 @@ def serve(
     _setup_logging(settings)
     _check_serving_state(settings)
     try:
-        ensure_index(settings, build=_build_in_child)
+        ensure_index(settings, build=build_in_child)
     except QAError as exc:
         raise click.ClickException(exc.message) from exc
     ensure_onnx_export(settings)
@@ -540,7 +383,7 @@ def slack(socket_mode: bool, corpus_dir: Path | None, index_dir: Path | None, mo
     _setup_logging(settings)
     try:
         check_socket_mode_settings(settings)
-        ensure_index(settings, build=_build_in_child)
+        ensure_index(settings, build=build_in_child)
         click.echo("connecting to Slack over Socket Mode ...", err=True)
         run_socket_mode(settings.model_copy(update={"corpus_dir": settings.index_corpus_dir()}))
     except SocketModeNotConfigured as exc:
@@ -563,7 +406,7 @@ def mcp(corpus_dir: Path | None, index_dir: Path | None, model: str | None) -> N
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
     _setup_logging(settings)
     try:
-        ensure_index(settings, build=_build_in_child)
+        ensure_index(settings, build=build_in_child)
     except QAError as exc:
         raise click.ClickException(exc.message) from exc
     index = _load(settings)
