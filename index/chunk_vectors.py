@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from index.embedder import CachedEmbedder, Progress
+from index.embedder import CachedEmbedder, Progress, normalised
 from index.types import Chunk
 
 # Weight of the heading vector against the units' mean. Fitted by leave-one-corpus-out on
@@ -39,12 +39,6 @@ SCHEME = "units+heading"
 def heading_text(title: str, section: str) -> str:
     """The text whose vector stands for where a chunk sits: document title and section path."""
     return f"{title}\n{section}".strip() if section else title.strip()
-
-
-def normalised(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.asarray(matrix / np.clip(norms, 1e-12, None), dtype=np.float32)
 
 
 def compose(

@@ -211,6 +211,12 @@ def load_sentence_transformer(name: str) -> Any:
         ) from exc
 
 
+def normalised(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Rows scaled to unit length (a zero row stays zero)."""
+    norms = np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
+    return np.asarray(matrix / norms, dtype=np.float32)
+
+
 def text_key(text: str) -> bytes:
     """The cache key of a text: its sha256 digest."""
     return hashlib.sha256(text.encode("utf-8")).digest()

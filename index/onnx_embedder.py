@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from index.embedder import CachedEmbedder
+from index.embedder import CachedEmbedder, normalised
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +158,7 @@ def pool(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.int64], mode: str
     else:
         counts = np.clip(weights.sum(axis=1), 1e-9, None)
         vectors = (hidden * weights).sum(axis=1) / (np.sqrt(counts) if mode == "mean_sqrt_len" else counts)
-    norms = np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-    return np.asarray(vectors / norms, dtype=np.float32)
+    return normalised(vectors)
 
 
 class OnnxEmbedder(CachedEmbedder):
@@ -197,7 +196,7 @@ class OnnxEmbedder(CachedEmbedder):
         super().__init__(name, batch_size=batch_size, cache_dir=cache_dir)
         self.export_dir = export_dir
         self.pipeline = read_pipeline(name)
-        self.threads = threads or int(os.environ.get("XT", "0")) or available_cores()
+        self.threads = threads or available_cores()
         self._session: Any = None
         self._tokenizer: Any = None
         self._inputs: tuple[str, ...] = ()
