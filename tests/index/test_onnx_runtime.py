@@ -84,6 +84,36 @@ def test_texts_longer_than_max_seq_length_are_truncated_as_sentence_transformers
     assert float(np.max(1.0 - np.sum(got * expected, axis=1))) <= 1e-4
 
 
+_IDLE_CPU_SCRIPT = """
+import sys, time
+from pathlib import Path
+from index.runtime import default_onnx_root, make_embedder
+embedder = make_embedder(sys.argv[1], "onnx", onnx_root=default_onnx_root(Path(sys.argv[2])))
+for _ in range(5):
+    embedder.encode(["Who reports to the chief operating officer?"])
+    time.sleep(0.05)
+embedder.encode(["How many vacation days carry over?"])
+before = time.process_time()
+time.sleep(0.3)
+print(time.process_time() - before)
+"""
+
+
+def test_an_encode_leaves_no_thread_spinning(built_index_dir: Path, model_path: str) -> None:
+    """The runtime's threads spin within a run (fast) and stop when it ends: a service that has
+    answered burns no CPU while it waits (ONNX Runtime's default kept a core busy for ~30 ms)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _IDLE_CPU_SCRIPT, model_path, str(built_index_dir)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    idle_cpu_seconds = float(result.stdout.strip().splitlines()[-1])
+    assert idle_cpu_seconds < 0.005, f"{idle_cpu_seconds * 1000:.1f} ms of CPU in 300 ms after an encode"
+
+
 def _dev_rows() -> list[tuple[str, str]]:
     rows = [
         json.loads(line) for line in DEV_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()
