@@ -214,7 +214,7 @@ class Answerer:
             return Answered(None, 0.0, evidence, tuple(ranked))
         x = np.asarray([[evidence[name] for name in CONFIDENCE_FEATURES]], dtype=np.float64)
         conf = sigmoid(float(self.models.confidence.logits(x)[0])) if ranked else 0.0
-        span = self._span(ranked[0], passages) if ranked else None
+        span = self.span(ranked[0], passages) if ranked else None
         return Answered(span, conf, evidence, tuple(ranked))
 
     def _evidence(
@@ -281,7 +281,9 @@ class Answerer:
     def _if_short(doc: Document, start: int, end: int, fallback: tuple[int, int]) -> tuple[int, int]:
         return (start, end) if len(doc.text[start:end].split()) <= MAX_JOINED_WORDS else fallback
 
-    def _span(self, best: UnitScore, passages: list[Passage]) -> AnswerSpan:
+    def span(self, best: UnitScore, passages: list[Passage]) -> AnswerSpan:
+        """The answer a unit gives: the unit, with the sentence an anaphor needs and a list item's
+        lead-in (or a lead-in's first item) when short."""
         cand = best.candidate
         doc = self.documents[self.chunks[cand.chunk_id].doc_id]
         in_chunk = self.units_of(cand.chunk_id)

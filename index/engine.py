@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from corpus.models import Document
 from index.acronyms import acronyms_in, meaning_named_in
-from index.answer import AnswerModels, load_models
+from index.answer import AnswerModels, UnitScore, load_models
 from index.answerer import Answered, Answerer
 from index.embedder import CachedEmbedder
 from index.errors import UnknownDocument
@@ -25,7 +25,7 @@ from index.question import check_question
 from index.runtime import default_onnx_root, make_embedder
 from index.store import check_corpus_unchanged, read_bundle, read_manifest
 from index.tokenize import STOPWORDS, tokenize
-from index.types import Chunk, Clarification, Meaning, Passage, QueryResult
+from index.types import AnswerSpan, Chunk, Clarification, Meaning, Passage, QueryResult
 
 logger = logging.getLogger(__name__)
 
@@ -380,6 +380,10 @@ class Index:
         """
         passages, q_vector, _, clean = self._retrieve(question, top_k, "hybrid", 10**6)
         return passages, self._answerer.answer(self._for_scoring(clean), q_vector, passages)
+
+    def answer_span(self, unit: UnitScore, passages: list[Passage]) -> AnswerSpan:
+        """The answer `unit` (one of `answer_evidence`'s ranked units) would give, were it the best."""
+        return self._answerer.span(unit, passages)
 
 
 def load_index(
