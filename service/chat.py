@@ -28,9 +28,10 @@ from index.errors import QAError
 from index.question import check_question
 from index.types import QueryResult
 from service.config import Settings
-from service.followup import Resolution, Turn, Vocabulary, resolve
+from service.followup import Resolution, Turn, resolve
 from service.state import SessionBusy, SessionNotFound, SessionState, SessionStore, StateUnavailable
 from service.state.memory import MemorySessions
+from service.vocabulary import Vocabulary
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Rule-based follow-up resolution: turn a chat message into a standalone question.
 
-The vocabulary of things a conversation can be *about* comes from the corpus itself: every
-acronym the index knows (``index.acronyms``) and every "Expansion (ACR)" definition found in
-the documents. Nothing here is specific to one corpus or to the dev questions.
+What a conversation can be *about* comes from the corpus itself: its acronyms and definitions
+(`service.vocabulary`) and, for anything else, the earlier question's topic phrase
+(`service.topics`). Nothing here is specific to one corpus or to the dev questions.
 
 Three kinds of follow-up are resolved against the session's earlier turns:
 
@@ -17,45 +17,14 @@ Three kinds of follow-up are resolved against the session's earlier turns:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from index.tokenize import tokenize
-from index.types import Clarification, Meaning
+from index.types import Clarification
+from service.topics import topic_phrase
+from service.vocabulary import Vocabulary, norm
 
-_DEFINITION = re.compile(r"((?:[A-Za-z][\w’'-]*\s+(?:(?:of|and|for|the|&)\s+)?){1,6})\(([A-Z]{2,6})s?\)")
-_SMALL_WORDS = {"of", "and", "for", "the", "&"}
-# Acronyms that are also ordinary words only match when written in capitals.
-_WORDLIKE = {
-    "it",
-    "us",
-    "an",
-    "as",
-    "at",
-    "be",
-    "by",
-    "do",
-    "go",
-    "he",
-    "if",
-    "in",
-    "is",
-    "me",
-    "my",
-    "no",
-    "of",
-    "on",
-    "or",
-    "so",
-    "to",
-    "up",
-    "we",
-    "can",
-    "hr",
-    "pr",
-    "am",
-    "pm",
-}
 _WH_OR_AUX = re.compile(
     r"^(what|who|whom|whose|which|when|where|why|how|is|are|was|were|do|does|did|can|could|should|"
     r"would|will|has|have|had|may|might|must|shall|tell|explain|describe|list|give|show|compare)\b",
@@ -79,87 +48,9 @@ _PERSONAL = re.compile(
     re.IGNORECASE,
 )
 _CHOICE_STOPWORDS = {"the", "a", "an", "one", "i", "mean", "meant", "please", "yes", "that", "this"}
-# General English function words and light verbs: what a question's topic phrase is *not* made of.
-# (Grammar, not content: the same list serves any corpus.)
-_FUNCTION_WORDS = frozenset(
-    """a an the this that these those it its they them their there here i me my we us our you your he him his
-    she her what who whom whose which when where why how is are was were be been being am do does did done
-    doing have has had having can could should would will shall may might must not no yes and or but if then
-    so than too very just also only about above after again against all any at before below between both by
-    down during each few for from further in into more most of on once other out over own same some such
-    to under until up with within without via per as get gets got getting make makes made use uses used using
-    work works happen happens happened mean means meant need needs count counts handle handles take takes
-    give gives go goes know see find keep let put set want say tell ask do does i'm i've i'd it's what's
-    there's end ends one ones else something anything everything someone anyone way ways kind kinds type
-    types thing things lot long many much often soon""".split()
-)
-# Words a topic phrase never spans: question words, auxiliaries, pronouns.
-_BREAKERS = frozenset(
-    """what who whom whose which when where why how is are was were be been am do does did have has had can
-    could should would will shall may might must i me my we us our you your he him his she her it its they
-    them their this that these those i'm i've it's what's""".split()
-)
 _TOPIC_PRONOUN = re.compile(
     r"\b(it|its|it's|they|them|their|theirs|this one|that one)\b|\bone(?=\s*[?.!,]*$)", re.I
 )
-_MAX_TOPIC_WORDS = 5
-
-
-@dataclass(frozen=True)
-class Mention:
-    """One occurrence of a vocabulary entity in a text."""
-
-    surface: str
-    key: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The entities a conversation can be about: acronyms and their expansions."""
-
-    pattern: re.Pattern[str] | None
-    keys: Mapping[str, str]
-
-    @classmethod
-    def build(cls, acronyms: Mapping[str, Sequence[Meaning]], texts: Iterable[str]) -> Vocabulary:
-        """Collect acronyms and expansions from the index and from definitions in `texts`."""
-        phrases: dict[str, str] = {}
-        for acronym, meanings in acronyms.items():
-            phrases.setdefault(acronym.lower(), acronym.upper())
-            for meaning in meanings:
-                phrases.setdefault(_norm(meaning.expansion), _norm(meaning.expansion))
-        for text in texts:
-            for match in _DEFINITION.finditer(text):
-                words = match.group(1).split()
-                if match.group(0).endswith("s)") and words[-1].endswith("s"):
-                    words[-1] = words[-1][:-1]
-                expansion = _trim_to_initials(words, match.group(2))
-                if expansion:
-                    phrases.setdefault(match.group(2).lower(), match.group(2))
-                    phrases.setdefault(_norm(expansion), _norm(expansion))
-        if not phrases:
-            return cls(pattern=None, keys={})
-        alternatives = []
-        for phrase in sorted(phrases, key=len, reverse=True):
-            body = r"\s+".join(re.escape(w) for w in phrase.split())
-            if " " not in phrase and phrase in _WORDLIKE:
-                alternatives.append(f"(?-i:{re.escape(phrase.upper())})")
-            else:
-                alternatives.append(body)
-        pattern = re.compile(r"(?<![\w-])(" + "|".join(alternatives) + r")(?:['’]s|s)?(?![\w-])", re.I)
-        return cls(pattern=pattern, keys=phrases)
-
-    def mentions(self, text: str) -> list[Mention]:
-        """Every entity mention of `text`, in order."""
-        if self.pattern is None:
-            return []
-        found = []
-        for m in self.pattern.finditer(text):
-            key = self.keys.get(_norm(m.group(1)), _norm(m.group(1)))
-            found.append(Mention(surface=m.group(1), key=key, start=m.start(1), end=m.end(1)))
-        return found
 
 
 @dataclass(frozen=True)
@@ -182,48 +73,6 @@ class Resolution:
     chosen: dict[str, str] = field(default_factory=dict)
     topic: str = ""
     alternative: str | None = None  # the message alone, when it may not be a follow-up at all
-
-
-def topic_phrase(
-    question: str,
-    idf: Callable[[str], float] | None = None,
-    occurs: Callable[[str], bool] | None = None,
-) -> str:
-    """What a question is about: its rarest phrase of content words (at most five words).
-
-    "How do I get a PIV card?" -> "PIV card"; "What is a static Pod?" -> "static Pod". A phrase
-    starts and ends with a content word and holds no auxiliary or question word; when `occurs` is
-    given, phrases found verbatim in the documents are preferred, so "What is the cycle to work
-    scheme?" keeps "cycle to work scheme" whole. Among those, the rarest (idf mass) wins.
-    """
-    words = re.findall(r"[\w][\w’'./+-]*[\w]|\w", question)
-    weight = idf or (lambda _t: 1.0)
-    best: tuple[bool, float, int, str] = (False, 0.0, 0, "")
-    for i, first in enumerate(words):
-        if _is_function(first):
-            continue
-        for j in range(i, min(i + _MAX_TOPIC_WORDS, len(words))):
-            if _is_breaker(words[j]):
-                break
-            if _is_function(words[j]):
-                continue
-            phrase = " ".join(words[i : j + 1])
-            mass = sum(weight(t) for t in tokenize(phrase))
-            found = bool(occurs and j > i and occurs(phrase))
-            if not found and any(_is_function(w) for w in words[i : j + 1]):
-                continue  # "Job in Kubernetes" is one phrase only if the documents say so
-            key = (found, mass, j - i, phrase)
-            if key[:3] > best[:3]:
-                best = key
-    return best[3]
-
-
-def _is_function(word: str) -> bool:
-    return word.lower().replace("’", "'") in _FUNCTION_WORDS
-
-
-def _is_breaker(word: str) -> bool:
-    return word.lower().replace("’", "'") in _BREAKERS
 
 
 def _is_question(text: str) -> bool:
@@ -425,15 +274,15 @@ def _fragment(text: str) -> str | None:
 
 def _clarification_choice(text: str, clarifications: Sequence[Clarification]) -> tuple[str, str] | None:
     """The (term, expansion) the user picked, if `text` names exactly one offered meaning."""
-    norm = _norm(re.sub(r"[^\w\s’'-]", " ", text))
-    words = [w for w in norm.split() if w not in _CHOICE_STOPWORDS]
-    if not norm or len(norm.split()) > 8:
+    said = norm(re.sub(r"[^\w\s’'-]", " ", text))
+    words = [w for w in said.split() if w not in _CHOICE_STOPWORDS]
+    if not said or len(said.split()) > 8:
         return None
     candidates: list[tuple[str, str]] = []
     for clar in clarifications:
         for number, meaning in enumerate(clar.meanings, start=1):
-            expansion = _norm(meaning.expansion)
-            if expansion in norm or norm == str(number):
+            expansion = norm(meaning.expansion)
+            if expansion in said or said == str(number):
                 return clar.term, meaning.expansion
             if words and all(w in expansion.split() for w in words):
                 candidates.append((clar.term, meaning.expansion))
@@ -485,23 +334,3 @@ def _possessive(phrase: str) -> str:
 
 def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().replace("’", "'").split())
-
-
-def _trim_to_initials(words: list[str], acronym: str) -> str | None:
-    """The trailing words of `words` whose initials spell `acronym` (small words skipped)."""
-    letters = acronym.upper()
-    picked: list[str] = []
-    significant = 0
-    for word in reversed(words):
-        picked.insert(0, word)
-        if word.lower() in _SMALL_WORDS:
-            continue
-        significant += 1
-        if significant == len(letters):
-            break
-    initials = "".join(w[0].upper() for w in picked if w.lower() not in _SMALL_WORDS)
-    return " ".join(picked) if initials == letters else None

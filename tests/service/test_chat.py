@@ -11,9 +11,11 @@ import pytest
 
 from corpus.ingest import iter_documents
 from index.types import Clarification, Meaning
-from service.followup import Turn, Vocabulary, resolve, topic_phrase
+from service.followup import Turn, resolve
 from service.state import SessionState
 from service.state.memory import MemorySessions
+from service.topics import topic_phrase
+from service.vocabulary import Vocabulary
 
 
 def _talk(client: httpx.Client, *messages: str, session_id: str | None = None) -> list[dict[str, Any]]:

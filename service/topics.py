@@ -1,0 +1,77 @@
+"""A question's topic: its rarest phrase of content words ("How do I get a PIV card?" -> "PIV card").
+
+Follow-ups with a pronoun or ellipsis carry the previous question's topic (`service.followup`).
+A phrase is found with general English grammar only: function words and light verbs never make
+one, question words, auxiliaries and pronouns break one. Nothing here names a corpus's content.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from index.tokenize import tokenize
+
+# General English function words and light verbs: what a question's topic phrase is *not* made of.
+# (Grammar, not content: the same list serves any corpus.)
+_FUNCTION_WORDS = frozenset(
+    """a an the this that these those it its they them their there here i me my we us our you your he him his
+    she her what who whom whose which when where why how is are was were be been being am do does did done
+    doing have has had having can could should would will shall may might must not no yes and or but if then
+    so than too very just also only about above after again against all any at before below between both by
+    down during each few for from further in into more most of on once other out over own same some such
+    to under until up with within without via per as get gets got getting make makes made use uses used using
+    work works happen happens happened mean means meant need needs count counts handle handles take takes
+    give gives go goes know see find keep let put set want say tell ask do does i'm i've i'd it's what's
+    there's end ends one ones else something anything everything someone anyone way ways kind kinds type
+    types thing things lot long many much often soon""".split()
+)
+# Words a topic phrase never spans: question words, auxiliaries, pronouns.
+_BREAKERS = frozenset(
+    """what who whom whose which when where why how is are was were be been am do does did have has had can
+    could should would will shall may might must i me my we us our you your he him his she her it its they
+    them their this that these those i'm i've it's what's""".split()
+)
+_MAX_TOPIC_WORDS = 5
+
+
+def topic_phrase(
+    question: str,
+    idf: Callable[[str], float] | None = None,
+    occurs: Callable[[str], bool] | None = None,
+) -> str:
+    """What a question is about: its rarest phrase of content words (at most five words).
+
+    "How do I get a PIV card?" -> "PIV card"; "What is a static Pod?" -> "static Pod". A phrase
+    starts and ends with a content word and holds no auxiliary or question word; when `occurs` is
+    given, phrases found verbatim in the documents are preferred, so "What is the cycle to work
+    scheme?" keeps "cycle to work scheme" whole. Among those, the rarest (idf mass) wins.
+    """
+    words = re.findall(r"[\w][\w’'./+-]*[\w]|\w", question)
+    weight = idf or (lambda _t: 1.0)
+    best: tuple[bool, float, int, str] = (False, 0.0, 0, "")
+    for i, first in enumerate(words):
+        if _is_function(first):
+            continue
+        for j in range(i, min(i + _MAX_TOPIC_WORDS, len(words))):
+            if _is_breaker(words[j]):
+                break
+            if _is_function(words[j]):
+                continue
+            phrase = " ".join(words[i : j + 1])
+            mass = sum(weight(t) for t in tokenize(phrase))
+            found = bool(occurs and j > i and occurs(phrase))
+            if not found and any(_is_function(w) for w in words[i : j + 1]):
+                continue  # "Job in Kubernetes" is one phrase only if the documents say so
+            key = (found, mass, j - i, phrase)
+            if key[:3] > best[:3]:
+                best = key
+    return best[3]
+
+
+def _is_function(word: str) -> bool:
+    return word.lower().replace("’", "'") in _FUNCTION_WORDS
+
+
+def _is_breaker(word: str) -> bool:
+    return word.lower().replace("’", "'") in _BREAKERS
