@@ -6,7 +6,8 @@ context (the chunk with its title and heading path) and of its neighbouring sent
 coverage of the question's words by the unit, by the unit with its headings and by the unit with its
 neighbours, word order agreement (direction: "who reports to X" wants "... report to X"), the
 passage's rank and fused score, whether a "how many/much/long" question meets a number, whether the
-unit only introduces a list (ends with ":"), and where it stands against the best candidate. A
+unit only introduces a list (ends with ":"), where it stands against the best candidate, and how much
+of the question its opening words say (``lead``: what the sentence is about). A
 logistic model (`AnswerModel`) turns the vector into a score; the best unit is the answer.
 
 Confidence is a second logistic model over question-level evidence (`CONFIDENCE_FEATURES`): the
@@ -53,6 +54,7 @@ FEATURES: tuple[str, ...] = (
     "rel_lex",
     "off_topic",
     "comparison",
+    "lead",
 )
 CONFIDENCE_FEATURES: tuple[str, ...] = (
     "best_p",
@@ -78,6 +80,11 @@ _MORE = re.compile(r"\b(more than|greater than|exceeds?|exceeding|at least|longe
 _LESS = re.compile(r"\b(less than|fewer than|at most|shorter than|or less|or fewer)\b", re.I)
 _ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both|that|those)\b", re.I)
 _WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
+# A unit's opening content tokens: what it is about ("TTS is located on ..." for "Which floor is TTS
+# on?"). 2 of {0 (no feature), 2, 3, 5}, chosen by nested leave-one-corpus-out over the demo set and
+# the three pool corpora: 3 of 4 folds choose 2, the GitHub-policy fold 0 (bench/lead_tokens.py,
+# bench/results/2026-11-30_lead_tokens.md).
+LEAD_TOKENS = 2
 
 
 @dataclass(frozen=True)
@@ -301,6 +308,7 @@ def unit_features(
                 0.0,
                 float(bool(named) and not named & question.entities),
                 comparison_agreement(question.text, cand.text),
+                covered(u_tokens[:LEAD_TOKENS]),
             ]
         )
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))

@@ -112,8 +112,10 @@ def test_one_changed_file_embeds_only_its_new_texts(corpus: Path, tmp_path: Path
     assert result["embedded_texts"] + result["cached_texts"] == _calls(index_dir)
     assert result["reused_documents"] == 2
     assert result["changes"]["files"]["changed"] == ["oncall.md"] and result["changes"]["unchanged"] == 2
-    answer = load_index(index_dir, model_path).query("When should I escalate a page?").answer
-    assert answer is not None and "Escalate after an hour" in answer.text
+    # The changed file's new sentence is searchable (whether a three-document toy corpus answers it
+    # or abstains is the confidence model's call, not the incremental build's).
+    top = load_index(index_dir, model_path).query("When should I escalate a page?").passages[0]
+    assert top.doc_id == "oncall" and "Escalate after an hour" in top.text
 
 
 def test_added_and_removed_files_are_reported(corpus: Path, tmp_path: Path, model_path: str) -> None:
