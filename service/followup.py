@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from index.tokenize import tokenize
 from index.types import Clarification
-from service.topics import topic_phrase
+from service.topics import is_plural, topic_phrase
 from service.vocabulary import Vocabulary, norm
 
 _WH_OR_AUX = re.compile(
@@ -201,7 +201,7 @@ def substitute_pronouns(text: str, subjects: Sequence[str], *, include_it: bool 
     Returns:
         The text with "they/their/it/this role…" spelled out, verbs agreeing in number.
     """
-    plural = len(subjects) > 1
+    plural = len(subjects) > 1 or is_plural(subjects[0])
     group = " and ".join(_with_article(s) for s in subjects)
     single = _with_article(subjects[0])
     rules: list[tuple[str, str]] = [

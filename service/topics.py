@@ -75,3 +75,22 @@ def _is_function(word: str) -> bool:
 
 def _is_breaker(word: str) -> bool:
     return word.lower().replace("’", "'") in _BREAKERS
+
+
+def is_plural(phrase: str) -> bool:
+    """Whether a noun phrase is plural by its head, the last word before any function word: a
+    lower-case word ending in -s (not -ss, -us, -is). Capitalised words are names, taken as singular.
+    """
+    head = ""
+    for word in re.findall(r"[\w’'-]+", phrase):
+        if _is_function(word):
+            break
+        head = word
+    low = head.lower()
+    return (
+        bool(head)
+        and not head[:1].isupper()
+        and len(low) > 3
+        and low.endswith("s")
+        and not low.endswith(("ss", "us", "is"))
+    )

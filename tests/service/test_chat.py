@@ -14,7 +14,7 @@ from index.types import Clarification, Meaning
 from service.followup import Turn, resolve
 from service.state import SessionState
 from service.state.memory import MemorySessions
-from service.topics import topic_phrase
+from service.topics import is_plural, topic_phrase
 from service.vocabulary import Vocabulary
 
 
@@ -219,6 +219,21 @@ def test_a_pronoun_refers_to_the_previous_topic_when_it_names_no_acronym(vocab: 
     assert resolve("What if I forget it at home?", history, vocab, {}).question == (
         "What if I forget the PIV card at home?"
     )
+
+
+def test_a_plural_topic_keeps_its_verbs_plural(vocab: Vocabulary) -> None:
+    history = [_turn("How does the registry handle deletion requests from partners?", vocab)]
+    assert resolve("Are they logged?", history, vocab, {}).question == "Are the deletion requests logged?"
+    assert resolve("Do they expire?", history, vocab, {}).question == "Do the deletion requests expire?"
+    history = [_turn("How does the registry handle a deletion request?", vocab)]
+    assert resolve("Is it logged?", history, vocab, {}).question == "Is the deletion request logged?"
+
+
+def test_plural_noun_phrases() -> None:
+    assert is_plural("takedown requests from governments") and is_plural("static pods")
+    # Capitalised heads are names; -ss, -us and -is endings are singular.
+    assert not is_plural("GitHub Sponsors") and not is_plural("access") and not is_plural("status")
+    assert not is_plural("analysis") and not is_plural("deletion request")
 
 
 def test_an_elliptical_follow_up_gets_the_topic_and_the_message_alone_as_an_alternative(
