@@ -14,12 +14,14 @@ import json
 import logging
 import os
 import shlex
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from corpus.ingest import CorpusLoadError, load_corpus
 from corpus.models import Document
+from index.chunk_vectors import SCHEME as CHUNK_VECTORS
 from index.embedder import model_id
 from index.errors import IndexCorrupt, IndexNotReady
 from index.incremental import diff_files, file_records, folder_signature, same_folder
@@ -181,3 +183,42 @@ def check_corpus_unchanged(
             f"{detail}; {hint}"
         )
     raise IndexNotReady(f"the corpus in {corpus_dir} changed since the index was built ({detail}); {hint}")
+
+
+def build_manifest(
+    documents: Sequence[Document],
+    model: str,
+    chunker: dict[str, Any],
+    previous: dict[str, Any] | None,
+    facts: dict[str, Any],
+    extra: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The manifest of a build: format, model, chunk size bounds (`chunker`), corpus fingerprint,
+    what the build did (`facts`: dimension, runtime, reader code, counts, seconds), the changes against the
+    `previous` build and the file records (last)."""
+    files = file_records(documents)
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": model,
+        "model_id": model_id(model),
+        "dimension": facts["dimension"],
+        "normalized": True,
+        "chunk_vectors": CHUNK_VECTORS,
+        "runtime": facts["runtime"],
+        "chunker": chunker,
+        "reader_version": READER_VERSION,
+        "reader_code": facts["reader_code"],
+        "corpus_fingerprint": corpus_fingerprint(documents),
+        "documents": len(documents),
+        "chunks": facts["chunks"],
+        "answer_units": facts["answer_units"],
+        "dense_kind": facts["dense_kind"],
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_seconds": facts["build_seconds"],
+        "changes": diff_files(previous, files).to_manifest(),
+        "reused_documents": facts["reused_documents"],
+        "embedded_texts": facts["embedded_texts"],
+        "cached_texts": facts["cached_texts"],
+        **(extra or {}),
+        "files": files,
+    }

@@ -43,7 +43,6 @@ from corpus.registry import supported_list
 from index.acronyms import build_acronym_table
 from index.builds import clean_stale_builds, publish, reading
 from index.bundle import BundleParts, read_bundle, write_bundle
-from index.chunk_vectors import SCHEME as CHUNK_VECTORS
 from index.chunk_vectors import embed_chunks_and_units
 from index.chunking import ChunkerConfig, chunk_document, parse_structure
 from index.dense import DenseIndex
@@ -52,8 +51,6 @@ from index.errors import CorpusError
 from index.incremental import (
     FileChanges,
     PriorBuild,
-    diff_files,
-    file_records,
     folder_signature,
     load_prior,
     reader_code,
@@ -65,6 +62,7 @@ from index.manifest import (
     MANIFEST,
     READER_VERSION,
     REBUILD_HINT,
+    build_manifest,
     check_corpus_unchanged,
     corpus_fingerprint,
     index_exists,
@@ -210,10 +208,7 @@ def build_index_from_documents(
     Raises:
         CorpusError: No documents, or duplicate ids.
     """
-    if not documents:
-        raise CorpusError(f"no documents to index; add {supported_list()} files to the corpus folder")
-    if len({d.doc_id for d in documents}) != len(documents):
-        raise CorpusError("document ids must be unique; fix the corpus manifest")
+    _check_documents(documents)
     started = time.perf_counter()
     chunker = chunker or ChunkerConfig()
     previous = trusted_manifest(index_dir)
@@ -237,32 +232,19 @@ def build_index_from_documents(
     dense = DenseIndex.build(vectors)
     sparse = SparseIndex.build([c.embed_text for c in chunks])
     _notify(progress, "indexing", 2, 2)
-    files = file_records(documents)
-    manifest: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "model": model,
-        "model_id": model_id(model),
+    facts = {
         "dimension": int(vectors.shape[1]),
-        "normalized": True,
-        "chunk_vectors": CHUNK_VECTORS,
         "runtime": embedder.runtime,
-        "chunker": asdict(chunker),
-        "reader_version": READER_VERSION,
         "reader_code": reader_code(),
-        "corpus_fingerprint": corpus_fingerprint(documents),
-        "documents": len(documents),
         "chunks": len(chunks),
         "answer_units": int(units.shape[0]),
         "dense_kind": dense.kind,
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.perf_counter() - started, 3),
-        "changes": diff_files(previous, files).to_manifest(),
         "reused_documents": reused,
         "embedded_texts": embedder.embedded_texts,
         "cached_texts": embedder.cached_texts,
-        **(extra_manifest or {}),
-        "files": files,
     }
+    manifest = build_manifest(documents, model, asdict(chunker), previous, facts, extra_manifest)
     acronyms = build_acronym_table(documents)
 
     parts = BundleParts(documents, chunks, units, unit_texts, unit_vectors, acronyms, dense, sparse)
@@ -277,6 +259,14 @@ def build_index_from_documents(
         embedder.cached_texts,
     )
     return manifest
+
+
+def _check_documents(documents: Sequence[Document]) -> None:
+    """Refuse an empty corpus or duplicate document ids (the message says what to do)."""
+    if not documents:
+        raise CorpusError(f"no documents to index; add {supported_list()} files to the corpus folder")
+    if len({d.doc_id for d in documents}) != len(documents):
+        raise CorpusError("document ids must be unique; fix the corpus manifest")
 
 
 def _current(previous: dict[str, Any] | None, corpus_dir: Path, model: str) -> bool:
