@@ -6,8 +6,11 @@ context (the chunk with its title and heading path) and of its neighbouring sent
 coverage of the question's words by the unit, by the unit with its headings and by the unit with its
 neighbours, word order agreement (direction: "who reports to X" wants "... report to X"), the
 passage's rank and fused score, whether a "how many/much/long" question meets a number, whether the
-unit only introduces a list (ends with ":"), where it stands against the best candidate, and how much
-of the question its opening words say (``lead``: what the sentence is about). A
+unit only introduces a list (ends with ":"), where it stands against the best candidate, how much
+of the question its opening words say (``lead``: what the sentence is about), how densely it says
+the question's words (``density``: coverage over the log of its length) and whether a "when"
+question meets a date or duration, a "who" question a name (``wh``). Which of the last three earn
+their place was chosen by leave-one-corpus-out (``bench/answer_features.py``). A
 logistic model (`AnswerModel`) turns the vector into a score; the best unit is the answer.
 
 Confidence is a second logistic model over question-level evidence (`CONFIDENCE_FEATURES`): the
@@ -55,6 +58,8 @@ FEATURES: tuple[str, ...] = (
     "off_topic",
     "comparison",
     "lead",
+    "density",
+    "wh",
 )
 CONFIDENCE_FEATURES: tuple[str, ...] = (
     "best_p",
@@ -215,6 +220,28 @@ def comparison_agreement(question: str, text: str) -> float:
     return float(asked * _direction(text)) if asked else 0.0
 
 
+_WHEN_Q = re.compile(r"^\s*when\b|\bwhat (date|day|time|year|month)\b", re.I)
+_DATE = re.compile(
+    r"\b(1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"\d+\s*(seconds?|minutes?|hours?|days?|weeks?|months?|years?)|before|after|until|within|"
+    r"daily|weekly|monthly|annually|yearly)\b",
+    re.I,
+)
+_WHO_Q = re.compile(r"^\s*(who|whom|whose)\b", re.I)
+_NAME_INSIDE = re.compile(r"(?<=\w[ ,;:(])[A-Z][\w-]+")
+
+
+def _wh_match(question: str, text: str) -> float:
+    """1 when a "when" question meets a date or duration, or a "who" question a capitalised name
+    past the first word; 0 otherwise (general English only)."""
+    if _WHEN_Q.search(question):
+        return float(bool(_DATE.search(text)))
+    if _WHO_Q.search(question):
+        return float(bool(_NAME_INSIDE.search(text)))
+    return 0.0
+
+
 def wants_number(question: str) -> bool:
     """A question whose answer is a quantity, a duration or a frequency."""
     return bool(_QUANTITY_Q.search(question))
@@ -309,6 +336,8 @@ def unit_features(
                 float(bool(named) and not named & question.entities),
                 comparison_agreement(question.text, cand.text),
                 covered(u_tokens[:LEAD_TOKENS]),
+                covered(u_tokens) / math.log2(2 + len(u_tokens)),
+                _wh_match(question.text, cand.text),
             ]
         )
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(FEATURES))
