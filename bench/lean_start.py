@@ -11,8 +11,9 @@ by run, so their figures see the same load; medians are reported, with ratios.
   sentence-transformers encode and one bare ONNX Runtime encode of the same question in this
   process (the floors), then the request; p50s and the median per-request ratios. Every question
   is sent by two clients, ``httpx`` and the standard library's ``http.client`` (thinner, so its
-  figure is closer to the service's own time), in alternating order. Then 8 concurrent clients
-  (errors, p50, throughput).
+  figure is closer to the service's own time), in alternating order. Then single requests
+  with pauses of 0, 0.2 and 1 s between them (how a user asks: the cores idle in between), and 8
+  concurrent clients (errors, p50, throughput).
 - Builds, cold (a fresh folder, so the embedding cache is empty), torch vs ONNX Runtime (the
   export placed in the folder beforehand, so its one-off cost is reported on its own): wall
   seconds, characters a second, peak RSS.
@@ -197,6 +198,32 @@ def latency(base: str, questions: list[str], model: str, index_dir: Path, reques
     }
 
 
+# Seconds between requests, and how many requests at each: a user asking now and then, not a loop.
+SPORADIC = ((0.0, 40), (0.2, 40), (1.0, 15))
+
+
+def sporadic(base: str, questions: list[str]) -> dict[str, Any]:
+    """``POST /v1/query`` one at a time with pauses between them (``http.client``): p50 by pause.
+
+    A service mostly waits between questions; its threads and the machine's cores idle then, and
+    the first work after a pause is slower than in a tight loop.
+    """
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    out: dict[str, Any] = {}
+    errors = 0
+    for gap, count in SPORADIC:
+        times = []
+        for i in range(count):
+            time.sleep(gap)
+            t0 = common.now_ms()
+            errors += _raw_post(conn, json.dumps({"question": questions[i % len(questions)]}).encode()) != 200
+            times.append(common.now_ms() - t0)
+        out[str(gap)] = common.summary(times)
+    conn.close()
+    return {"by_gap": out, "errors": errors}
+
+
 def corpus_chars(index_dir: Path) -> int:
     """Characters of the documents a build indexed."""
     with (index_dir / "documents.jsonl").open(encoding="utf-8") as fh:
@@ -296,6 +323,16 @@ def latency_table(lat: dict[str, Any], crowd: dict[str, Any]) -> str:
             "",
             "",
         ],
+        *[
+            [
+                f"`POST /v1/query`, one every {gap} s (http.client)",
+                f"{figures['p50']:.1f}",
+                f"{figures['p95']:.1f}",
+                lat["sporadic"]["errors"] if gap == "0.0" else "",
+                "",
+            ]
+            for gap, figures in lat.get("sporadic", {}).get("by_gap", {}).items()
+        ],
         [
             f"`POST /v1/query`, {crowd['clients']} clients",
             f"{crowd['p50']:.1f}",
@@ -375,6 +412,7 @@ def main() -> None:
         proc, _, base = serve(index_dir, args.corpus, "onnx", tmp / "serve-latency.log")
         try:
             lat = latency(base, questions, model, index_dir, args.requests)
+            lat["sporadic"] = sporadic(base, questions)
             crowd = load(base, questions, 8, args.crowd)
         finally:
             stop(proc)

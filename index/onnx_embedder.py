@@ -223,11 +223,13 @@ class OnnxEmbedder(CachedEmbedder):
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
             # Worker threads spin between the operators of a run and stop when the run ends.
-            # Without spinning each operator wakes a sleeping thread, which costs most after the
-            # machine idled (a 16-token question: 3.4 ms hot, 7.1 ms 20 ms after the last run, on
-            # this 2-core VM); spinning without the stop kept a core busy ~30 ms after every run and
-            # made a client's encodes beside the service 3x slower. Spin + stop: 2.4 / 4.2 ms, no CPU
-            # after the run, builds 3-6 % faster, 8 clients' throughput 1-4 % lower (bench/lean_start.py).
+            # Without spinning each operator wakes a sleeping thread; spinning without the stop
+            # kept a core busy ~30 ms after every run and made a client's encodes beside the
+            # service 3x slower. Through the service (bench/lean_start.py, this 2-core VM), spin +
+            # stop answered /v1/query in 6.1 ms back to back (was 7.5) and 9.1-9.8 ms with 20 ms
+            # to 1 s between requests (was 11.0-12.0); 8 clients' throughput 1-4 % lower; builds
+            # 3-6 % faster. (A bare session in a script that sleeps 20 ms+ between calls measured
+            # the other way, 11 against 8 ms; the service figures above are what users see.)
             options.add_session_config_entry("session.intra_op.allow_spinning", "1")
             options.add_session_config_entry("session.force_spinning_stop", "1")
             session = ort.InferenceSession(
