@@ -35,6 +35,9 @@ _ABOUT = re.compile(r"^(?:what|how)\s+about\s+|^what\s+of\s+", re.IGNORECASE)
 _PREPOSITION = re.compile(
     r"^(in|for|at|on|within|during|among|without|with|inside|outside|across|under|compared)\b", re.IGNORECASE
 )
+# A follow-up that only adds a condition or a circumstance continues the previous question.
+_SUBORDINATE = re.compile(r"^(if|unless|when|whenever|while|once|in case)\b", re.IGNORECASE)
+_QUESTION_WORD = re.compile(r"\b(what|who|whom|whose|which|where|why|how)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(the|a|an|its|their|his|her|this|that|these|those)\b", re.IGNORECASE)
 _PRONOUN = re.compile(
     r"\b(they|them|their|theirs|they're|it|its|it's|he|him|his|she|her|hers|"
@@ -100,6 +103,17 @@ def _with_topic(text: str, topic: str, explicit: bool) -> tuple[str, bool]:
     return f"{stripped.rstrip('?.! ')} ({topic})?", explicit
 
 
+def _continuation(text: str, previous: str) -> str | None:
+    """The previous question extended by a follow-up that only adds a condition or a circumstance:
+    "And if I'm paid by wire transfer?" after "How do Sponsors payouts work?" asks "How do Sponsors
+    payouts work if I'm paid by wire transfer?"; "And for contractors?" likewise. None when the
+    follow-up asks something of its own ("And for how long?")."""
+    clause = _strip_conjunction(text).rstrip("?.! ")
+    if not (_SUBORDINATE.match(clause) or _PREPOSITION.match(clause)) or _QUESTION_WORD.search(clause):
+        return None
+    return f"{previous.rstrip('?.! ')} {clause[:1].lower()}{clause[1:]}?"
+
+
 def resolve(
     message: str,
     history: Sequence[Turn],
@@ -112,8 +126,10 @@ def resolve(
 
     Acronym subjects (and their chosen meanings) are resolved by the rules below; any other
     subject is the earlier question's topic phrase (`topic_phrase`): a pronoun becomes the topic
-    ("What is a Pod?" -> "How do I delete one?" -> "How do I delete a Pod?"), and a follow-up
-    that names no subject gets the topic added ("And how many days do I get (time off)?").
+    ("What is a Pod?" -> "How do I delete one?" -> "How do I delete a Pod?"), a follow-up that
+    only adds a condition or a circumstance extends the previous question ("And if I'm a
+    contractor?"), and a follow-up that names no subject gets the topic added ("And how many days
+    do I get (time off)?").
 
     Args:
         message: What the user sent.
@@ -142,6 +158,10 @@ def resolve(
     ) and resolution.question != _strip_conjunction(text)
     if changed or not topic or vocab.mentions(text):
         resolution.topic = topic_phrase(resolution.question, idf, occurs) if vocab.mentions(text) else topic
+        return resolution
+    continued = _continuation(resolution.question, previous.resolved)
+    if continued is not None:
+        resolution.question, resolution.topic = continued, topic
         return resolution
     question, explicit = _with_topic(resolution.question, topic, _strip_conjunction(text) != text)
     alternative = None if explicit or question == resolution.question else resolution.question

@@ -229,6 +229,21 @@ def test_a_plural_topic_keeps_its_verbs_plural(vocab: Vocabulary) -> None:
     assert resolve("Is it logged?", history, vocab, {}).question == "Is the deletion request logged?"
 
 
+def test_a_condition_or_circumstance_continues_the_previous_question(vocab: Vocabulary) -> None:
+    history = [_turn("How do sponsorship payouts work?", vocab)]
+    assert resolve("And if I'm paid by wire transfer?", history, vocab, {}).question == (
+        "How do sponsorship payouts work if I'm paid by wire transfer?"
+    )
+    history = [_turn("How many vacation days do I get?", vocab)]
+    assert resolve("And for contractors?", history, vocab, {}).question == (
+        "How many vacation days do I get for contractors?"
+    )
+    # A follow-up that asks something of its own is not a continuation.
+    assert resolve("And for how long?", history, vocab, {}).question != (
+        "How many vacation days do I get for how long?"
+    )
+
+
 def test_plural_noun_phrases() -> None:
     assert is_plural("takedown requests from governments") and is_plural("static pods")
     # Capitalised heads are names; -ss, -us and -is endings are singular.
