@@ -1,0 +1,90 @@
+"""Answer features on hand-made candidates: what each of the newer ones (lead, density, wh) says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.answer import FEATURES, Candidate, QuestionInfo, load_models, question_tokens, unit_features
+
+
+def _features(question: str, texts: list[str]) -> list[dict[str, float]]:
+    """The features of `texts` as candidate units of one passage (embeddings all equal: only the
+    text-shaped features differ)."""
+    vectors = np.ones((len(texts), 4), dtype=np.float32) / 2.0
+    candidates = [
+        Candidate(
+            row=i,
+            chunk_id=0,
+            rank=1,
+            gap=0.0,
+            start=0,
+            end=len(t),
+            text=t,
+            context="",
+            neighbours=(),
+            is_row=False,
+        )
+        for i, t in enumerate(texts)
+    ]
+    info = QuestionInfo(
+        text=question,
+        tokens=question_tokens(question),
+        vector=np.ones(4, dtype=np.float32) / 2.0,
+        wants_number=False,
+        entities=frozenset(),
+    )
+    matrix = unit_features(info, candidates, vectors, {0: 0.5}, lambda row: texts[row], lambda _t: 1.0)
+    return [dict(zip(FEATURES, row, strict=True)) for row in matrix]
+
+
+def test_lead_is_what_the_sentence_opens_with() -> None:
+    about, mentions = _features(
+        "Which floor is the studio on?",
+        ["The studio is on the sixth floor.", "Security sits on the ground floor, next to the studio."],
+    )
+    assert about["lead"] > mentions["lead"]
+    assert about["lex"] == pytest.approx(mentions["lex"])  # the same words, said first or later
+
+
+def test_density_prefers_the_short_sentence_that_says_as_much() -> None:
+    short, long = _features(
+        "How long is the grace period?",
+        [
+            "The grace period is thirty seconds.",
+            "After the grace period, which many operators tune for their own workloads and "
+            "clusters in several ways described elsewhere, the kubelet stops the containers.",
+        ],
+    )
+    assert short["lex"] == pytest.approx(long["lex"])
+    assert short["density"] > long["density"]
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        ("When did the office launch?", "The office launched on March 19, 2014.", 1.0),
+        ("When did the office launch?", "The office launched with a small team.", 0.0),
+        ("When are requests reviewed?", "Requests are reviewed within 5 days.", 1.0),
+        ("Who approves the request?", "Requests are approved by Dana Reyes.", 1.0),
+        ("Who approves the request?", "Requests are approved by your manager.", 0.0),
+        ("How is the request approved?", "Requests are approved by Dana Reyes.", 0.0),
+    ],
+)
+def test_wh_matches_the_kind_of_answer_asked_for(question: str, text: str, expected: float) -> None:
+    (features,) = _features(question, [text])
+    assert features["wh"] == expected
+
+
+def test_weights_fitted_on_other_features_are_refused(tmp_path: Path) -> None:
+    shipped = json.loads((Path(__file__).resolve().parents[2] / "index" / "answer_weights.json").read_text())
+    assert shipped["answer"]["names"] == list(FEATURES)
+    for key in ("names", "mean", "scale", "coef"):
+        shipped["answer"][key] = shipped["answer"][key][:-1]  # as if fitted before the last feature
+    stale = tmp_path / "answer_weights.json"
+    stale.write_text(json.dumps(shipped), encoding="utf-8")
+    with pytest.raises(ValueError, match="rerun bench/fit_answers.py"):
+        load_models(stale)
