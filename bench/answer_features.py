@@ -49,23 +49,6 @@ def masked(data: Rows, left_out: tuple[str, ...]) -> Rows:
     return out
 
 
-def held_out(data: Rows, corpus: str) -> dict[str, Any]:
-    """Scores on `corpus` of the models fitted on the other corpora of `data`."""
-    test = [r for r in data if r["corpus"] == corpus]
-    return fit_answers.score(test, *fit_answers.fit_models([r for r in data if r["corpus"] != corpus]))
-
-
-def credit(data: Rows, corpora: list[str]) -> float:
-    """Held-out correct answers less false abstentions, summed over LOCO folds of `corpora`."""
-    total = 0.0
-    part = [r for r in data if r["corpus"] in corpora]
-    for corpus in corpora:
-        result = held_out(part, corpus)
-        graded = sum(r["answerable"] for r in part if r["corpus"] == corpus)
-        total += result["answer_accuracy"] * graded - result["false_abstentions"]
-    return total
-
-
 def _cell(result: dict[str, Any]) -> str:
     return f"{result['answer_accuracy']} / {result['false_abstentions']} / {result['unanswerable_abstained']}"
 
@@ -80,11 +63,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"not answer features: {unknown}; the features are {FEATURES}")
     model = Settings().model_path
-    data: Rows = []
-    for spec in args.set:
-        name, rest = spec.split("=", 1)
-        questions, index_dir = rest.rsplit(":", 1)
-        data += fit_answers.collect(name, Path(questions), Path(index_dir), model)
+    data: Rows = fit_answers.collect_sets(args.set, model)
     corpora = list(dict.fromkeys(r["corpus"] for r in data))
     subsets = [keep for k in range(len(optional) + 1) for keep in itertools.combinations(optional, k)]
     by_subset = {keep: masked(data, tuple(n for n in optional if n not in keep)) for keep in subsets}
@@ -95,8 +74,8 @@ def main() -> None:
     ]
     totals = {}
     for keep, rows in by_subset.items():
-        results = {c: held_out(rows, c) for c in corpora}
-        totals[keep] = credit(rows, corpora)
+        results = {c: fit_answers.held_out(rows, c) for c in corpora}
+        totals[keep] = fit_answers.loco_credit(rows, corpora)
         plain.append(
             f"| {' + '.join(keep) or 'none'} | "
             + " | ".join(_cell(results[c]) for c in corpora)
@@ -105,11 +84,10 @@ def main() -> None:
     nested = ["| held-out corpus | subset chosen on the others | held-out |", "|---|---|---|"]
     for corpus in corpora:
         others = [c for c in corpora if c != corpus]
-        inner = {keep: credit(rows, others) for keep, rows in by_subset.items()}
+        inner = {keep: fit_answers.loco_credit(rows, others) for keep, rows in by_subset.items()}
         chosen = max(subsets, key=lambda k: (round(inner[k], 6), -len(k)))
-        nested.append(
-            f"| {corpus} | {' + '.join(chosen) or 'none'} | {_cell(held_out(by_subset[chosen], corpus))} |"
-        )
+        result = fit_answers.held_out(by_subset[chosen], corpus)
+        nested.append(f"| {corpus} | {' + '.join(chosen) or 'none'} | {_cell(result)} |")
     best = max(subsets, key=lambda k: (round(totals[k], 6), -len(k)))
     notes = (
         "Cells: answer accuracy / false abstentions / unanswerable abstained, held out. LOCO total: "

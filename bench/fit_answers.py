@@ -225,6 +225,36 @@ def score(
     }
 
 
+def collect_sets(specs: list[str], model: str) -> list[dict[str, object]]:
+    """`collect` over every ``NAME=QUESTIONS.jsonl:INDEX_DIR`` spec (the ``--set`` arguments)."""
+    data: list[dict[str, object]] = []
+    for spec in specs:
+        name, rest = spec.split("=", 1)
+        questions, index_dir = rest.rsplit(":", 1)
+        print(f"collecting {name} ...", flush=True)
+        data += collect(name, Path(questions), Path(index_dir), model)
+    return data
+
+
+def held_out(data: list[dict[str, object]], corpus: str) -> dict[str, object]:
+    """Scores on `corpus` of the models fitted on the other corpora of `data`."""
+    test = [r for r in data if r["corpus"] == corpus]
+    return score(test, *fit_models([r for r in data if r["corpus"] != corpus]))
+
+
+def loco_credit(data: list[dict[str, object]], corpora: list[str]) -> float:
+    """Held-out correct answers less false abstentions, summed over the LOCO folds of `corpora`
+    (what the feature and hyperparameter choices of ``bench/answer_features.py`` and
+    ``bench/lead_tokens.py`` maximise)."""
+    part = [r for r in data if r["corpus"] in corpora]
+    total = 0.0
+    for corpus in corpora:
+        result = held_out(part, corpus)
+        graded = sum(bool(r["answerable"]) for r in part if r["corpus"] == corpus)
+        total += result["answer_accuracy"] * graded - result["false_abstentions"]  # type: ignore[operator]
+    return total
+
+
 def _as_json(m: dict[str, object], names: tuple[str, ...]) -> dict[str, object]:
     return {
         "names": list(names),
@@ -248,20 +278,13 @@ def main() -> None:
     if args.reuse and args.cache.exists():
         data = json.loads(args.cache.read_text())
     else:
-        data = []
-        for spec in args.set:
-            name, rest = spec.split("=", 1)
-            questions, index_dir = rest.rsplit(":", 1)
-            print(f"collecting {name} ...", flush=True)
-            data += collect(name, Path(questions), Path(index_dir), model)
+        data = collect_sets(args.set, model)
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         args.cache.write_text(json.dumps(data))
     corpora = list(dict.fromkeys(r["corpus"] for r in data))
     folds = {}
     for held in corpora:
-        train = [r for r in data if r["corpus"] != held]
-        test = [r for r in data if r["corpus"] == held]
-        folds[held] = score(test, *fit_models(train))
+        folds[held] = held_out(data, held)
         print(held, folds[held], flush=True)
     answer, conf, thr = fit_models(data)
     final_in_sample = {c: score([r for r in data if r["corpus"] == c], answer, conf, thr) for c in corpora}

@@ -33,17 +33,6 @@ from service.config import Settings  # noqa: E402
 CHOICES = (0, 2, 3, 5)  # 0: no lead feature (the feature is constant, the models ignore it)
 
 
-def _inner_score(train: list[dict[str, Any]], corpora: list[str]) -> float:
-    """Held-out correct answers less false abstentions, summed over LOCO folds of `train`."""
-    total = 0.0
-    for held in corpora:
-        fit_on = [r for r in train if r["corpus"] != held]
-        test = [r for r in train if r["corpus"] == held]
-        result = fit_answers.score(test, *fit_answers.fit_models(fit_on))
-        total += result["answer_accuracy"] * sum(r["answerable"] for r in test) - result["false_abstentions"]
-    return total
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", action="append", required=True, help="NAME=QUESTIONS.jsonl:INDEX_DIR")
@@ -52,25 +41,15 @@ def main() -> None:
     data: dict[int, list[dict[str, Any]]] = {}
     for n in CHOICES:
         answer_features.LEAD_TOKENS = n
-        data[n] = []
-        for spec in args.set:
-            name, rest = spec.split("=", 1)
-            questions, index_dir = rest.rsplit(":", 1)
-            data[n] += fit_answers.collect(name, Path(questions), Path(index_dir), model)
+        data[n] = fit_answers.collect_sets(args.set, model)
         print(f"collected N={n}", file=sys.stderr, flush=True)
     corpora = list(dict.fromkeys(r["corpus"] for r in data[CHOICES[0]]))
     rows = []
     for held in corpora:
         others = [c for c in corpora if c != held]
-        inner = {n: _inner_score([r for r in d if r["corpus"] != held], others) for n, d in data.items()}
+        inner = {n: fit_answers.loco_credit(d, others) for n, d in data.items()}
         chosen = max(CHOICES, key=lambda n: (inner[n], -abs(n - 2)))
-        fixed = {
-            n: fit_answers.score(
-                [r for r in d if r["corpus"] == held],
-                *fit_answers.fit_models([r for r in d if r["corpus"] != held]),
-            )
-            for n, d in data.items()
-        }
+        fixed = {n: fit_answers.held_out(d, held) for n, d in data.items()}
         rows.append({"held_out": held, "inner": inner, "chosen": chosen, "scores": fixed})
     table = [
         "| held-out corpus | N chosen on the others | held-out answer accuracy / false abstentions / "
