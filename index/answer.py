@@ -87,8 +87,8 @@ _ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both|that|tho
 _WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 # A unit's opening content tokens: what it is about ("TTS is located on ..." for "Which floor is TTS
 # on?"). 2 of {0 (no feature), 2, 3, 5}, chosen by nested leave-one-corpus-out over the demo set and
-# the three pool corpora: 3 of 4 folds choose 2, the GitHub-policy fold 0 (bench/lead_tokens.py,
-# bench/results/2026-11-30_lead_tokens.md).
+# the three pool corpora, with the other features as shipped: every fold chooses 2
+# (bench/lead_tokens.py, bench/results/2026-11-30_lead_tokens.md).
 LEAD_TOKENS = 2
 
 
