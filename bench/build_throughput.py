@@ -142,23 +142,20 @@ def stage_seconds(log: str) -> dict[str, float]:
 def docqa_tokens(index_dir: Path, model: str) -> dict[str, Any]:
     """Token counts of the distinct texts a docqa build embedded: answer units, heading texts, and
     the texts of chunks without units (`index.chunk_vectors.embed_chunks_and_units`)."""
-    from index.chunk_vectors import heading_text
+    from index.chunk_vectors import chunk_texts
+    from index.store import read_bundle
 
-    with (index_dir / "chunks.jsonl").open(encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
-    with (index_dir / "documents.jsonl").open(encoding="utf-8") as fh:
-        titles = {d["doc_id"]: d["title"] for d in map(json.loads, fh) if d}
-    units = json.loads((index_dir / "unit_texts.json").read_text(encoding="utf-8"))
-    with_units = {int(c) for c in np.load(index_dir / "units.npy")[:, 0]}
-    headings = [heading_text(titles[c["doc_id"]], c["section"]) or c["embed_text"] for c in rows]
-    alone = [c["embed_text"] for c in rows if c["chunk_id"] not in with_units]
-    chunks = list(dict.fromkeys([*headings, *alone]))
+    bundle = read_bundle(index_dir)
+    titles = {d.doc_id: d.title for d in bundle["documents"]}
+    units = bundle["unit_texts"]
+    headings, alone = chunk_texts(bundle["chunks"], titles, bundle["units"][:, 0].astype(np.int64))
+    chunks = list(dict.fromkeys([*headings, *(bundle["chunks"][i].embed_text for i in alone)]))
     every = token_stats(list(dict.fromkeys([*units, *chunks])), model)
     return {
         **every,
         "chunks": token_stats(chunks, model),
         "units": token_stats(list(dict.fromkeys(units)), model),
-        "whole_chunks": token_stats(list(dict.fromkeys(c["embed_text"] for c in rows)), model),
+        "whole_chunks": token_stats(list(dict.fromkeys(c.embed_text for c in bundle["chunks"])), model),
     }
 
 

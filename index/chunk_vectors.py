@@ -68,6 +68,17 @@ def compose(
     return np.where((counts > 0)[:, None], composed, heading_vectors).astype(np.float32)
 
 
+def chunk_texts(
+    chunks: Sequence[Chunk], titles: Mapping[str, str], unit_chunk_ids: npt.NDArray[np.int64]
+) -> tuple[list[str], list[int]]:
+    """What a build embeds for its chunks besides the unit texts: one heading text per chunk (in
+    chunk order) and the ids of the chunks without answer units (their own text is embedded)."""
+    has_units = np.zeros(len(chunks), dtype=bool)
+    has_units[unit_chunk_ids] = True
+    headings = [heading_text(titles.get(c.doc_id, ""), c.section) or c.embed_text for c in chunks]
+    return headings, [i for i in range(len(chunks)) if not has_units[i]]
+
+
 def embed_chunks_and_units(
     chunks: Sequence[Chunk],
     titles: Mapping[str, str],
@@ -90,10 +101,7 @@ def embed_chunks_and_units(
         ``(chunk_vectors, unit_vectors)``.
     """
     chunk_ids = units[:, 0].astype(np.int64) if len(units) else np.zeros(0, dtype=np.int64)
-    has_units = np.zeros(len(chunks), dtype=bool)
-    has_units[chunk_ids] = True
-    headings = [heading_text(titles.get(c.doc_id, ""), c.section) or c.embed_text for c in chunks]
-    alone = [i for i in range(len(chunks)) if not has_units[i]]
+    headings, alone = chunk_texts(chunks, titles, chunk_ids)
     texts = list(unit_texts) + headings + [chunks[i].embed_text for i in alone]
     every = embedder.encode(texts, progress=progress)
     unit_vectors = every[: len(unit_texts)]
