@@ -35,7 +35,7 @@ from sklearn.linear_model import LogisticRegression
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from index import load_index  # noqa: E402
-from index.answer import CONFIDENCE_FEATURES, FEATURES, sigmoid  # noqa: E402
+from index.answer import CONFIDENCE_FEATURES, FEATURES, choose, sigmoid  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.evaluation import load_questions, normalise  # noqa: E402
 
@@ -58,7 +58,7 @@ def collect(name: str, questions: Path, index_dir: Path, model: str) -> list[dic
         phrases = [normalise(p) for p in q.get("expect_any") or []]
         passages, answered = index.answer_evidence(q["question"])
         units = []
-        for u in answered.ranked:
+        for u in answered.scored:
             # Trained ("y") on the unit itself. Graded ("ok") by the answer the service would
             # return for it (with its list lead-in or first item, or the sentence an anaphor needs),
             # as `docqa eval` grades it. Training on that shown answer instead was tried
@@ -156,7 +156,10 @@ def _evidence_row(r: dict[str, object], answer: dict[str, object]) -> tuple[list
     best = None
     if units:
         scores = _logits(answer, np.asarray([u["x"] for u in units]))
-        best = int(np.argmax(scores))
+        order, about_other = choose(list(scores), [dict(zip(FEATURES, u["x"], strict=True)) for u in units])
+        # No unit left, or the corpus answers about something else only: the service abstains.
+        best = order[0] if order and not about_other else None
+    if best is not None:
         feats = dict(zip(FEATURES, units[best]["x"], strict=True))
         ev.update(
             best_p=sigmoid(float(scores[best])),

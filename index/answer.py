@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -359,6 +359,49 @@ def rank_units(
     ]
     ranked.sort(key=lambda u: -u.score)
     return ranked
+
+
+# When the best unit reverses the question's word order, its two nearest rivals may take its place.
+DIRECTION_RIVALS = 3
+
+
+def _keep_direction(order: list[int], features: Sequence[Mapping[str, float]]) -> list[int]:
+    """Never answer with a unit that reverses the question's word order ("the COO reports to the
+    CEO" for "who reports to the COO?") when one of the model's next best units keeps it and says as
+    much of the question. Direction is rare in the fitting data, so the model alone weighs it little.
+    """
+    if not order or features[order[0]]["order"] >= 0:
+        return order
+    best = features[order[0]]
+    for i in order[1:DIRECTION_RIVALS]:
+        if features[i]["order"] > 0 and features[i]["lex"] >= best["lex"]:
+            return [i, *(j for j in order if j != i)]
+    return order
+
+
+def choose(scores: Sequence[float], features: Sequence[Mapping[str, float]]) -> tuple[list[int], bool]:
+    """The answer stage's choice among scored units: their order, best first, and whether the corpus
+    answers the question only about something else.
+
+    The order is by score, with `_keep_direction` applied, without units about something else: a
+    unit that names other things of the corpus (acronyms, defined terms) and not the one the question
+    names ("the COO earns ..." for "what does a CCO earn") is never the answer. When such a unit is
+    the best of all and says more of what is asked than any unit about the right thing, the corpus
+    answers the question about that other thing only ("what does the COO do in healthcare" when only
+    the CCO's healthcare work is described): the second value is then True.
+
+    The service (`index.answerer.Answerer`) and the leave-one-corpus-out fit
+    (``bench/fit_answers.py``) both choose with this function, so the fit measures what is served.
+    """
+    order = _keep_direction(sorted(range(len(scores)), key=lambda i: -scores[i]), features)
+    kept = [i for i in order if not features[i]["off_topic"]]
+    first = features[order[0]] if order else None
+    about_other = (
+        first is not None
+        and bool(first["off_topic"])
+        and (not kept or features[kept[0]]["lex"] < first["lex"])
+    )
+    return kept, about_other
 
 
 def extend_anaphora(best: UnitScore, units_in_chunk: list[tuple[int, int]], doc_text: str) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from index.answer import (
     QuestionInfo,
     UnitScore,
     asks_who,
+    choose,
     coverage,
     extend_anaphora,
     is_answerable_text,
@@ -36,7 +37,6 @@ from index.types import AnswerSpan, Chunk, Passage
 
 _ITEM_PREFIX = re.compile(r"[ \t>]*(?:[-*+•]|\d{1,3}[.)])[ \t]+$")
 ANSWER_PASSAGES = 5  # answer units come from this many top passages
-DIRECTION_RIVALS = 3  # the model's best unit and its two nearest rivals
 MAX_JOINED_WORDS = 45  # a list item joined with its lead-in stays a short answer
 EVIDENCE_PASSAGES = 3  # "is the question's vocabulary anywhere near the top?" looks at this many
 
@@ -47,28 +47,19 @@ def _is_list_item(text: str, start: int) -> bool:
     return bool(_ITEM_PREFIX.match(text, line_start, start)) if start > line_start else False
 
 
-def _keep_direction(ranked: list[UnitScore]) -> list[UnitScore]:
-    """Never answer with a unit that reverses the question's word order ("the COO reports to the
-    CEO" for "who reports to the COO?") when one of the model's next best units keeps it and says as
-    much of the question. Direction is rare in the fitting data, so the model alone weighs it little.
-    """
-    best = ranked[0] if ranked else None
-    if best is None or best.features["order"] >= 0:
-        return ranked
-    for unit in ranked[1:DIRECTION_RIVALS]:
-        if unit.features["order"] > 0 and unit.features["lex"] >= best.features["lex"]:
-            return [unit, *(u for u in ranked if u is not unit)]
-    return ranked
-
-
 @dataclass(frozen=True)
 class Answered:
-    """The answer stage's result: the span (or None), the confidence and the evidence behind it."""
+    """The answer stage's result: the span (or None), the confidence and the evidence behind it.
+
+    ``ranked`` is the units the answer is chosen from, best first (`index.answer.choose`);
+    ``scored`` every unit of the top passages in the answer model's order, before that choice.
+    """
 
     span: AnswerSpan | None
     confidence: float
     evidence: dict[str, float] = field(default_factory=dict)
     ranked: tuple[UnitScore, ...] = ()
+    scored: tuple[UnitScore, ...] = ()
 
 
 TOKEN_CACHE_SIZE = 200_000
@@ -196,26 +187,16 @@ class Answerer:
             self.entities,
             tokens_of,
         )
-        ranked = _keep_direction(rank_units(candidates, features, self.models.answer))
-        # A unit that names other things of the corpus (acronyms, defined terms) and not the one the
-        # question names is about something else ("the COO earns ..." for "what does a CCO earn"):
-        # never the answer. When such a unit is the best match of all and says more of what is asked
-        # than any unit about the right thing, the corpus answers the question about that other thing
-        # only ("what does the COO do in healthcare" when only the CCO's healthcare work is described).
-        first = ranked[0] if ranked else None
-        ranked = [u for u in ranked if not u.features["off_topic"]]
-        about_other = (
-            first is not None
-            and bool(first.features["off_topic"])
-            and (not ranked or ranked[0].features["lex"] < first.features["lex"])
-        )
+        scored = rank_units(candidates, features, self.models.answer)
+        order, about_other = choose([u.score for u in scored], [u.features for u in scored])
+        ranked = [scored[i] for i in order]
         evidence = self._evidence(tokens, passages, ranked, chunk_sims, tokens_of)
         if about_other:
-            return Answered(None, 0.0, evidence, tuple(ranked))
+            return Answered(None, 0.0, evidence, tuple(ranked), tuple(scored))
         x = np.asarray([[evidence[name] for name in CONFIDENCE_FEATURES]], dtype=np.float64)
         conf = sigmoid(float(self.models.confidence.logits(x)[0])) if ranked else 0.0
         span = self.span(ranked[0], passages) if ranked else None
-        return Answered(span, conf, evidence, tuple(ranked))
+        return Answered(span, conf, evidence, tuple(ranked), tuple(scored))
 
     def _evidence(
         self,
