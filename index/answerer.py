@@ -41,10 +41,36 @@ MAX_JOINED_WORDS = 45  # a list item joined with its lead-in stays a short answe
 EVIDENCE_PASSAGES = 3  # "is the question's vocabulary anywhere near the top?" looks at this many
 
 
-def _is_list_item(text: str, start: int) -> bool:
-    """True when the unit at `start` begins a list item (only a bullet or number before it on its line)."""
+def _item_depth(text: str, start: int) -> int | None:
+    """How far the list item that the unit at `start` begins is indented (only a bullet or number
+    before it on its line), or None when the unit begins no list item."""
     line_start = text.rfind("\n", 0, start) + 1
-    return bool(_ITEM_PREFIX.match(text, line_start, start)) if start > line_start else False
+    if start <= line_start or not _ITEM_PREFIX.match(text, line_start, start):
+        return None
+    prefix = text[line_start:start]
+    return len(prefix) - len(prefix.lstrip(" \t>"))
+
+
+def _is_list_item(text: str, start: int) -> bool:
+    """True when the unit at `start` begins a list item."""
+    return _item_depth(text, start) is not None
+
+
+def _lead_in(text: str, rows: list[tuple[int, int]], here: int) -> int | None:
+    """The unit that introduces the list item `rows[here]` begins: the nearest sentence before it
+    ending with ":" that is either not a list item or an item less indented (the item a nested list
+    hangs from: "- Three to five weeks in advance for:" above "  - Conference events ..."), with only
+    sibling or deeper items between. None for a unit that begins no item, or an item without one."""
+    depth = _item_depth(text, rows[here][0])
+    if depth is None:
+        return None
+    for j in range(here - 1, -1, -1):
+        s, e = rows[j]
+        other = _item_depth(text, s)
+        if other is not None and other >= depth:
+            continue
+        return j if text[s:e].rstrip().endswith(":") else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -118,13 +144,11 @@ class Answerer:
             doc = self.documents[passage.doc_id]
             rows = self.units_of(passage.chunk_id)
             heading = f"{doc.title} {passage.section}"
-            leadin = ""
+            spans = [(s, e) for _, s, e in rows]
             for i, (row, start, end) in enumerate(rows):
                 text = self.unit_texts[row]
-                item = _is_list_item(doc.text, start)
-                if not item:
-                    leadin = text if text.rstrip().endswith(":") else ""
-                context = f"{heading} {leadin}" if item else heading
+                lead = _lead_in(doc.text, spans, i)
+                context = heading if lead is None else f"{heading} {self.unit_texts[rows[lead][0]]}"
                 if not is_answerable_text(text):
                     continue
                 neighbours = tuple(rows[j][0] for j in (i - 1, i + 1) if 0 <= j < len(rows))
@@ -249,13 +273,9 @@ class Answerer:
             nxt = rows[here + 1]
             if _is_list_item(doc.text, nxt[0]):
                 return self._if_short(doc, start, nxt[1], (start, end))
-        if _is_list_item(doc.text, start):
-            for s, e in reversed(rows[:here]):
-                if _is_list_item(doc.text, s):
-                    continue
-                if doc.text[s:e].rstrip().endswith(":"):
-                    return self._if_short(doc, s, end, (start, end))
-                break
+        lead = _lead_in(doc.text, rows, here)
+        if lead is not None:
+            return self._if_short(doc, rows[lead][0], end, (start, end))
         return start, end
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Answer selection on documents like real ones: one test per failure seen on real documentation.
 
 The corpus (tests/data/answer-regressions/) is made up for these tests: hard-wrapped Markdown with
-front matter, a list of values after a lead-in, a table, a default stated under its heading, and
+front matter, a list of values after a lead-in, a nested list whose items hang from an item, a table, a default stated under its heading, and
 two sentences that differ only in the direction of a comparison.
 """
 
@@ -53,6 +53,13 @@ def test_a_value_in_a_list_item_comes_with_its_lead_in(regressions_index: Any) -
     answer = _answer(regressions_index, "How much leave do I earn per pay period after 5 years?")
     assert "5 hours per pay period" in answer
     assert answer.startswith("Leave accrues based on how long")  # the lead-in says what the value is
+
+
+def test_an_item_of_a_nested_list_comes_with_the_item_it_hangs_from(regressions_index: Any) -> None:
+    # "- Three to four weeks in advance for:" is itself a list item; its sub-items need it.
+    answer = _answer(regressions_index, "How far in advance do I ask for an absence longer than two weeks?")
+    assert answer.startswith("Three to four weeks in advance for:")
+    assert "An absence longer than two weeks" in answer
 
 
 def test_a_table_row_answers_with_its_column_headers(regressions_index: Any) -> None:
