@@ -1,8 +1,9 @@
 """Answer selection on documents like real ones: one test per failure seen on real documentation.
 
 The corpus (tests/data/answer-regressions/) is made up for these tests: hard-wrapped Markdown with
-front matter, a list of values after a lead-in, a nested list whose items hang from an item, a table, a default stated under its heading, and
-two sentences that differ only in the direction of a comparison.
+front matter, a list of values after a lead-in, a nested list whose items hang from an item, a
+table, a default stated under its heading, and two sentences that differ only in the direction of a
+comparison.
 """
 
 from __future__ import annotations
