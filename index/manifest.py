@@ -31,9 +31,10 @@ logger = logging.getLogger(__name__)
 
 # 3: every file checksummed and the manifest sealed (`index.integrity`); older indexes are rebuilt.
 FORMAT_VERSION = 3
-# Bumped whenever reading documents into chunks and units changes (Markdown reader, splitter):
-# an index built by another reader version is stale and rebuilt, even if the corpus is unchanged.
-READER_VERSION = 4
+# Bumped whenever reading documents into chunks and units changes (Markdown reader, splitter): an
+# index built by another reader version is stale and rebuilt, even if the corpus is unchanged.
+# 5: plain-text paragraphs of one sentence a line, or hard-wrapped, are no longer read as tables.
+READER_VERSION = 5
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

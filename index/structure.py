@@ -110,7 +110,8 @@ def plain_structure(text: str) -> Structure:
             views.extend(rows)
             continue
         views.append(Unit(block.start, block.end, " ".join(text[block.start : block.end].split())))
-        for start, end in split_sentences(text, block.start, block.end):
+        wrapped = _hard_wrapped(text[block.start : block.end].split("\n"))
+        for start, end in split_sentences(text, block.start, block.end, wrapped=wrapped):
             units.append(Unit(start, end, " ".join(text[start:end].split())))
     return Structure(tuple(blocks), tuple(units), tuple(views))
 
@@ -187,6 +188,9 @@ def _looks_like_heading(line: str) -> bool:
     return stripped[0].isupper() or stripped[0].isdigit()
 
 
+_ENDS_SENTENCE = re.compile(r"""[.!?:;…]["')\]]*\s*$""")
+
+
 def _classify(text: str, start: int, end: int) -> tuple[BlockKind, int]:
     body = text[start:end]
     lines = [ln for ln in body.split("\n") if ln.strip()]
@@ -202,7 +206,22 @@ def _classify(text: str, start: int, end: int) -> tuple[BlockKind, int]:
     bullets = sum(1 for ln in lines if _BULLET_LINE.match(ln))
     if bullets >= len(lines) - 1 and bullets:
         return "list", 0
-    return ("table" if len(lines) >= 3 else "para"), 0
+    return ("table" if len(lines) >= 3 and not _is_prose(lines) else "para"), 0
+
+
+def _is_prose(lines: list[str]) -> bool:
+    """Lines that are a paragraph, not the rows of a flattened table: every line ends a sentence
+    (one sentence a line), or the paragraph is hard-wrapped. A table's header row ends without a
+    stop, and so do its rows' cells; none of its lines continues the one before."""
+    return all(_ENDS_SENTENCE.search(ln) for ln in lines) or _hard_wrapped(lines)
+
+
+def _hard_wrapped(lines: list[str]) -> bool:
+    """A line breaks mid-sentence: it ends without a stop and the next begins in lower case."""
+    return any(
+        not _ENDS_SENTENCE.search(line) and nxt.lstrip()[:1].islower()
+        for line, nxt in zip(lines, lines[1:], strict=False)
+    )
 
 
 def parse_blocks(text: str) -> list[Block]:

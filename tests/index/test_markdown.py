@@ -584,3 +584,27 @@ def test_generated_markdown_keeps_every_invariant(front_matter: str, blocks: lis
         assert chunk.display.strip()
         for shown in (chunk.display, chunk.embed_text):
             assert not any(mark in shown for mark in ("{{<", "{%", "<!--"))
+
+
+def test_plain_text_lines_of_a_paragraph_are_not_table_rows() -> None:
+    # A block of three or more lines was read as a flattened table: its first line became a header
+    # (never an answer) and every line a row, cut wherever the file was wrapped.
+    one_a_line = (
+        "The editor stored the snippet in the checklist.\n"
+        "Reviewers flagged the snippet in March.\n"
+        "The fix escaped every bracket."
+    )
+    wrapped = (
+        "Unused leave carries over to the next year and\n"
+        "expires on March 31. Requests for more than two\n"
+        "weeks go to the head of the department."
+    )
+    table = "Feature Plan A Plan B\nPrice Ten dollars a month. Twenty dollars.\nSupport Email only. Phone."
+    structure = plain_structure("\n\n".join(["Leave notes", one_a_line, wrapped, table]))
+    assert [b.kind for b in structure.blocks] == ["heading", "para", "para", "table"]
+    assert [u.display for u in structure.units] == [
+        *one_a_line.split("\n"),
+        "Unused leave carries over to the next year and expires on March 31.",
+        "Requests for more than two weeks go to the head of the department.",
+        *table.split("\n")[1:],  # a table's header row is context, never an answer
+    ]
