@@ -34,7 +34,8 @@ FORMAT_VERSION = 3
 # Bumped whenever reading documents into chunks and units changes (Markdown reader, splitter): an
 # index built by another reader version is stale and rebuilt, even if the corpus is unchanged.
 # 5: plain-text paragraphs of one sentence a line, or hard-wrapped, are no longer read as tables.
-READER_VERSION = 5
+# 6: plain-text list items are units of their own, their wrapped lines joined.
+READER_VERSION = 6
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -110,10 +110,24 @@ def plain_structure(text: str) -> Structure:
             views.extend(rows)
             continue
         views.append(Unit(block.start, block.end, " ".join(text[block.start : block.end].split())))
-        wrapped = _hard_wrapped(text[block.start : block.end].split("\n"))
-        for start, end in split_sentences(text, block.start, block.end, wrapped=wrapped):
-            units.append(Unit(start, end, " ".join(text[start:end].split())))
+        for seg_start, seg_end in _items(text, block.start, block.end):
+            wrapped = _hard_wrapped(text[seg_start:seg_end].split("\n"))
+            for start, end in split_sentences(text, seg_start, seg_end, wrapped=wrapped):
+                units.append(Unit(start, end, " ".join(text[start:end].split())))
     return Structure(tuple(blocks), tuple(units), tuple(views))
+
+
+def _items(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A block cut where each bullet line begins: the lead-in before the first bullet, then every
+    item with its wrapped continuation lines (so a hard-wrapped item is read whole, and an item
+    never runs into the next)."""
+    cuts = [start]
+    pos = start
+    for line in text[start:end].split("\n"):
+        if pos > start and _BULLET_LINE.match(line):
+            cuts.append(pos)
+        pos += len(line) + 1
+    return [(a, b - 1 if b < end else b) for a, b in zip(cuts, [*cuts[1:], end], strict=True)]
 
 
 def _table_rows(text: str, block: Block) -> list[Unit]:

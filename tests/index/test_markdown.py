@@ -608,3 +608,25 @@ def test_plain_text_lines_of_a_paragraph_are_not_table_rows() -> None:
         "Requests for more than two weeks go to the head of the department.",
         *table.split("\n")[1:],  # a table's header row is context, never an answer
     ]
+
+
+def test_plain_text_list_items_are_read_whole_and_apart() -> None:
+    text = (
+        "Kinds\n\n"
+        "There are three kinds of hooks:\n"
+        " * Explicit hooks.  These run when a program asks for them\n"
+        "   by name, at any time.\n"
+        " * File hooks.  These run when a matching file is\n"
+        "   installed.\n"
+        " * Future hooks.\n\n"
+        "That is all."
+    )
+    assert [u.display for u in plain_structure(text).units] == [
+        "There are three kinds of hooks:",
+        "Explicit hooks.",
+        "These run when a program asks for them by name, at any time.",
+        "File hooks.",
+        "These run when a matching file is installed.",
+        "Future hooks.",
+        "That is all.",
+    ]
