@@ -90,6 +90,9 @@ _WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 # the three pool corpora, with the other features as shipped: every fold chooses 2
 # (bench/lead_tokens.py, bench/results/2026-11-30_lead_tokens.md).
 LEAD_TOKENS = 2
+# A unit this short (in words) is a heading-like sentence (the ``short`` feature): it names a
+# subject, and the sentence after it often says what is asked about it.
+SHORT_WORDS = 6
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,7 @@ def unit_features(
                 float(question.wants_number and bool(_HAS_NUMBER.search(cand.text))),
                 float(cand.text.rstrip().endswith(":")),
                 float(cand.is_row),
-                float(words < 6),
+                float(words < SHORT_WORDS),
                 float(words > 40),
                 0.0,
                 0.0,
@@ -405,14 +408,25 @@ def choose(scores: Sequence[float], features: Sequence[Mapping[str, float]]) -> 
 
 
 def extend_anaphora(best: UnitScore, units_in_chunk: list[tuple[int, int]], doc_text: str) -> tuple[int, int]:
-    """Join the preceding sentence when the answer starts with "They/This/It ..." (it needs its subject)."""
+    """Join the preceding sentence when the answer starts with "They/This/It ..." (it needs its
+    subject), and the following one when the answer only names its subject ("File hooks." or
+    "Change the passcode.", fewer than `SHORT_WORDS` words) and that sentence goes on about it
+    ("These run when ...", "It must be ..."). Never across a paragraph break."""
     cand = best.candidate
-    if not _ANAPHOR.match(cand.text):
-        return cand.start, cand.end
-    previous = [(s, e) for s, e in units_in_chunk if e <= cand.start]
-    if previous and "\n\n" not in doc_text[previous[-1][1] : cand.start]:
-        return previous[-1][0], cand.end
-    return cand.start, cand.end
+    start, end = cand.start, cand.end
+    if _ANAPHOR.match(cand.text):
+        previous = [(s, e) for s, e in units_in_chunk if e <= cand.start]
+        if previous and "\n\n" not in doc_text[previous[-1][1] : cand.start]:
+            start = previous[-1][0]
+    elif len(cand.text.split()) < SHORT_WORDS:
+        following = [(s, e) for s, e in units_in_chunk if s >= cand.end]
+        if (
+            following
+            and _ANAPHOR.match(doc_text[following[0][0] : following[0][1]])
+            and "\n\n" not in doc_text[cand.end : following[0][0]]
+        ):
+            end = following[0][1]
+    return start, end
 
 
 def sigmoid(z: float) -> float:

@@ -8,7 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.answer import FEATURES, Candidate, QuestionInfo, load_models, question_tokens, unit_features
+from index.answer import (
+    FEATURES,
+    Candidate,
+    QuestionInfo,
+    UnitScore,
+    extend_anaphora,
+    load_models,
+    question_tokens,
+    unit_features,
+)
 
 
 def _features(question: str, texts: list[str]) -> list[dict[str, float]]:
@@ -88,3 +97,45 @@ def test_weights_fitted_on_other_features_are_refused(tmp_path: Path) -> None:
     stale.write_text(json.dumps(shipped), encoding="utf-8")
     with pytest.raises(ValueError, match="rerun bench/fit_answers.py"):
         load_models(stale)
+
+
+def _unit(text: str, doc: str) -> UnitScore:
+    start = doc.index(text)
+    cand = Candidate(
+        row=0,
+        chunk_id=0,
+        rank=1,
+        gap=0.0,
+        start=start,
+        end=start + len(text),
+        text=text,
+        context="",
+        neighbours=(),
+        is_row=False,
+    )
+    return UnitScore(cand, 0.0, {})
+
+
+def test_a_sentence_that_only_names_its_subject_is_shown_with_the_one_that_goes_on() -> None:
+    doc = "Kinds of hooks: File hooks. These run when a matching file is installed. Timer hooks run hourly."
+    units = [
+        (doc.index(t), doc.index(t) + len(t))
+        for t in (
+            "Kinds of hooks:",
+            "File hooks.",
+            "These run when a matching file is installed.",
+            "Timer hooks run hourly.",
+        )
+    ]
+    start, end = extend_anaphora(_unit("File hooks.", doc), units, doc)
+    assert doc[start:end] == "File hooks. These run when a matching file is installed."
+    # "These ..." still takes its subject from before; a long sentence is not extended.
+    start, end = extend_anaphora(_unit("These run when a matching file is installed.", doc), units, doc)
+    assert doc[start:end] == "File hooks. These run when a matching file is installed."
+    start, end = extend_anaphora(_unit("Timer hooks run hourly.", doc), units, doc)
+    assert doc[start:end] == "Timer hooks run hourly."
+    # Never across a paragraph break.
+    split = doc.replace("File hooks. These", "File hooks.\n\nThese")
+    units = [(split.index(t), split.index(t) + len(t)) for t in ("File hooks.", "These run")]
+    start, end = extend_anaphora(_unit("File hooks.", split), units, split)
+    assert split[start:end] == "File hooks."
