@@ -1,46 +1,18 @@
 """Read one file into text: one function per format, each returning a `Loaded`.
 
 Offsets of every citation point into the text these functions return, so they return the file's
-text verbatim (.txt, .md) or the visible text of the page (.html), never a reformatted copy.
+text verbatim (.txt, .md) or the visible text of the page (.html, written as Markdown-like text by
+`corpus.html_text`), never a reformatted copy.
 Formats with their own parsers live beside this module (`corpus.pdf`, `corpus.office`);
 `corpus.registry` maps each file suffix to its reader.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
-_BLOCK_TAGS = {
-    "p",
-    "div",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "li",
-    "ul",
-    "ol",
-    "table",
-    "tr",
-    "br",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "pre",
-    "main",
-    "aside",
-    "nav",
-    "dt",
-    "dd",
-}
-_SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "head"}
+from corpus.html_text import html_to_markdown
 
 
 @dataclass(frozen=True)
@@ -90,56 +62,13 @@ def read_markdown(path: Path) -> Loaded:
     return Loaded(read_text_file(path), meta={"format": "markdown"})
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title: str | None = None
-        self._skip_depth = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002
-        if tag in _SKIP_TAGS:
-            self._skip_depth += 1
-        if tag == "title":
-            self._in_title = True
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n\n" if tag.startswith("h") or tag == "p" else "\n")
-        if tag == "li":
-            self.parts.append("• ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS and self._skip_depth:
-            self._skip_depth -= 1
-        if tag == "title":
-            self._in_title = False
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n\n" if tag.startswith("h") or tag == "p" else "\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title = (self.title or "") + data.strip()
-            return
-        if not self._skip_depth:
-            self.parts.append(re.sub(r"[ \t\r\n]+", " ", data))
-
-
 def read_html_file(path: Path) -> tuple[str, str | None]:
-    """Strip an HTML page to its visible text, one block element a paragraph.
-
-    Returns:
-        The text (paragraphs separated by blank lines) and the page's ``<title>``, if any.
-    """
-    parser = _TextExtractor()
-    parser.feed(read_text_file(path))
-    parser.close()
-    text = "".join(parser.parts)
-    lines = [line.strip() for line in text.split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text, parser.title
+    """An HTML page as Markdown-like text (`corpus.html_text`), and its ``<title>``, if any."""
+    return html_to_markdown(read_text_file(path))
 
 
 def read_html(path: Path) -> Loaded:
-    """Read an HTML page as its visible text, titled by its ``<title>``."""
+    """Read an HTML page as Markdown-like text (headings, lists, tables with their header row),
+    titled by its ``<title>``; the index reads it with its Markdown parser."""
     text, title = read_html_file(path)
-    return Loaded(text, title=title or None, meta={"format": "html"})
+    return Loaded(text, title=title or None, meta={"format": "markdown"})

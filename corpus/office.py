@@ -8,7 +8,7 @@ way it reads a Markdown file (``meta["format"] = "markdown"``). Blocks keep docu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from pptx.slide import Slide
 from pptx.text.text import TextFrame
 
 from corpus.loaders import Loaded, UnreadableFile
+from corpus.markdown_text import gfm_table, one_line
 
 ENCRYPTED = "encrypted (password-protected Office file)"
 CORRUPT_DOCX = "corrupt or unreadable DOCX"
@@ -35,28 +36,6 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADING_STYLE = re.compile(r"heading\s*([1-9])", re.IGNORECASE)
 _LIST_ITEM = re.compile(r" *- ")
 _BULLET_PLACEHOLDERS = {PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT}
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _cell(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
-
-
-def gfm_table(rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table: the first row is the header, short rows are padded.
-
-    Returns:
-        The table's lines (no trailing newline), or ``""`` when every cell is empty.
-    """
-    if not any(cell.strip() for row in rows for cell in row):
-        return ""
-    width = max(len(row) for row in rows)
-    cells = [[_cell(cell) for cell in row] + [""] * (width - len(row)) for row in rows]
-    lines = [cells[0], ["---"] * width, *cells[1:]]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 
 
 def _open_error(path: Path, corrupt: str) -> UnreadableFile:
@@ -95,10 +74,10 @@ def word_paragraph(paragraph: Paragraph) -> str:
         return ""
     level = _heading_level(paragraph)
     if level:
-        return "#" * level + " " + _one_line(text)
+        return "#" * level + " " + one_line(text)
     depth = _list_depth(paragraph)
     if depth is not None:
-        return "  " * depth + "- " + _one_line(text)
+        return "  " * depth + "- " + one_line(text)
     return text
 
 
@@ -158,7 +137,7 @@ def read_docx(path: Path) -> Loaded:
         for block in _word_blocks(document.element.body, document)
     ]
     headings = (block.lstrip("#").strip() for block in blocks if block.startswith("#"))
-    title = _one_line(document.core_properties.title or "") or next(headings, None)
+    title = one_line(document.core_properties.title or "") or next(headings, None)
     return Loaded(_join(blocks), title=title, meta={"format": "markdown"})
 
 
@@ -171,7 +150,7 @@ def _is_bullet_body(shape: BaseShape) -> bool:
 
 def _text_frame(frame: TextFrame, bullets: bool) -> list[str]:
     """Paragraphs of a text frame; in a body placeholder with several, as nested list items."""
-    paragraphs = [(p.level, _one_line(p.text)) for p in frame.paragraphs]
+    paragraphs = [(p.level, one_line(p.text)) for p in frame.paragraphs]
     paragraphs = [(level, text) for level, text in paragraphs if text]
     if bullets and len(paragraphs) > 1:
         return ["\n".join("  " * level + "- " + text for level, text in paragraphs)]
@@ -192,7 +171,7 @@ def _shape_blocks(shape: BaseShape) -> list[str]:
 
 def _notes(slide: Slide) -> str:
     frame = slide.notes_slide.notes_text_frame if slide.has_notes_slide else None
-    lines = [_one_line(p.text) for p in frame.paragraphs] if frame is not None else []
+    lines = [one_line(p.text) for p in frame.paragraphs] if frame is not None else []
     text = "\n".join(line for line in lines if line)
     return f"{NOTES_LABEL} {text}" if text else ""
 
@@ -200,7 +179,7 @@ def _notes(slide: Slide) -> str:
 def slide_title(slide: Slide) -> str:
     """The text of the slide's title placeholder, on one line ("" when it has none)."""
     title = slide.shapes.title
-    return _one_line(title.text_frame.text) if title is not None and title.has_text_frame else ""
+    return one_line(title.text_frame.text) if title is not None and title.has_text_frame else ""
 
 
 def slide_text(slide: Slide, number: int) -> str:
@@ -235,5 +214,5 @@ def read_pptx(path: Path) -> Loaded:
         starts.append(offset)
         offset += len(text) + 2
     titles = (slide_title(slide) for slide in presentation.slides)
-    title = _one_line(presentation.core_properties.title or "") or next((t for t in titles if t), None)
+    title = one_line(presentation.core_properties.title or "") or next((t for t in titles if t), None)
     return Loaded("\n\n".join(texts), title=title, slides=tuple(starts), meta={"format": "markdown"})

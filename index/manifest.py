@@ -35,7 +35,8 @@ FORMAT_VERSION = 3
 # index built by another reader version is stale and rebuilt, even if the corpus is unchanged.
 # 5: plain-text paragraphs of one sentence a line, or hard-wrapped, are no longer read as tables.
 # 6: plain-text list items are units of their own, their wrapped lines joined.
-READER_VERSION = 6
+# 7: HTML pages are written as Markdown (headings, lists, tables with headers, code; no navigation).
+READER_VERSION = 7
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -39,7 +39,7 @@ def test_plain_formats_record_their_format(tmp_path: Path) -> None:
     assert load_file(tmp_path / "a.mdx").meta == {"format": "markdown"}
     assert (load_file(tmp_path / "b.htm").title, load_file(tmp_path / "b.htm").meta) == (
         "B",
-        {"format": "html"},
+        {"format": "markdown"},  # written as Markdown, read by the index's Markdown parser
     )
 
 
