@@ -111,6 +111,8 @@ class Candidate:
         neighbours: Rows of the units right before and after it in the same chunk.
         is_row: A table row.
         previous: Row of the unit right before it in the same chunk (what "They ..." refers to).
+        cells: For a table row, its cells' own text (the row as written, without the column names
+            its readable text repeats); the lexical features read it, the names count as context.
     """
 
     row: int
@@ -124,6 +126,7 @@ class Candidate:
     neighbours: tuple[int, ...]
     is_row: bool
     previous: int | None = None
+    cells: str | None = None
 
 
 @dataclass(frozen=True)
@@ -307,8 +310,8 @@ def unit_features(
 
     for cand in candidates:
         sim = sim_of[cand.row]
-        u_tokens = tokens_of(cand.text)
-        ctx_tokens = tokens_of(cand.context)
+        u_tokens = tokens_of(cand.text if cand.cells is None else cand.cells)
+        ctx_tokens = tokens_of(cand.context if cand.cells is None else f"{cand.context} {cand.text}")
         nb_tokens = [t for r in cand.neighbours for t in tokens_of(text_of(r))]
         nb_sim = max((sim_of[r] for r in cand.neighbours), default=0.0)
         words = len(cand.text.split())

@@ -152,6 +152,7 @@ class Answerer:
                 if not is_answerable_text(text):
                     continue
                 neighbours = tuple(rows[j][0] for j in (i - 1, i + 1) if 0 <= j < len(rows))
+                row_like = doc.text[start : start + 1] in ("|", "<")
                 out.append(
                     Candidate(
                         row=row,
@@ -163,7 +164,8 @@ class Answerer:
                         text=text,
                         context=context,
                         neighbours=neighbours,
-                        is_row=doc.text[start : start + 1] in ("|", "<"),
+                        is_row=row_like,
+                        cells=doc.text[start:end] if row_like else None,
                         previous=rows[i - 1][0] if i else None,
                     )
                 )

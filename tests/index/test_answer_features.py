@@ -139,3 +139,40 @@ def test_a_sentence_that_only_names_its_subject_is_shown_with_the_one_that_goes_
     units = [(split.index(t), split.index(t) + len(t)) for t in ("File hooks.", "These run")]
     start, end = extend_anaphora(_unit("File hooks.", split), units, split)
     assert split[start:end] == "File hooks."
+
+
+def test_a_table_row_says_the_question_by_its_cells_not_by_the_column_names_it_repeats() -> None:
+    # Both rows read "Mode: … · Pod: …": the column names are in every row's readable text. Only
+    # the row whose cell says "Pod" covers the question's word; the names are context.
+    texts = ["Mode: shared · Pod: no", "Mode: single · Pod: only one Pod"]
+    cells = ["| shared | no |", "| single | only one Pod |"]
+    vectors = np.ones((2, 4), dtype=np.float32) / 2.0
+    candidates = [
+        Candidate(
+            row=i,
+            chunk_id=0,
+            rank=1,
+            gap=0.0,
+            start=0,
+            end=len(c),
+            text=t,
+            context="Access modes",
+            neighbours=(),
+            is_row=True,
+            cells=c,
+        )
+        for i, (t, c) in enumerate(zip(texts, cells, strict=True))
+    ]
+    info = QuestionInfo(
+        text="Which mode allows one Pod?",
+        tokens=question_tokens("Which mode allows one Pod?"),
+        vector=np.ones(4, dtype=np.float32) / 2.0,
+        wants_number=False,
+        entities=frozenset(),
+    )
+    matrix = unit_features(info, candidates, vectors, {0: 0.5}, lambda row: texts[row], lambda _t: 1.0)
+    header_only, in_cells = (dict(zip(FEATURES, row, strict=True)) for row in matrix)
+    assert header_only["lex"] == 0.0  # "mode" and "pod" are only its column names
+    assert in_cells["lex"] == pytest.approx(0.5)  # "one", "pod" (of: mode, allow, one, pod)
+    assert header_only["lex_ctx"] == pytest.approx(0.5)  # the names count as context
+    assert in_cells["lex_ctx"] == pytest.approx(0.75)
