@@ -20,9 +20,11 @@ from index.answer import (
 )
 
 
-def _features(question: str, texts: list[str]) -> list[dict[str, float]]:
+def _features(
+    question: str, texts: list[str], *, cells: list[str] | None = None, context: str = ""
+) -> list[dict[str, float]]:
     """The features of `texts` as candidate units of one passage (embeddings all equal: only the
-    text-shaped features differ)."""
+    text-shaped features differ); with `cells`, they are table rows with these cells."""
     vectors = np.ones((len(texts), 4), dtype=np.float32) / 2.0
     candidates = [
         Candidate(
@@ -33,9 +35,10 @@ def _features(question: str, texts: list[str]) -> list[dict[str, float]]:
             start=0,
             end=len(t),
             text=t,
-            context="",
+            context=context,
             neighbours=(),
-            is_row=False,
+            is_row=cells is not None,
+            cells=cells[i] if cells is not None else None,
         )
         for i, t in enumerate(texts)
     ]
@@ -144,34 +147,12 @@ def test_a_sentence_that_only_names_its_subject_is_shown_with_the_one_that_goes_
 def test_a_table_row_says_the_question_by_its_cells_not_by_the_column_names_it_repeats() -> None:
     # Both rows read "Mode: … · Pod: …": the column names are in every row's readable text. Only
     # the row whose cell says "Pod" covers the question's word; the names are context.
-    texts = ["Mode: shared · Pod: no", "Mode: single · Pod: only one Pod"]
-    cells = ["| shared | no |", "| single | only one Pod |"]
-    vectors = np.ones((2, 4), dtype=np.float32) / 2.0
-    candidates = [
-        Candidate(
-            row=i,
-            chunk_id=0,
-            rank=1,
-            gap=0.0,
-            start=0,
-            end=len(c),
-            text=t,
-            context="Access modes",
-            neighbours=(),
-            is_row=True,
-            cells=c,
-        )
-        for i, (t, c) in enumerate(zip(texts, cells, strict=True))
-    ]
-    info = QuestionInfo(
-        text="Which mode allows one Pod?",
-        tokens=question_tokens("Which mode allows one Pod?"),
-        vector=np.ones(4, dtype=np.float32) / 2.0,
-        wants_number=False,
-        entities=frozenset(),
+    header_only, in_cells = _features(
+        "Which mode allows one Pod?",
+        ["Mode: shared · Pod: no", "Mode: single · Pod: only one Pod"],
+        cells=["| shared | no |", "| single | only one Pod |"],
+        context="Access modes",
     )
-    matrix = unit_features(info, candidates, vectors, {0: 0.5}, lambda row: texts[row], lambda _t: 1.0)
-    header_only, in_cells = (dict(zip(FEATURES, row, strict=True)) for row in matrix)
     assert header_only["lex"] == 0.0  # "mode" and "pod" are only its column names
     assert in_cells["lex"] == pytest.approx(0.5)  # "one", "pod" (of: mode, allow, one, pod)
     assert header_only["lex_ctx"] == pytest.approx(0.5)  # the names count as context
