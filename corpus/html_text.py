@@ -52,14 +52,16 @@ class _Table:
 
 
 class _MarkdownWriter(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, *, only_main: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self.blocks: list[str] = []
         self.title: str | None = None
         self._inline: list[str] = []
         self._prefix = ""  # "# " for a heading, "  - " for a list item, "**" for a term
         self._suffix = ""
-        self._skip = 0
+        self._skipped: list[list[str | int]] = []  # [tag, how deep it nests] of the element left out
+        self._main: list[list[str | int]] = []  # the same for the page's main content element
+        self._only_main = only_main  # the page marks its main content: nothing outside it is read
         self._in_title = False
         self._lists: list[list[int]] = []  # per open list: [next number] for <ol>, [] for <ul>
         self._items: list[int] = []  # per open list item: the column its text starts at
@@ -67,7 +69,6 @@ class _MarkdownWriter(HTMLParser):
         self._tables: list[_Table] = []
         self._pre: list[str] | None = None
         self._links: list[tuple[bool, int]] = []  # (points inside the page, where its text starts)
-        self._navigation: list[str] = []  # open elements with role="navigation"
 
     # -- blocks ----------------------------------------------------------------------------------
     def _flush(self) -> None:
@@ -83,18 +84,42 @@ class _MarkdownWriter(HTMLParser):
         self._flush()
         self._prefix, self._suffix = prefix, suffix
 
+    @property
+    def _skip(self) -> bool:
+        """Inside an element left out, or outside the main content of a page that marks it."""
+        return bool(self._skipped) or (self._only_main and not self._main)
+
+    @staticmethod
+    def _enter(stack: list[list[str | int]], tag: str, starts: bool) -> None:
+        """Count `tag` into `stack`: a new element when `starts`, else a nested one of its tag."""
+        if stack and stack[-1][0] == tag:
+            stack[-1][1] = int(stack[-1][1]) + 1
+        elif starts:
+            stack.append([tag, 1])
+
+    @staticmethod
+    def _leave(stack: list[list[str | int]], tag: str) -> bool:
+        """Count `tag` out of `stack`; True when that closes the element the stack tracks."""
+        if not stack or stack[-1][0] != tag:
+            return False
+        stack[-1][1] = int(stack[-1][1]) - 1
+        if int(stack[-1][1]) == 0:
+            stack.pop()
+            return True
+        return False
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: C901
+        attributes = dict(attrs)
         if tag == "title":
             self._in_title = True
-        if tag in _SKIP_TAGS or (self._skip and tag == "nav"):
-            self._skip += 1
-        elif _is_navigation(dict(attrs)):
-            self._navigation.append(tag)
-            self._skip += 1
+        if tag == "body":  # </head> may be left out
+            self._skipped = [entry for entry in self._skipped if entry[0] != "head"]
+        self._enter(self._main, tag, _is_main(tag, attributes) and not self._skipped)
+        self._enter(self._skipped, tag, tag in _SKIP_TAGS or _is_navigation(attributes))
         if self._skip or self._in_title or self._pre is not None:
             return
         if tag == "a":
-            href = dict(attrs).get("href") or ""
+            href = attributes.get("href") or ""
             self._links.append((href.startswith("#"), len(self._current())))
         elif tag in _TABLE_TAGS:
             self._table_start(tag)
@@ -133,12 +158,11 @@ class _MarkdownWriter(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
-        if (tag in _SKIP_TAGS or self._navigation[-1:] == [tag]) and self._skip:
-            if tag not in _SKIP_TAGS:
-                self._navigation.pop()
-            self._skip -= 1
-            return
-        if self._skip:
+        was_skipped = self._skip
+        self._leave(self._skipped, tag)
+        if self._leave(self._main, tag) and not self._skipped:
+            self._flush()
+        if was_skipped:
             return
         if tag == "pre" and self._pre is not None:
             self._end_code()
@@ -241,6 +265,11 @@ class _MarkdownWriter(HTMLParser):
         return "\n\n".join(block for block in self.blocks if block.strip())
 
 
+def _is_main(tag: str, attrs: dict[str, str | None]) -> bool:
+    """The element a page marks as its main content (``<main>`` or ``role="main"``)."""
+    return tag == "main" or attrs.get("role") == "main"
+
+
 def _is_navigation(attrs: dict[str, str | None]) -> bool:
     """An element that a page marks as navigation (``role="navigation"``, or a class such as
     ``nav-panel``, ``sidebar``, ``breadcrumb``): the generator's menus, not the page's text."""
@@ -259,9 +288,14 @@ def _table_blocks(rows: list[list[str]], has_header: bool) -> list[str]:
     return [gfm_table([[row[i] for i in keep] for row in padded])]
 
 
+_MAIN = re.compile(r"<main[\s>]|\brole\s*=\s*[\"']?main\b", re.I)
+
+
 def html_to_markdown(html: str) -> tuple[str, str | None]:
-    """The page as Markdown-like text, and its ``<title>`` (None when it has none)."""
-    writer = _MarkdownWriter()
+    """The page as Markdown-like text, and its ``<title>`` (None when it has none). A page that
+    marks its main content (``<main>``, ``role="main"``) is read from there only: its header,
+    footer and sidebars repeat on every page and answer nothing."""
+    writer = _MarkdownWriter(only_main=_MAIN.search(html) is not None)
     writer.feed(html)
     writer.close()
     text = writer.text()

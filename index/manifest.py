@@ -36,7 +36,8 @@ FORMAT_VERSION = 3
 # 5: plain-text paragraphs of one sentence a line, or hard-wrapped, are no longer read as tables.
 # 6: plain-text list items are units of their own, their wrapped lines joined.
 # 7: HTML pages are written as Markdown (headings, lists, tables with headers, code; no navigation).
-READER_VERSION = 7
+# 8: an HTML page that marks its main content (<main>, role="main") is read from there only.
+READER_VERSION = 8
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -95,3 +95,23 @@ def test_a_layout_table_is_read_a_row_a_line_and_empty_columns_go() -> None:
         "<table><tr><th>Key</th><th>Note</th><th>Value</th></tr><tr><td>a</td><td></td><td>1</td></tr></table>"
     )
     assert text == "cif: · The Basics\n\nabi: · Introduction\n\n| Key | Value |\n| --- | --- |\n| a | 1 |"
+
+
+def test_a_page_that_marks_its_main_content_is_read_from_there() -> None:
+    text, title = html_to_markdown(
+        "<html><head><title>Setup</title><body>"  # </head> left out, as HTML allows
+        "<header><p>Acme Docs</p></header>"
+        '<div class="wrapper"><div role="navigation"><div><p>Menu</p></div><p>More menu</p></div>'
+        '<div role="main"><div><h1>Setup</h1><p>Install the agent first.</p></div>'
+        "<p>Then start it.</p></div></div>"
+        "<footer><p>Copyright Acme. Edit this page.</p></footer></body></html>"
+    )
+    assert title == "Setup"
+    assert text == "# Setup\n\nInstall the agent first.\n\nThen start it."
+
+
+def test_navigation_ends_where_its_element_ends() -> None:
+    text, _ = html_to_markdown(
+        '<div role="navigation"><div><p>Menu</p></div><div>Index</div></div><p>Body text stays.</p>'
+    )
+    assert text == "Body text stays."
