@@ -4,10 +4,11 @@ The page's visible text is written out as the Markdown the index's parser reads 
 PowerPoint readers do): ``<h1>``-``<h6>`` become ``#`` headings, list items ``-`` / ``1.`` items
 (nested by depth), tables GitHub-flavoured Markdown tables whose header row names every cell
 (so a row is answered with its column names), ``<pre>`` a fenced code block, a definition term a
-bold line (a minor heading over its definition). Scripts, styles and the ``¶`` / ``#``
-permalinks that documentation generators put after headings are left out; text that Markdown
-would take for a tag is written as entities. Offsets of citations point into this text, which
-the viewer shows.
+bold line (a minor heading over its definition). Scripts, styles, the site's navigation and the
+``¶`` / ``#`` permalinks that documentation generators put after headings are left out, and a page
+that marks its main content (``<main>``, ``role="main"``) is read from there only; text that
+Markdown would take for a tag is written as entities. Offsets of citations point into this text,
+which the viewer shows.
 
 Built on the standard library's `html.parser`, which tolerates the unclosed tags of real pages.
 """
