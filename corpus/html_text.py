@@ -295,9 +295,13 @@ _MAIN = re.compile(r"<main[\s>]|\brole\s*=\s*[\"']?main\b", re.I)
 def html_to_markdown(html: str) -> tuple[str, str | None]:
     """The page as Markdown-like text, and its ``<title>`` (None when it has none). A page that
     marks its main content (``<main>``, ``role="main"``) is read from there only: its header,
-    footer and sidebars repeat on every page and answer nothing."""
-    writer = _MarkdownWriter(only_main=_MAIN.search(html) is not None)
-    writer.feed(html)
-    writer.close()
-    text = writer.text()
-    return re.sub(r"\n{3,}", "\n\n", text).strip(), writer.title or None
+    footer and sidebars repeat on every page and answer nothing. (When that reading finds no text,
+    say the mark was only in a script, the whole page is read.)"""
+    for only_main in [True, False] if _MAIN.search(html) else [False]:
+        writer = _MarkdownWriter(only_main=only_main)
+        writer.feed(html)
+        writer.close()
+        text = re.sub(r"\n{3,}", "\n\n", writer.text()).strip()
+        if text:
+            break
+    return text, writer.title or None

@@ -115,3 +115,8 @@ def test_navigation_ends_where_its_element_ends() -> None:
         '<div role="navigation"><div><p>Menu</p></div><div>Index</div></div><p>Body text stays.</p>'
     )
     assert text == "Body text stays."
+
+
+def test_a_main_mark_seen_only_in_a_script_does_not_hide_the_page() -> None:
+    text, _ = html_to_markdown('<script>el.setAttribute("role", "main")</script><p>All of the text.</p>')
+    assert text == "All of the text."
