@@ -149,10 +149,11 @@ class Answerer:
                 text = self.unit_texts[row]
                 lead = _lead_in(doc.text, spans, i)
                 context = heading if lead is None else f"{heading} {self.unit_texts[rows[lead][0]]}"
-                if not is_answerable_text(text):
+                row_like = doc.text[start : start + 1] in ("|", "<")
+                # A row is judged by its cells: a column named "Supported?" makes no row a question.
+                if not is_answerable_text(doc.text[start:end] if row_like else text):
                     continue
                 neighbours = tuple(rows[j][0] for j in (i - 1, i + 1) if 0 <= j < len(rows))
-                row_like = doc.text[start : start + 1] in ("|", "<")
                 out.append(
                     Candidate(
                         row=row,

@@ -83,3 +83,9 @@ def test_off_topic_questions_abstain(regressions_index: Any) -> None:
     for question in ("What is the tallest mountain in Africa?", "How many strings does a violin have?"):
         result = regressions_index.query(question)
         assert result.abstained and result.answer is None, question
+
+
+def test_a_row_under_a_column_named_with_a_question_mark_can_answer(regressions_index: Any) -> None:
+    # "Required?" names a column; it does not make every row of the table a question.
+    answer = _answer(regressions_index, "Which setting allows extra instances above the desired count?")
+    assert answer.startswith("Setting: maxSurge")
