@@ -44,6 +44,14 @@ _ESCAPES = {"<": "&lt;", "&": "&amp;"}
 
 
 @dataclass
+class _Open:
+    """An element being tracked (left out, or the main content) and how deep its tag nests in it."""
+
+    tag: str
+    depth: int = 1
+
+
+@dataclass
 class _Table:
     rows: list[list[str]] = field(default_factory=list)
     cell: list[str] | None = None
@@ -60,8 +68,8 @@ class _MarkdownWriter(HTMLParser):
         self._inline: list[str] = []
         self._prefix = ""  # "# " for a heading, "  - " for a list item, "**" for a term
         self._suffix = ""
-        self._skipped: list[list[str | int]] = []  # [tag, how deep it nests] of the element left out
-        self._main: list[list[str | int]] = []  # the same for the page's main content element
+        self._skipped: list[_Open] = []  # the elements left out, innermost last
+        self._main: list[_Open] = []  # the page's main content element
         self._only_main = only_main  # the page marks its main content: nothing outside it is read
         self._in_title = False
         self._lists: list[list[int]] = []  # per open list: [next number] for <ol>, [] for <ul>
@@ -91,20 +99,20 @@ class _MarkdownWriter(HTMLParser):
         return bool(self._skipped) or (self._only_main and not self._main)
 
     @staticmethod
-    def _enter(stack: list[list[str | int]], tag: str, starts: bool) -> None:
+    def _enter(stack: list[_Open], tag: str, starts: bool) -> None:
         """Count `tag` into `stack`: a new element when `starts`, else a nested one of its tag."""
-        if stack and stack[-1][0] == tag:
-            stack[-1][1] = int(stack[-1][1]) + 1
+        if stack and stack[-1].tag == tag:
+            stack[-1].depth += 1
         elif starts:
-            stack.append([tag, 1])
+            stack.append(_Open(tag))
 
     @staticmethod
-    def _leave(stack: list[list[str | int]], tag: str) -> bool:
+    def _leave(stack: list[_Open], tag: str) -> bool:
         """Count `tag` out of `stack`; True when that closes the element the stack tracks."""
-        if not stack or stack[-1][0] != tag:
+        if not stack or stack[-1].tag != tag:
             return False
-        stack[-1][1] = int(stack[-1][1]) - 1
-        if int(stack[-1][1]) == 0:
+        stack[-1].depth -= 1
+        if stack[-1].depth == 0:
             stack.pop()
             return True
         return False
@@ -114,7 +122,7 @@ class _MarkdownWriter(HTMLParser):
         if tag == "title":
             self._in_title = True
         if tag == "body":  # </head> may be left out
-            self._skipped = [entry for entry in self._skipped if entry[0] != "head"]
+            self._skipped = [entry for entry in self._skipped if entry.tag != "head"]
         self._enter(self._main, tag, _is_main(tag, attributes) and not self._skipped)
         self._enter(self._skipped, tag, tag in _SKIP_TAGS or _is_navigation(attributes))
         if self._skip or self._in_title or self._pre is not None:

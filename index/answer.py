@@ -109,10 +109,10 @@ class Candidate:
         text: Its readable text.
         context: Title and heading path of its chunk.
         neighbours: Rows of the units right before and after it in the same chunk.
-        is_row: A table row.
         previous: Row of the unit right before it in the same chunk (what "They ..." refers to).
         cells: For a table row, its cells' own text (the row as written, without the column names
             its readable text repeats); the lexical features read it, the names count as context.
+            None for any other unit.
     """
 
     row: int
@@ -124,9 +124,13 @@ class Candidate:
     text: str
     context: str
     neighbours: tuple[int, ...]
-    is_row: bool
     previous: int | None = None
     cells: str | None = None
+
+    @property
+    def is_row(self) -> bool:
+        """A table row (it has cells)."""
+        return self.cells is not None
 
 
 @dataclass(frozen=True)

@@ -147,12 +147,12 @@ class Answerer:
             spans = [(s, e) for _, s, e in rows]
             for i, (row, start, end) in enumerate(rows):
                 text = self.unit_texts[row]
+                cells = doc.text[start:end] if doc.text[start : start + 1] in ("|", "<") else None
+                # A row is judged by its cells: a column named "Supported?" makes no row a question.
+                if not is_answerable_text(text if cells is None else cells):
+                    continue
                 lead = _lead_in(doc.text, spans, i)
                 context = heading if lead is None else f"{heading} {self.unit_texts[rows[lead][0]]}"
-                row_like = doc.text[start : start + 1] in ("|", "<")
-                # A row is judged by its cells: a column named "Supported?" makes no row a question.
-                if not is_answerable_text(doc.text[start:end] if row_like else text):
-                    continue
                 neighbours = tuple(rows[j][0] for j in (i - 1, i + 1) if 0 <= j < len(rows))
                 out.append(
                     Candidate(
@@ -165,8 +165,7 @@ class Answerer:
                         text=text,
                         context=context,
                         neighbours=neighbours,
-                        is_row=row_like,
-                        cells=doc.text[start:end] if row_like else None,
+                        cells=cells,
                         previous=rows[i - 1][0] if i else None,
                     )
                 )

@@ -37,7 +37,6 @@ def _features(
             text=t,
             context=context,
             neighbours=(),
-            is_row=cells is not None,
             cells=cells[i] if cells is not None else None,
         )
         for i, t in enumerate(texts)
@@ -114,7 +113,6 @@ def _unit(text: str, doc: str) -> UnitScore:
         text=text,
         context="",
         neighbours=(),
-        is_row=False,
     )
     return UnitScore(cand, 0.0, {})
 
