@@ -26,7 +26,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev index serve test test-all lint fmt typecheck docker-lint bench eval-pool fit-answers clean
+.PHONY: help setup setup-dev index serve test test-all lint fmt typecheck docker-lint bench eval-pool fit-answers rust-book-index clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -100,8 +100,19 @@ eval-pool: $(BIN)/.setup-done ## Build (incrementally) and evaluate every corpus
 fit-answers: setup-dev ## Refit the answer and confidence models by leave-one-corpus-out over POOL + the demo set
 	$(BIN)/docqa eval --pool $(POOL) --pool-index-root var/pool-idx > /dev/null
 	$(BIN)/docqa build
+	$(if $(RUST_BOOK),$(MAKE) rust-book-index)
 	$(BIN)/python bench/fit_answers.py --write --set demo=tests/data/eval/dev_questions.jsonl:var/index \
-	  $(foreach c,$(notdir $(patsubst %/questions.jsonl,%,$(wildcard $(POOL)/*/questions.jsonl))),--set $(c)=$(POOL)/$(c)/questions.jsonl:var/pool-idx/$(c))
+	  $(foreach c,$(notdir $(patsubst %/questions.jsonl,%,$(wildcard $(POOL)/*/questions.jsonl))),--set $(c)=$(POOL)/$(c)/questions.jsonl:var/pool-idx/$(c)) \
+	  $(if $(RUST_BOOK),--check rust=bench/data/rust-book/questions.jsonl:var/pool-idx/rust-book)
+
+# The Rust book as rustup installs it (component rust-docs): a check set the weights are never fitted on.
+RUST_BOOK ?= $(firstword $(wildcard $(HOME)/.rustup/toolchains/*/share/doc/rust/html/book))
+
+rust-book-index: setup-dev ## Build var/pool-idx/rust-book from RUST_BOOK=folder (its chapter and appendix pages)
+	@test -n "$(RUST_BOOK)" || { echo "RUST_BOOK is not set: pass RUST_BOOK=<rust docs>/html/book (rustup component add rust-docs)"; exit 2; }
+	mkdir -p var/rust-book
+	cp $(RUST_BOOK)/ch*.html $(RUST_BOOK)/appendix-*.html var/rust-book/
+	$(BIN)/docqa build --corpus var/rust-book --index var/pool-idx/rust-book
 
 clean: ## Remove the venv, the built index and caches
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

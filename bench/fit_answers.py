@@ -16,6 +16,9 @@ Folds: for each corpus, both models are fitted on the other corpora only and sco
 - confidence model: L2 logistic regression, one row per question (label: answerable), the
   threshold chosen on the training corpora as the lowest probability that abstains on every
   unanswerable training question, capped so that no answerable training question abstains.
+Each ``--check NAME=QUESTIONS:INDEX`` is a corpus never fitted on: it is scored by the models fitted
+on all ``--set`` corpora (the shipped ones, with ``--write``), a check on documentation the weights
+have not seen (``bench/data/rust-book/`` holds such a set).
 The held-out figures of every fold are printed and written to ``bench/results/``. With ``--write``
 the models refitted on all corpora are written to ``index/answer_weights.json`` with a note of what
 they were fitted on.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -273,6 +277,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--set", action="append", required=True, help="NAME=QUESTIONS.jsonl:INDEX_DIR")
+    parser.add_argument(
+        "--check", action="append", default=[], help="NAME=QUESTIONS.jsonl:INDEX_DIR, scored, never fitted on"
+    )
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "fit-data.json")
     parser.add_argument("--reuse", action="store_true", help="Reuse the collected features in --cache.")
     parser.add_argument("--write", action="store_true", help="Write index/answer_weights.json.")
@@ -281,9 +288,12 @@ def main() -> None:
     if args.reuse and args.cache.exists():
         data = json.loads(args.cache.read_text())
     else:
-        data = collect_sets(args.set, model)
+        data = collect_sets(args.set + args.check, model)
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         args.cache.write_text(json.dumps(data))
+    checked = {spec.split("=", 1)[0] for spec in args.check}
+    unseen = [r for r in data if r["corpus"] in checked]
+    data = [r for r in data if r["corpus"] not in checked]
     corpora = list(dict.fromkeys(r["corpus"] for r in data))
     folds = {}
     for held in corpora:
@@ -291,8 +301,19 @@ def main() -> None:
         print(held, folds[held], flush=True)
     answer, conf, thr = fit_models(data)
     final_in_sample = {c: score([r for r in data if r["corpus"] == c], answer, conf, thr) for c in corpora}
+    never_fitted = {
+        c: score([r for r in unseen if r["corpus"] == c], answer, conf, thr)
+        for c in dict.fromkeys(r["corpus"] for r in unseen)
+    }
+    for c, f in never_fitted.items():
+        print(c, "(never fitted on)", f, flush=True)
     stamp = time.strftime("%Y-%m-%d")
-    out = {"folds_held_out": folds, "all_corpora_in_sample": final_in_sample, "corpora": corpora}
+    out = {
+        "folds_held_out": folds,
+        "all_corpora_in_sample": final_in_sample,
+        "never_fitted_on": never_fitted,
+        "corpora": corpora,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stamp}_answer_fit.json").write_text(json.dumps(out, indent=2))
     lines = [
@@ -309,6 +330,19 @@ def main() -> None:
             f"| {c} | {f['questions']} | {f['answer_accuracy']} | {f['false_abstentions']} | "
             f"{f['unanswerable_abstained']} | {f['words_p90']} | {f['threshold']} |"
         )
+    if never_fitted:
+        lines += [
+            "",
+            "Never fitted on: scored by the models fitted on all the corpora above (the shipped ones).",
+            "",
+            "| corpus | questions | answer accuracy | false abstentions | unanswerable abstained | words p90 |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c, f in never_fitted.items():
+            lines.append(
+                f"| {c} | {f['questions']} | {f['answer_accuracy']} | {f['false_abstentions']} | "
+                f"{f['unanswerable_abstained']} | {f['words_p90']} |"
+            )
     (RESULTS / f"{stamp}_answer_fit.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if args.write:
@@ -322,7 +356,9 @@ def main() -> None:
                     ),
                     "answer": _as_json(answer, FEATURES),
                     "confidence": _as_json(conf, CONFIDENCE_FEATURES),
-                    "abstain_below": round(thr, 4),
+                    # Rounded down: rounded to nearest, the least confident training question
+                    # could land just under it (ghp-018 did, 2026-11-30).
+                    "abstain_below": math.floor(thr * 1e4) / 1e4,
                 },
                 indent=1,
             )

@@ -155,3 +155,18 @@ def test_a_table_row_says_the_question_by_its_cells_not_by_the_column_names_it_r
     assert in_cells["lex"] == pytest.approx(0.5)  # "one", "pod" (of: mode, allow, one, pod)
     assert header_only["lex_ctx"] == pytest.approx(0.5)  # the names count as context
     assert in_cells["lex_ctx"] == pytest.approx(0.75)
+
+
+def test_word_order_weighs_the_pairs_the_question_says_together() -> None:
+    # A trailing phrase ("in the cluster") that the answer puts first does not make it a reversal ...
+    order = _features(
+        "What does one storage unit correspond to in the cluster?",
+        ["In the cluster, one storage unit equals one gigabyte.", "The cluster storage unit is a block."],
+    )
+    assert order[0]["order"] > 0
+    # ... while a relation's two ends in the other order still are ("who reports to X").
+    order = _features(
+        "Who reports to the treasurer?",
+        ["The treasurer reports to the board.", "Clerks report to the treasurer."],
+    )
+    assert order[0]["order"] < 0 < order[1]["order"]
