@@ -335,7 +335,8 @@ def main() -> None:
             "",
             "Never fitted on: scored by the models fitted on all the corpora above (the shipped ones).",
             "",
-            "| corpus | questions | answer accuracy | false abstentions | unanswerable abstained | words p90 |",
+            "| corpus | questions | answer accuracy | false abstentions | unanswerable abstained "
+            "| words p90 |",
             "|---|---|---|---|---|---|",
         ]
         for c, f in never_fitted.items():
