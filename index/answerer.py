@@ -56,6 +56,14 @@ def _is_list_item(text: str, start: int) -> bool:
     return _item_depth(text, start) is not None
 
 
+_CODE_AFTER = re.compile(r"[ \t]*\n(?:[ \t]*\n)*(?:[ \t]{0,3}(?:```|~~~)|    |\t)")
+
+
+def _introduces_code(text: str, end: int) -> bool:
+    """True when a unit ending at `end` with ":" is followed by a code block ("... add this:")."""
+    return text[:end].rstrip().endswith(":") and bool(_CODE_AFTER.match(text, end))
+
+
 def _lead_in(text: str, rows: list[tuple[int, int]], here: int) -> int | None:
     """The unit that introduces the list item `rows[here]` begins: the nearest sentence before it
     ending with ":" that is either not a list item or an item less indented (the item a nested list
@@ -167,6 +175,7 @@ class Answerer:
                         neighbours=neighbours,
                         cells=cells,
                         previous=rows[i - 1][0] if i else None,
+                        before_code=_introduces_code(doc.text, end),
                     )
                 )
         return out

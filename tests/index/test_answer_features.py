@@ -18,6 +18,7 @@ from index.answer import (
     question_tokens,
     unit_features,
 )
+from index.answerer import _introduces_code
 
 
 def _features(
@@ -170,3 +171,18 @@ def test_word_order_weighs_the_pairs_the_question_says_together() -> None:
         ["The treasurer reports to the board.", "Clerks report to the treasurer."],
     )
     assert order[0]["order"] < 0 < order[1]["order"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("To restart it, run this:\n\n```\nrestart web\n```\n", True),
+        ("To restart it, run this:\n~~~sh\nrestart web\n~~~\n", True),
+        ("Run:\n\n    make test\n", True),
+        ("The steps:\n\n- stop it\n- start it\n", False),
+        ("Note: this one ends the paragraph.\n\n```\ncode\n```\n", False),
+    ],
+)
+def test_a_lead_in_to_code_is_told_from_one_to_a_list(text: str, expected: bool) -> None:
+    end = text.index("\n")
+    assert _introduces_code(text, end) is expected

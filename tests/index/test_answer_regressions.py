@@ -89,3 +89,12 @@ def test_a_row_under_a_column_named_with_a_question_mark_can_answer(regressions_
     # "Required?" names a column; it does not make every row of the table a question.
     answer = _answer(regressions_index, "Which setting allows extra instances above the desired count?")
     assert answer.startswith("Setting: maxSurge")
+
+
+def test_a_sentence_that_introduces_code_is_known_as_such(regressions_index: Any) -> None:
+    # "... run this:" says nothing until its code block, which is never an answer; the answer
+    # model sees it as a lead-in to code (feature code_lead), not as a sentence like the others.
+    _, answered = regressions_index.answer_evidence("How do I restart a rollout from the command line?")
+    leads = {u.candidate.text: u.features["code_lead"] for u in answered.scored}
+    assert leads["To restart a rollout from the command line, run this:"] == 1.0
+    assert leads["Instances are replaced in the order they were created."] == 0.0
