@@ -9,12 +9,12 @@ passage's rank and fused score, whether a "how many/much/long" question meets a 
 unit only introduces a list (ends with ":"), where it stands against the best candidate, how much
 of the question its opening words say (``lead``: what the sentence is about), how densely it says
 the question's words (``density``: coverage over the log of its length) and whether a "when"
-question meets a date or duration, a "who" question a name (``wh``), and whether the unit
-introduces a code block ("... run this:", ``code_lead``: what it says is in the code, which is never
-an answer; fitted by leave-one-corpus-out: 18f +1 held-out answer, the Rust book check set +2 and
-one false abstention fewer, one more unanswerable question answered on the GitHub fold). Which of the last three earn
-their place was chosen by leave-one-corpus-out (``bench/answer_features.py``). A
-logistic model (`AnswerModel`) turns the vector into a score; the best unit is the answer.
+question meets a date or duration, a "who" question a name (``wh``). Which of these last three earn
+their place was chosen by leave-one-corpus-out (``bench/answer_features.py``). Last, whether the
+unit introduces a code block ("... run this:", ``code_lead``: what it says is in the code, which is
+never an answer); by leave-one-corpus-out it gained 18f one held-out answer and the Rust book check
+set two answers and one false abstention fewer, and cost the GitHub fold one more unanswerable
+question answered (2026-11-30). A logistic model (`AnswerModel`) turns the vector into a score; the best unit is the answer.
 
 Confidence is a second logistic model over question-level evidence (`CONFIDENCE_FEATURES`): the
 answer model's probability for the best unit, its similarity and coverage, how much of the
