@@ -35,6 +35,11 @@ _BREAKERS = frozenset(
 _MAX_TOPIC_WORDS = 5
 
 
+# A word of a topic: letters joined by ' . / + - or :: ("std::fs", "e-mail"), with a type's parameters
+# ("Rc<T>", "Vec<String>") and a trailing "++" or "#" ("C++") kept, so a follow-up names it as asked.
+_WORD = re.compile(r"\w(?:[\w’'./+:-]*\w)?(?:<[^<>\s]{1,40}>)?(?:\+\+|#)?")
+
+
 def topic_phrase(
     question: str,
     idf: Callable[[str], float] | None = None,
@@ -47,7 +52,7 @@ def topic_phrase(
     given, phrases found verbatim in the documents are preferred, so "What is the cycle to work
     scheme?" keeps "cycle to work scheme" whole. Among those, the rarest (idf mass) wins.
     """
-    words = re.findall(r"[\w][\w’'./+-]*[\w]|\w", question)
+    words = _WORD.findall(question)
     weight = idf or (lambda _t: 1.0)
     best: tuple[bool, float, int, str] = (False, 0.0, 0, "")
     for i, first in enumerate(words):

@@ -270,6 +270,13 @@ def test_what_a_question_is_about_is_its_rarest_content_phrase() -> None:
     assert topic_phrase("How long can its name be?") == "name"
 
 
+def test_a_topic_keeps_its_notation() -> None:
+    # Type parameters, paths and "++" are part of the name a follow-up must repeat.
+    assert topic_phrase("What is Rc<T> used for?") == "Rc<T>"
+    assert topic_phrase("What does std::fs::read do?") == "std::fs::read"
+    assert topic_phrase("What is C++?") == "C++"
+
+
 CCO = Clarification(
     "CCO",
     (
