@@ -62,7 +62,11 @@ def collect(name: str, questions: Path, index_dir: Path, model: str) -> list[dic
         phrases = [normalise(p) for p in q.get("expect_any") or []]
         passages, answered = index.answer_evidence(q["question"])
         units = []
-        for u in answered.scored:
+        # In passage and document order, not in the shipped model's order: the collected data, and
+        # so every fit and tie among equal scores, must not depend on the weights shipped when it
+        # was collected (in model order, refits of the same code differed by a held-out answer).
+        in_order = sorted(answered.scored, key=lambda u: (u.candidate.rank, u.candidate.start))
+        for u in in_order:
             # Trained ("y") on the unit itself. Graded ("ok") by the answer the service would
             # return for it (with its list lead-in or first item, or the sentence an anaphor needs),
             # as `docqa eval` grades it. Training on that shown answer instead was tried
