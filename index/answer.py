@@ -14,7 +14,8 @@ their place was chosen by leave-one-corpus-out (``bench/answer_features.py``). L
 unit introduces a code block ("... run this:", ``code_lead``: what it says is in the code, which is
 never an answer); by leave-one-corpus-out it gained 18f one held-out answer and the Rust book check
 set two answers and one false abstention fewer; on the GitHub fold the refit moved two confidences
-across the threshold (one false abstention, one unanswerable question answered; 2026-11-30). A logistic model (`AnswerModel`) turns the vector into a score;
+across the threshold (one false abstention, one unanswerable question answered; 2026-11-30).
+A logistic model (`AnswerModel`) turns the vector into a score;
 the best unit is the answer.
 
 Confidence is a second logistic model over question-level evidence (`CONFIDENCE_FEATURES`): the
