@@ -16,7 +16,7 @@ import numpy.typing as npt
 from corpus.models import Document
 from index.acronyms import acronyms_in, meaning_named_in
 from index.answer import AnswerModels, UnitScore, load_models
-from index.answerer import Answered, Answerer
+from index.answerer import Answered, Answerer, order_by_evidence
 from index.embedder import CachedEmbedder
 from index.errors import UnknownDocument
 from index.hybrid import FusionParams, fuse
@@ -134,6 +134,9 @@ class Index:
     ) -> QueryResult:
         """Answer a question: passages, the answering sentence, confidence, acronym clarifications.
 
+        The passages are those `search` returns, the ones the answer stage read re-ordered by what
+        it found in them (`index.answerer.order_by_evidence`): the answer's passage first.
+
         Args:
             question: Free text.
             top_k: How many passages (>= 1).
@@ -146,7 +149,8 @@ class Index:
         started = time.perf_counter()
         passages, q_vector, clarifications, clean = self._retrieve(question, top_k, mode, max_chars)
         answered = self._answerer.answer(self._for_scoring(clean), q_vector, passages)
-        answer, conf = answered.span, answered.confidence
+        passages, answer = order_by_evidence(passages, answered)
+        conf = answered.confidence
         abstained = answer is None or conf < self._answerer.models.abstain_below
         logger.info(
             "query answered q_len=%d top_k=%d mode=%s abstained=%s confidence=%.3f ms=%.1f",

@@ -74,6 +74,15 @@ def test_query_response_has_every_contract_field_and_invariant(client: httpx.Cli
     assert doc_text[answer["start"] : answer["end"]] == answer["text"]
     assert answer["display"] == " ".join(answer["text"].split())  # plain text: only whitespace differs
     assert 1 <= answer["passage_rank"] <= len(passages)
+    # The answer's passage leads (passages are re-ordered by what the answer stage found in them)
+    # and holds the answer; scores stay non-increasing down the list.
+    home = passages[answer["passage_rank"] - 1]
+    assert answer["passage_rank"] == 1
+    assert (
+        home["doc_id"] == answer["doc_id"]
+        and home["start"] <= answer["start"] <= answer["end"] <= home["end"]
+    )
+    assert [p["score"] for p in passages] == sorted((p["score"] for p in passages), reverse=True)
 
 
 @pytest.fixture
