@@ -9,6 +9,7 @@ Every file that does not become a document is reported with its reason (`scan_co
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -194,7 +195,38 @@ def scan_corpus(folder: Path, *, timeout: float = PARSE_TIMEOUT) -> CorpusScan:
             first_by_hash[digest] = relative
             entry = manifest.get(relative, {})
             documents.append(_document(relative, loaded, ids.take(relative, entry), entry))
-    return CorpusScan(documents, skipped)
+    return CorpusScan(_without_site_name(documents, manifest), skipped)
+
+
+# "Data Types - The Rust Programming Language", "Install | Acme Docs": page name, separator, site name.
+_TITLE_SEPARATOR = re.compile(r"\s+(?:-|–|—|\||·|::)\s+")
+
+
+def _without_site_name(documents: list[Document], manifest: dict[str, dict[str, str]]) -> list[Document]:
+    """Drop the site's name from page titles that all end with it.
+
+    Documentation sites title every page "<page> - <site>"; passages and citations then all carry
+    the same words. When at least three titles, and at least half of all titles, end with the same
+    part after a separator, that part is dropped from them (never from a manifest's title, nor when
+    nothing would be left).
+    """
+    ends: dict[str, int] = {}
+    for doc in documents:
+        parts = _TITLE_SEPARATOR.split(doc.title)
+        if len(parts) > 1:
+            ends[parts[-1]] = ends.get(parts[-1], 0) + 1
+    site = max(ends, key=lambda end: ends[end], default=None)
+    if site is None or ends[site] < 3 or 2 * ends[site] < len(documents):
+        return documents
+    out = []
+    for doc in documents:
+        separators = list(_TITLE_SEPARATOR.finditer(doc.title))
+        named = bool(manifest.get(doc.source, {}).get("title"))
+        if separators and doc.title[separators[-1].end() :] == site and not named:
+            page = doc.title[: separators[-1].start()].strip()
+            doc = dataclasses.replace(doc, title=page or doc.title)
+        out.append(doc)
+    return out
 
 
 def iter_documents(folder: Path) -> Iterator[Document]:

@@ -225,3 +225,38 @@ def test_corpus_files_lists_what_a_scan_considers(tmp_path: Path) -> None:
     for relative in ("b.md", "a/c.pdf", ".hidden/x.md", "manifest.json", "a/manifest.json", "z.bin"):
         _write(tmp_path, relative, "x")
     assert corpus_files(tmp_path) == ["a/c.pdf", "a/manifest.json", "b.md", "z.bin"]
+
+
+def test_a_sites_name_is_dropped_from_the_titles_of_its_pages(tmp_path: Path) -> None:
+    page = "<html><head><title>{}</title></head><body><main><p>Some text about {}.</p></main></body></html>"
+    for name, title in [
+        ("install.html", "Install - Acme Docs"),
+        ("upgrade.html", "Upgrade - Acme Docs"),
+        ("a-b.html", "A - B testing - Acme Docs"),
+        ("faq.html", "FAQ"),
+        ("kept.html", "Named - Acme Docs"),
+    ]:
+        (tmp_path / name).write_text(page.format(title, name), encoding="utf-8")
+    (tmp_path / "manifest.json").write_text('{"kept.html": {"title": "Named - Acme Docs"}}', encoding="utf-8")
+    titles = {doc.source: doc.title for doc in load_corpus(tmp_path)}
+    assert titles == {
+        "install.html": "Install",
+        "upgrade.html": "Upgrade",
+        "a-b.html": "A - B testing",  # only the last part is the site's name
+        "faq.html": "FAQ",
+        "kept.html": "Named - Acme Docs",  # a manifest's title is the user's own
+    }
+
+
+def test_titles_that_only_share_a_word_keep_it(tmp_path: Path) -> None:
+    # Two of five titles end alike: not a site's name.
+    for name, title in [
+        ("a.md", "Leave - Policy"),
+        ("b.md", "Travel - Policy"),
+        ("c.md", "Pay"),
+        ("d.md", "Tools"),
+        ("e.md", "Hiring"),
+    ]:
+        (tmp_path / name).write_text(f"# {title}\n\nText about {name}.\n", encoding="utf-8")
+    titles = sorted(doc.title for doc in load_corpus(tmp_path))
+    assert titles == ["Hiring", "Leave - Policy", "Pay", "Tools", "Travel - Policy"]
