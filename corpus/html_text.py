@@ -4,8 +4,9 @@ The page's visible text is written out as the Markdown the index's parser reads 
 PowerPoint readers do): ``<h1>``-``<h6>`` become ``#`` headings, list items ``-`` / ``1.`` items
 (nested by depth), tables GitHub-flavoured Markdown tables whose header row names every cell
 (so a row is answered with its column names), ``<pre>`` a fenced code block, a definition term a
-bold line (a minor heading over its definition). Scripts, styles, the site's navigation and the
-``¶`` / ``#`` permalinks that documentation generators put after headings are left out, and a page
+bold line (a minor heading over its definition). Scripts, styles, the site's navigation, the
+``¶`` / ``#`` permalinks that documentation generators put after headings and the reference marks
+of footnotes ("hash tables¹") are left out, and a page
 that marks its main content (``<main>``, ``role="main"``) is read from there only; text that
 Markdown would take for a tag is written as entities. Offsets of citations point into this text,
 which the viewer shows.
@@ -124,7 +125,8 @@ class _MarkdownWriter(HTMLParser):
         if tag == "body":  # </head> may be left out
             self._skipped = [entry for entry in self._skipped if entry.tag != "head"]
         self._enter(self._main, tag, _is_main(tag, attributes) and not self._skipped)
-        self._enter(self._skipped, tag, tag in _SKIP_TAGS or _is_navigation(attributes))
+        left_out = tag in _SKIP_TAGS or _is_navigation(attributes) or _is_note_reference(attributes)
+        self._enter(self._skipped, tag, left_out)
         if self._skip or self._in_title or self._pre is not None:
             return
         if tag == "a":
@@ -284,6 +286,18 @@ def _is_navigation(attrs: dict[str, str | None]) -> bool:
     ``nav-panel``, ``sidebar``, ``breadcrumb``): the generator's menus, not the page's text."""
     classes = set((attrs.get("class") or "").lower().split())
     return attrs.get("role") == "navigation" or bool(classes & _NAVIGATION_CLASSES)
+
+
+def _is_note_reference(attrs: dict[str, str | None]) -> bool:
+    """A footnote's reference mark in the text (``<sup class="footnote-reference">``, Pandoc's
+    ``role="doc-noteref"``, a ``reference`` superscript): left out, or "hash tables1" reads as a word.
+    The footnote itself, at the end of the page, is kept."""
+    classes = (attrs.get("class") or "").lower().split()
+    return (
+        attrs.get("role") == "doc-noteref"
+        or any(c.startswith(("footnote-ref", "fn-ref", "footnote-reference")) for c in classes)
+        or "reference" in classes
+    )
 
 
 def _table_blocks(rows: list[list[str]], has_header: bool) -> list[str]:

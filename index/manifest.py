@@ -37,7 +37,8 @@ FORMAT_VERSION = 3
 # 6: plain-text list items are units of their own, their wrapped lines joined.
 # 7: HTML pages are written as Markdown (headings, lists, tables with headers, code; no navigation).
 # 8: an HTML page that marks its main content (<main>, role="main") is read from there only.
-READER_VERSION = 8
+# 9: HTML footnote reference marks are left out; a site's name is dropped from its pages' titles.
+READER_VERSION = 9
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -120,3 +120,15 @@ def test_navigation_ends_where_its_element_ends() -> None:
 def test_a_main_mark_seen_only_in_a_script_does_not_hide_the_page() -> None:
     text, _ = html_to_markdown('<script>el.setAttribute("role", "main")</script><p>All of the text.</p>')
     assert text == "All of the text."
+
+
+def test_footnote_reference_marks_are_left_out_and_the_footnote_kept() -> None:
+    page = (
+        "<main><p>It resists attacks on hash tables"
+        '<sup class="footnote-reference" id="fr-1"><a href="#footnote-1">1</a></sup>.'
+        ' Pandoc marks notes too<a href="#fn2" class="footnote-ref" role="doc-noteref"><sup>2</sup></a>.</p>'
+        '<ol class="footnotes"><li id="footnote-1">See the SipHash paper.</li></ol></main>'
+    )
+    text, _ = html_to_markdown(page)
+    assert "hash tables." in text and "Pandoc marks notes too." in text
+    assert "See the SipHash paper." in text
