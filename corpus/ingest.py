@@ -210,23 +210,28 @@ def _without_site_name(documents: list[Document], manifest: dict[str, dict[str, 
     part after a separator, that part is dropped from them (never from a manifest's title, nor when
     nothing would be left).
     """
+    split = [_page_and_site(doc.title) for doc in documents]
     ends: dict[str, int] = {}
-    for doc in documents:
-        parts = _TITLE_SEPARATOR.split(doc.title)
-        if len(parts) > 1:
-            ends[parts[-1]] = ends.get(parts[-1], 0) + 1
+    for _, end in split:
+        if end:
+            ends[end] = ends.get(end, 0) + 1
     site = max(ends, key=lambda end: ends[end], default=None)
     if site is None or ends[site] < 3 or 2 * ends[site] < len(documents):
         return documents
-    out = []
-    for doc in documents:
-        separators = list(_TITLE_SEPARATOR.finditer(doc.title))
-        named = bool(manifest.get(doc.source, {}).get("title"))
-        if separators and doc.title[separators[-1].end() :] == site and not named:
-            page = doc.title[: separators[-1].start()].strip()
-            doc = dataclasses.replace(doc, title=page or doc.title)
-        out.append(doc)
-    return out
+    return [
+        dataclasses.replace(doc, title=page)
+        if end == site and page and not manifest.get(doc.source, {}).get("title")
+        else doc
+        for doc, (page, end) in zip(documents, split, strict=True)
+    ]
+
+
+def _page_and_site(title: str) -> tuple[str, str]:
+    """A title cut at its last separator ("Install", "Acme Docs"); ("", "") when it has none."""
+    separators = list(_TITLE_SEPARATOR.finditer(title))
+    if not separators:
+        return "", ""
+    return title[: separators[-1].start()].strip(), title[separators[-1].end() :]
 
 
 def iter_documents(folder: Path) -> Iterator[Document]:

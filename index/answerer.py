@@ -61,9 +61,9 @@ def _is_list_item(text: str, start: int) -> bool:
 _CODE_AFTER = re.compile(r"[ \t]*\n(?:[ \t]*\n)*(?:[ \t]{0,3}(?:```|~~~)|    |\t)")
 
 
-def _introduces_code(text: str, end: int) -> bool:
-    """True when a unit ending at `end` with ":" is followed by a code block ("... add this:")."""
-    return text[:end].rstrip().endswith(":") and bool(_CODE_AFTER.match(text, end))
+def _introduces_code(text: str, start: int, end: int) -> bool:
+    """True when the unit `text[start:end]` ends with ":" and a code block follows ("... add this:")."""
+    return text[start:end].rstrip().endswith(":") and bool(_CODE_AFTER.match(text, end))
 
 
 def _lead_in(text: str, rows: list[tuple[int, int]], here: int) -> int | None:
@@ -98,7 +98,8 @@ def order_by_evidence(passages: list[Passage], answered: Answered) -> tuple[list
     for unit in answered.scored:
         chunk = unit.candidate.chunk_id
         best[chunk] = max(best.get(chunk, -math.inf), unit.score)
-    answer_chunk = answered.ranked[0].candidate.chunk_id if answered.ranked and answered.span else None
+    span = answered.span
+    answer_chunk = passages[span.passage_rank - 1].chunk_id if span is not None else None
     scored = [i for i, p in enumerate(passages) if p.chunk_id in best]
     ranked = iter(
         sorted(scored, key=lambda i: (passages[i].chunk_id != answer_chunk, -best[passages[i].chunk_id], i))
@@ -108,7 +109,6 @@ def order_by_evidence(passages: list[Passage], answered: Answered) -> tuple[list
         dataclasses.replace(passages[old], rank=place + 1, score=passages[place].score)
         for place, old in enumerate(order)
     ]
-    span = answered.span
     if span is not None:
         new_rank = order.index(span.passage_rank - 1) + 1
         span = dataclasses.replace(span, passage_rank=new_rank)
@@ -209,7 +209,7 @@ class Answerer:
                         neighbours=neighbours,
                         cells=cells,
                         previous=rows[i - 1][0] if i else None,
-                        before_code=_introduces_code(doc.text, end),
+                        before_code=_introduces_code(doc.text, start, end),
                     )
                 )
         return out

@@ -185,4 +185,4 @@ def test_word_order_weighs_the_pairs_the_question_says_together() -> None:
 )
 def test_a_lead_in_to_code_is_told_from_one_to_a_list(text: str, expected: bool) -> None:
     end = text.index("\n")
-    assert _introduces_code(text, end) is expected
+    assert _introduces_code(text, 0, end) is expected
