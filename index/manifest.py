@@ -38,7 +38,8 @@ FORMAT_VERSION = 3
 # 7: HTML pages are written as Markdown (headings, lists, tables with headers, code; no navigation).
 # 8: an HTML page that marks its main content (<main>, role="main") is read from there only.
 # 9: HTML footnote reference marks are left out; a site's name is dropped from its pages' titles.
-READER_VERSION = 9
+# 10: two-part hyphenated words are also indexed joined ("back-off" matches "backoff").
+READER_VERSION = 10
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

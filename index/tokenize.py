@@ -12,8 +12,10 @@ Steps, in order (each exists because a real query failed without it):
 4. Possessives go (``company's``, ``company’s`` -> ``company``); other inner apostrophes are dropped
    (``o'neill`` -> ``oneill``).
 5. Hyphenated words are split into their parts (``day-to-day`` -> ``day``, ``to``, ``day``). When a
-   part is a single character (``e-mail``, ``x-ray``, ``T-cell``) the joined form (``email``) is
-   emitted as well, so the spelling with and without the hyphen both match.
+   part is a single character (``e-mail``, ``x-ray``, ``T-cell``) or the word has two parts
+   (``back-off``, ``sign-in``, ``co-worker``), the joined form (``email``, ``backoff``) is emitted as
+   well, so the spelling with and without the hyphen both match ("back-off delay" in a question,
+   "backoff delay" in the docs).
 6. Case folding, a small stopword list, then the Snowball English stemmer (PyStemmer), so plurals and
    inflections meet (``reports``/``reporting`` -> ``report``).
 
@@ -90,7 +92,7 @@ def _words(text: str) -> list[str]:
         parts = [_clean_part(p) for p in _SPLIT_HYPHENS.split(match.group())]
         parts = [p for p in parts if p]
         words.extend(parts)
-        if len(parts) > 1 and any(len(p) == 1 for p in parts):
+        if len(parts) == 2 or (len(parts) > 2 and any(len(p) == 1 for p in parts)):
             words.append("".join(parts))
     return words
 

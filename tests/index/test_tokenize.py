@@ -49,7 +49,8 @@ def test_variants_give_the_same_terms(left: str, right: str) -> None:
         ("day-to-day", ["day", "day"]),  # "to" is a stopword
         ("e-mail", ["e", "mail", "email"]),  # the joined form matches "email"
         ("T-cell", ["t", "cell", "tcell"]),
-        ("IL-6 COVID-19", ["il", "6", "il6", "covid", "19"]),
+        ("IL-6 COVID-19", ["il", "6", "il6", "covid", "19", "covid19"]),
+        ("back-off day-to-day", ["back", "off", "backoff", "day", "day"]),  # two parts: joined too
         ("snake_case 3.5", ["snake", "case", "3", "5"]),
         ("", []),
         ("   \n\t ", []),
@@ -62,6 +63,13 @@ def test_known_tokenizations(text: str, expected: list[str]) -> None:
 
 def test_email_spelled_with_and_without_hyphen_share_a_term() -> None:
     assert set(tokenize("email")) <= set(tokenize("e-mail"))
+
+
+@pytest.mark.parametrize(
+    ("joined", "hyphenated"), [("backoff", "back-off"), ("signin", "sign-in"), ("coworkers", "co-workers")]
+)
+def test_two_part_compounds_match_their_closed_spelling(joined: str, hyphenated: str) -> None:
+    assert set(tokenize(joined)) <= set(tokenize(hyphenated))
 
 
 @pytest.mark.parametrize("word", ["who", "what", "when", "where", "why", "how", "which", "the", "does"])
