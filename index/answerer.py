@@ -58,7 +58,11 @@ def _is_list_item(text: str, start: int) -> bool:
     return _item_depth(text, start) is not None
 
 
-_CODE_AFTER = re.compile(r"[ \t]*\n(?:[ \t]*\n)*(?:[ \t]{0,3}(?:```|~~~)|    |\t)")
+# Blank lines, then maybe one short label line that is not a sentence ("Filename: src/main.rs",
+# "**app.py**", which documentation sites put over a code block), then a fence or an indented block.
+_CODE_AFTER = re.compile(
+    r"[ \t]*\n(?:[ \t]*\n)*(?:[^\s][^\n]{0,58}[^.!?\s]\n(?:[ \t]*\n)*)?(?:[ \t]{0,3}(?:```|~~~)|    |\t)"
+)
 
 
 def _introduces_code(text: str, start: int, end: int) -> bool:
