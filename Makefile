@@ -26,7 +26,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev index serve test test-all lint fmt typecheck docker-lint bench eval-pool fit-answers rust-book-index clean
+.PHONY: help setup setup-dev index serve test test-all lint fmt typecheck docker-lint bench eval-pool fit-answers rust-book-index rust-book-pdf-index clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -113,6 +113,17 @@ rust-book-index: setup-dev ## Build var/pool-idx/rust-book from RUST_BOOK=folder
 	mkdir -p var/rust-book
 	cp $(RUST_BOOK)/ch*.html $(RUST_BOOK)/appendix-*.html var/rust-book/
 	$(BIN)/docqa build --corpus var/rust-book --index var/pool-idx/rust-book
+
+CHROMIUM ?= chromium
+rust-book-pdf-index: setup-dev ## Print RUST_BOOK's pages to PDF with Chromium (var/rust-pdf) and build var/pool-idx/rust-pdf
+	@test -n "$(RUST_BOOK)" || { echo "RUST_BOOK is not set: pass RUST_BOOK=<rust docs>/html/book (rustup component add rust-docs)"; exit 2; }
+	mkdir -p var/rust-pdf
+	for f in $(RUST_BOOK)/ch*.html $(RUST_BOOK)/appendix-*.html; do \
+	  n=$$(basename $$f .html); test -s var/rust-pdf/$$n.pdf || \
+	  $(CHROMIUM) --headless --no-sandbox --disable-gpu --no-pdf-header-footer --print-to-pdf=var/rust-pdf/$$n.pdf file://$$f 2>/dev/null || \
+	  echo "not printed (a redirect page?): $$f"; \
+	done
+	$(BIN)/docqa build --corpus var/rust-pdf --index var/pool-idx/rust-pdf
 
 clean: ## Remove the venv, the built index and caches
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,9 @@ touching search. Features and models are in `index/answer.py`.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import json
 import math
 import re
 from collections.abc import Callable
@@ -65,9 +67,44 @@ _CODE_AFTER = re.compile(
 )
 
 
-def _introduces_code(text: str, start: int, end: int) -> bool:
-    """True when the unit `text[start:end]` ends with ":" and a code block follows ("... add this:")."""
-    return text[start:end].rstrip().endswith(":") and bool(_CODE_AFTER.match(text, end))
+def _introduces_code(text: str, start: int, end: int, layout: _Layout | None = None) -> bool:
+    """True when the unit `text[start:end]` ends with ":" and a code block follows ("... add this:").
+
+    In Markdown (and the Markdown that HTML, Word and slides are read as) the block is a fence or
+    an indented block; in a PDF the loader's layout says where code is (`layout`)."""
+    if not text[start:end].rstrip().endswith(":"):
+        return False
+    if layout is not None:
+        return layout.code_after(text, end)
+    return bool(_CODE_AFTER.match(text, end))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The blocks a PDF's loader read from its page layout: (start, end, kind), in text order."""
+
+    starts: tuple[int, ...]
+    blocks: tuple[tuple[int, int, str], ...]
+
+    @classmethod
+    def of(cls, document: Document) -> _Layout | None:
+        rows = json.loads(document.meta.get("layout") or "[]")
+        if not rows:
+            return None
+        blocks = tuple((int(s), int(e), str(kind)) for s, e, kind, _ in rows)
+        return cls(tuple(b[0] for b in blocks), blocks)
+
+    def code_after(self, text: str, end: int) -> bool:
+        """Whether the next block after offset `end` is code, or one short label line and then code
+        ("Filename: src/main.rs", as the Markdown rule allows)."""
+        i = bisect.bisect_left(self.starts, end)
+        if i < len(self.blocks) and self.blocks[i][2] != "code":
+            s, e, _ = self.blocks[i]
+            label = text[s:e]
+            if "\n" in label or len(label) > 60 or label.rstrip()[-1:] in ".!?":
+                return False
+            i += 1
+        return i < len(self.blocks) and self.blocks[i][2] == "code"
 
 
 def _lead_in(text: str, rows: list[tuple[int, int]], here: int) -> int | None:
@@ -175,6 +212,7 @@ class Answerer:
         # ms an answer took once ONNX Runtime made the encode 3 ms (issue 12). Bounded; a race
         # between two requests only computes an entry twice.
         self._tokens: dict[str, list[str]] = {}
+        self._layouts = {doc_id: _Layout.of(doc) for doc_id, doc in self.documents.items()}
 
     def units_of(self, chunk_id: int) -> list[tuple[int, int, int]]:
         """``(row, start, end)`` of the chunk's answer units, in order."""
@@ -213,7 +251,7 @@ class Answerer:
                         neighbours=neighbours,
                         cells=cells,
                         previous=rows[i - 1][0] if i else None,
-                        before_code=_introduces_code(doc.text, start, end),
+                        before_code=_introduces_code(doc.text, start, end, self._layouts.get(doc.doc_id)),
                     )
                 )
         return out

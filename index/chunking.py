@@ -118,7 +118,12 @@ def parse_structure(document: Document) -> Structure:
         return parse_markdown(document.text)
     if document.meta.get("format") == "pdf":
         spans = json.loads(document.meta.get("boilerplate_spans") or "[]")
-        return pdf_structure(document.text, [(int(s), int(e)) for s, e in spans])
+        layout = json.loads(document.meta.get("layout") or "[]")
+        return pdf_structure(
+            document.text,
+            [(int(s), int(e)) for s, e in spans],
+            [(int(s), int(e), str(kind), int(level)) for s, e, kind, level in layout],
+        )
     return plain_structure(document.text)
 
 

@@ -39,7 +39,8 @@ FORMAT_VERSION = 3
 # 8: an HTML page that marks its main content (<main>, role="main") is read from there only.
 # 9: HTML footnote reference marks are left out; a site's name is dropped from its pages' titles.
 # 10: two-part hyphenated words are also indexed joined ("back-off" matches "backoff").
-READER_VERSION = 10
+# 11: PDF blocks read from the page layout (font sizes, line spacing, margins, fixed-pitch code).
+READER_VERSION = 11
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

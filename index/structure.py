@@ -290,15 +290,24 @@ def _mark_leadins(text: str, blocks: list[Block]) -> list[Block]:
     return out
 
 
-def pdf_structure(text: str, boilerplate: list[tuple[int, int]]) -> Structure:
+def pdf_structure(
+    text: str, boilerplate: list[tuple[int, int]], layout: list[tuple[int, int, str, int]] | None = None
+) -> Structure:
     """The structure of text extracted from a PDF: lines re-joined into paragraphs.
 
-    A PDF's text layer has one line per printed line and no blank lines, so a paragraph is rebuilt
-    from its lines (a new one starts after a line that ends a sentence short of the right margin, at
-    a bullet, or at a page break); running headers, footers and page numbers (the loader's
-    `boilerplate` spans) are left out; a short line before a paragraph is a heading; a run of short
-    lines is a table (one row a line).
+    The loader reads the blocks from the page layout (`corpus.pdf_layout`: font sizes, line
+    spacing, margins, fixed-pitch code) and records them as `layout` (start, end, kind, level):
+    headings get their level, code is shown but never an answer, paragraphs and list items are
+    split into sentences, table lines are units of their own.
+
+    Without a layout (text from elsewhere), a paragraph is rebuilt from the text's lines alone (a
+    new one starts after a line that ends a sentence short of the usual line length, at a bullet,
+    or at a page break); running headers, footers and page numbers (the loader's `boilerplate`
+    spans) are left out; a short line before a paragraph is a heading; a run of short lines is a
+    table (one row a line).
     """
+    if layout:
+        return _layout_structure(text, layout)
     lines = _pdf_lines(text, boilerplate)
     blocks: list[Block] = []
     units: list[Unit] = []
@@ -318,6 +327,30 @@ def pdf_structure(text: str, boilerplate: list[tuple[int, int]]) -> Structure:
         views.append(Unit(start, end, " ".join(text[start:end].split())))
         for s, e in split_sentences(text, start, end, wrapped=True):
             units.append(Unit(s, e, " ".join(text[s:e].split())))
+    return Structure(tuple(blocks), tuple(units), tuple(views))
+
+
+def _layout_structure(text: str, layout: list[tuple[int, int, str, int]]) -> Structure:
+    blocks: list[Block] = []
+    units: list[Unit] = []
+    views: list[Unit] = []
+    for start, end, kind, level in layout:
+        shown = " ".join(text[start:end].split())
+        if kind == "heading":
+            blocks.append(Block(start, end, "heading", level, shown))
+        elif kind == "code":
+            blocks.append(Block(start, end, "code"))
+            views.append(Unit(start, end, text[start:end], code=True))
+        elif kind in ("table", "table_head"):
+            blocks.append(Block(start, end, "table"))
+            if kind == "table":  # a header row is context, never an answer
+                units.append(Unit(start, end, shown))
+            views.append(Unit(start, end, shown))
+        else:
+            blocks.append(Block(start, end, "list" if kind == "item" else "para"))
+            views.append(Unit(start, end, shown))
+            for s, e in split_sentences(text, start, end, wrapped=True):
+                units.append(Unit(s, e, " ".join(text[s:e].split())))
     return Structure(tuple(blocks), tuple(units), tuple(views))
 
 

@@ -49,6 +49,64 @@ def three_page_pdf(path: Path, *, title: str | None = "Travel Policy") -> Path:
     return path
 
 
+MANUAL_PARAGRAPHS = (
+    "The deploy tool copies the build to every server in the pool and restarts the service one"
+    " server at a time, so that the site stays up while a release goes out to all of them.",
+    "A release that fails its health check is rolled back on that server before the next one is"
+    " touched. Rollbacks are logged in the release channel with the name of the failed check.",
+)
+MANUAL_CODE = (
+    "deploy --pool web --release 2024.06.1 --health-check /status --timeout 300 --rollback-on-failure"
+    " --notify release-channel",
+    "deploy --pool web --dry-run",
+)
+
+
+def manual_pdf(path: Path) -> Path:
+    """A manual as documentation sites print it: a large title, a smaller section heading, wrapped
+    paragraphs set apart by spacing, a code block in Courier wider than any prose line, and a table
+    whose columns are set apart by blank space."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 22)
+    pdf.cell(0, 12, "Deploy Manual", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "B", 16)
+    pdf.cell(0, 10, "Rolling releases", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", size=11)
+    for paragraph in MANUAL_PARAGRAPHS:
+        pdf.multi_cell(120, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+    pdf.set_font("courier", size=7)
+    for line in MANUAL_CODE:
+        pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(120, 6, "Each pool has its own limits:", new_x="LMARGIN", new_y="NEXT")
+    for name, limit in (("web", "12 servers"), ("batch", "4 servers")):
+        pdf.cell(40, 6, name)
+        pdf.cell(40, 6, limit, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def drawn_out_of_order_pdf(path: Path) -> Path:
+    """A page whose code box is drawn after the paragraph printed below it, as browsers print
+    boxed code: the drawing order is lead-in, paragraph, code; the reading order lead-in, code,
+    paragraph."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.set_xy(10, 20)
+    pdf.cell(0, 6, "To roll back a release, run this:")
+    pdf.set_xy(10, 50)
+    pdf.cell(0, 6, "The previous release is then live on every server.")
+    pdf.set_font("courier", size=10)
+    pdf.set_xy(14, 32)
+    pdf.cell(0, 6, "deploy --rollback")
+    pdf.output(str(path))
+    return path
+
+
 def encrypted_pdf(path: Path) -> Path:
     pdf = FPDF()
     pdf.add_page()
