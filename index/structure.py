@@ -301,8 +301,8 @@ def pdf_structure(
     split into sentences, table lines are units of their own.
 
     Without a layout (text from elsewhere), a paragraph is rebuilt from the text's lines alone (a
-    new one starts after a line that ends a sentence short of the usual line length, at a bullet,
-    or at a page break); running headers, footers and page numbers (the loader's `boilerplate`
+    new one starts after a line that ends a sentence short of a full line (`_full_line`), at a
+    bullet, or at a page break); running headers, footers and page numbers (the loader's `boilerplate`
     spans) are left out; a short line before a paragraph is a heading; a run of short lines is a
     table (one row a line).
     """
@@ -371,10 +371,25 @@ def _pdf_lines(text: str, boilerplate: list[tuple[int, int]]) -> list[tuple[int,
     return out
 
 
+def _full_line(text: str, lines: list[tuple[int, int, bool]]) -> int:
+    """How long a full line of running text is: the median length of lines that a wrapped sentence
+    continues after (the next line goes on in lower case), else of the longest tenth. Not the
+    longest line: a code line or a URL runs wider than any prose line."""
+    wrapped = sorted(
+        e - s
+        for (s, e, _), (n, _, new_page) in zip(lines, lines[1:], strict=False)
+        if not new_page and text[n].islower()
+    )
+    if len(wrapped) >= 3:
+        return wrapped[len(wrapped) // 2]
+    lengths = sorted(e - s for s, e, _ in lines)
+    return lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
+
+
 def _pdf_groups(
     text: str, lines: list[tuple[int, int, bool]]
 ) -> list[tuple[BlockKind, list[tuple[int, int]]]]:
-    width = max((e - s for s, e, _ in lines), default=0)
+    width = _full_line(text, lines)
     groups: list[tuple[BlockKind, list[tuple[int, int]]]] = []
     for start, end, new_page in lines:
         line = text[start:end]

@@ -11,6 +11,7 @@ from corpus.pdf_layout import Line, layout_blocks
 from corpus.registry import load_file
 from index.answerer import _introduces_code, _Layout
 from index.chunking import chunk_document, parse_structure
+from index.structure import pdf_structure
 from tests.corpus.makers import MANUAL_CODE, MANUAL_PARAGRAPHS, drawn_out_of_order_pdf, manual_pdf
 
 
@@ -28,6 +29,9 @@ def test_wrapped_sentences_stay_whole_when_a_code_line_is_the_widest_line(tmp_pa
     assert "Rollbacks are logged in the release channel with the name of the failed check." in units
     first = MANUAL_PARAGRAPHS[0]
     assert first in units
+    # Read by its lines alone (a PDF whose layout cannot be read), the code line, wider than any
+    # prose line, is not taken for the full width either.
+    assert first in [u.display for u in pdf_structure(doc.text, []).units]
 
 
 def test_headings_get_levels_code_is_shown_but_never_a_unit_and_rows_are_units(tmp_path: Path) -> None:
