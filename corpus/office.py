@@ -1,6 +1,8 @@
 """Read Word (.docx) and PowerPoint (.pptx) files as Markdown-like text.
 
-Word heading styles and slide titles become ``#`` headings, tables become GitHub-flavoured
+Word heading styles (and paragraphs set by hand as headings: short, bold or larger than the body
+text) and slide titles become ``#`` headings, paragraphs in a fixed-pitch font fenced code,
+tables become GitHub-flavoured
 Markdown tables whose first row is the header, so the index reads sections and table rows the
 way it reads a Markdown file (``meta["format"] = "markdown"``). Blocks keep document order.
 """
@@ -8,7 +10,9 @@ way it reads a Markdown file (``meta["format"] = "markdown"``). Blocks keep docu
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,12 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADING_STYLE = re.compile(r"heading\s*([1-9])", re.IGNORECASE)
 _LIST_ITEM = re.compile(r" *- ")
 _BULLET_PLACEHOLDERS = {PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT}
+# Headings set by hand (no heading style): short, and bold or this much larger than the body text.
+# Typesetting convention, as for PDF (`corpus.pdf_layout`); not fitted.
+HEADING_SIZE = 1.12
+MAX_HAND_HEADING_WORDS = 12
+_MONO_FONT = re.compile(r"mono|courier|consol|code", re.IGNORECASE)
+_CODE_STYLE = re.compile(r"code|preformatted|macro text|source", re.IGNORECASE)
 
 
 def _open_error(path: Path, corrupt: str) -> UnreadableFile:
@@ -66,8 +76,44 @@ def _list_depth(paragraph: Paragraph) -> int | None:
     return int(value) if value and value.isdigit() else 0
 
 
-def word_paragraph(paragraph: Paragraph) -> str:
-    """One paragraph as a Markdown block: ``#`` heading, ``-`` list item or plain text."""
+@dataclass(frozen=True)
+class _Look:
+    """How a paragraph is set: its font size in points (None when Word leaves it to defaults),
+    and whether all of its text is bold, and all of it in a fixed-pitch font."""
+
+    size: float | None
+    bold: bool
+    mono: bool
+
+
+def _look(paragraph: Paragraph) -> _Look:
+    """A paragraph's look from its runs, each falling back to the paragraph style's font."""
+    style = paragraph.style
+    font = style.font if style is not None else None
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    sizes = {(run.font.size or (font.size if font else None)) for run in runs}
+    size = next(iter(sizes)).pt if len(sizes) == 1 and None not in sizes else None  # type: ignore[union-attr]
+    bold = bool(runs) and all(run.bold if run.bold is not None else bool(font and font.bold) for run in runs)
+    names = [run.font.name or (font.name if font else None) or "" for run in runs]
+    mono = bool(runs) and all(_MONO_FONT.search(name) for name in names)
+    return _Look(size, bold, mono or bool(style is not None and _CODE_STYLE.search(style.name or "")))
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """What the document's body text looks like, for telling headings and code set by hand."""
+
+    body_size: float | None
+    heading_sizes: tuple[float, ...]  # sizes of hand-set headings, largest first
+    deepest_style: int  # the deepest heading style level the document uses (0: none)
+
+
+def word_paragraph(paragraph: Paragraph, setting: _Setting | None = None) -> str:
+    """One paragraph as a Markdown block: ``#`` heading, ``-`` list item or plain text.
+
+    Besides heading styles, a short paragraph set by hand as a heading is one (`setting`): all
+    bold, or larger than the body text, and not a sentence. A paragraph set in a fixed-pitch font
+    (or a code style) is code, written as a fenced block (`_join` merges consecutive ones)."""
     lines = [line.strip() for line in paragraph.text.splitlines()]
     text = "\n".join(line for line in lines if line)
     if not text:
@@ -78,7 +124,57 @@ def word_paragraph(paragraph: Paragraph) -> str:
     depth = _list_depth(paragraph)
     if depth is not None:
         return "  " * depth + "- " + one_line(text)
-    return text
+    if setting is None:
+        return text
+    look = _look(paragraph)
+    if look.mono:
+        return "```\n" + "\n".join(paragraph.text.splitlines()) + "\n```"
+    level = _hand_heading(text, look, setting)
+    return "#" * level + " " + one_line(text) if level else text
+
+
+def _hand_heading(text: str, look: _Look, setting: _Setting) -> int:
+    """The level of a heading set by hand (0: not one)."""
+    if len(text.split()) > MAX_HAND_HEADING_WORDS or text.rstrip()[-1:] in ".!?:;,":
+        return 0
+    larger = (
+        look.size is not None
+        and setting.body_size is not None
+        and look.size >= HEADING_SIZE * setting.body_size
+    )
+    if not (larger or look.bold):
+        return 0
+    rank = (
+        setting.heading_sizes.index(look.size) + 1
+        if larger and look.size in setting.heading_sizes
+        else len(setting.heading_sizes) + 1
+    )
+    return min(setting.deepest_style + rank, 6)
+
+
+def _setting(paragraphs: list[Paragraph]) -> _Setting:
+    weights: Counter[float] = Counter()
+    looks = []
+    deepest = 0
+    for paragraph in paragraphs:
+        deepest = max(deepest, _heading_level(paragraph))
+        look = _look(paragraph)
+        looks.append((paragraph, look))
+        if look.size is not None and not look.mono:
+            weights[look.size] += len(paragraph.text)
+    body = weights.most_common(1)[0][0] if weights else None
+    sizes = sorted(
+        {
+            look.size
+            for paragraph, look in looks
+            if body is not None
+            and look.size is not None
+            and look.size >= HEADING_SIZE * body
+            and not _heading_level(paragraph)
+        },
+        reverse=True,
+    )
+    return _Setting(body, tuple(sizes), deepest)
 
 
 def word_table(table: Table) -> str:
@@ -108,10 +204,14 @@ def _word_blocks(container: Any, document: WordDocument) -> Iterator[Paragraph |
 
 
 def _join(blocks: Iterable[str]) -> str:
-    """Blocks separated by blank lines; consecutive list items stay one (tight) list."""
+    """Blocks separated by blank lines; consecutive list items stay one (tight) list, consecutive
+    code paragraphs one code block."""
     parts: list[str] = []
     last_line = ""
     for block in filter(None, blocks):
+        if parts and block.startswith("```\n") and parts[-1].endswith("\n```"):
+            parts[-1] = parts[-1][: -len("```")] + block[len("```\n") :]
+            continue
         if parts:
             parts.append("\n" if _LIST_ITEM.match(block) and _LIST_ITEM.match(last_line) else "\n\n")
         parts.append(block)
@@ -132,9 +232,11 @@ def read_docx(path: Path) -> Loaded:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises many types for a broken package
         raise _open_error(path, CORRUPT_DOCX) from exc
+    body = list(_word_blocks(document.element.body, document))
+    setting = _setting([block for block in body if isinstance(block, Paragraph)])
     blocks = [
-        word_paragraph(block) if isinstance(block, Paragraph) else word_table(block)
-        for block in _word_blocks(document.element.body, document)
+        word_paragraph(block, setting) if isinstance(block, Paragraph) else word_table(block)
+        for block in body
     ]
     headings = (block.lstrip("#").strip() for block in blocks if block.startswith("#"))
     title = one_line(document.core_properties.title or "") or next(headings, None)

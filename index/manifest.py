@@ -40,7 +40,8 @@ FORMAT_VERSION = 3
 # 9: HTML footnote reference marks are left out; a site's name is dropped from its pages' titles.
 # 10: two-part hyphenated words are also indexed joined ("back-off" matches "backoff").
 # 11: PDF blocks read from the page layout (font sizes, line spacing, margins, fixed-pitch code).
-READER_VERSION = 11
+# 12: Word paragraphs set by hand as headings (bold or larger, short) are headings; fixed-pitch ones code.
+READER_VERSION = 12
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

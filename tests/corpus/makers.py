@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import docx
+from docx.shared import Pt
 from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 from PIL import Image
@@ -142,6 +143,30 @@ def word_document(path: Path, *, title: str | None = None) -> Path:
     document.add_heading("Approvals", level=2)
     document.add_paragraph("Managers approve claims", style="List Bullet")
     document.add_paragraph("Finance pays them", style="List Bullet")
+    document.save(str(path))
+    return path
+
+
+def hand_set_word_document(path: Path) -> Path:
+    """A Word file formatted by hand, as many are: no heading styles, a 20 pt bold title, a bold
+    sub-heading at body size, a bold sentence (emphasis, not a heading), code in Courier New."""
+    document = docx.Document()
+
+    def paragraph(text: str, *, size: float = 11, bold: bool = False, font: str | None = None) -> None:
+        run = document.add_paragraph().add_run(text)
+        run.font.size = Pt(size)
+        run.bold = bold
+        if font:
+            run.font.name = font
+
+    paragraph("Travel Handbook", size=20, bold=True)
+    paragraph("Staff book trips through the travel desk, which holds the company's rates.")
+    paragraph("Booking flights", bold=True)
+    paragraph("Always book economy for flights under six hours.", bold=True)
+    paragraph("To see your bookings, run this:")
+    paragraph("travel bookings --mine", font="Courier New")
+    paragraph("travel bookings --mine --json", font="Courier New")
+    paragraph("Bookings older than a year are archived.")
     document.save(str(path))
     return path
 

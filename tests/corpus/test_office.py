@@ -10,9 +10,11 @@ from pptx import Presentation
 from pptx.util import Inches
 
 from corpus.loaders import UnreadableFile
+from corpus.models import Document
 from corpus.office import CORRUPT_DOCX, CORRUPT_PPTX, ENCRYPTED, gfm_table
 from corpus.registry import load_file
-from tests.corpus.makers import slide_deck, word_document
+from index.chunking import parse_structure
+from tests.corpus.makers import hand_set_word_document, slide_deck, word_document
 
 WORD_TEXT = """\
 # Expense policy
@@ -36,6 +38,25 @@ def test_word_body_is_read_in_order_with_headings_and_a_table_with_its_header(tm
     assert loaded.title == "Expense policy"
     assert loaded.meta == {"format": "markdown"}
     assert (loaded.pages, loaded.slides) == ((), ())
+
+
+def test_word_headings_and_code_set_by_hand_are_read_as_such(tmp_path: Path) -> None:
+    loaded = load_file(hand_set_word_document(tmp_path / "travel.docx"))
+    text = loaded.text
+    assert "# Travel Handbook\n" in text  # 20 pt bold over an 11 pt body: level 1
+    assert "## Booking flights\n" in text  # bold at body size, not a sentence: the next level
+    assert "\nAlways book economy for flights under six hours." in text  # a bold sentence stays text
+    assert "```\ntravel bookings --mine\ntravel bookings --mine --json\n```" in text  # one code block
+    assert loaded.title == "Travel Handbook"
+    doc = Document("travel", "Travel Handbook", "travel.docx", text, meta=loaded.meta)
+    structure = parse_structure(doc)
+    assert [b.label for b in structure.blocks if b.kind == "heading"] == [
+        "Travel Handbook",
+        "Booking flights",
+    ]
+    units = [u.display for u in structure.units]
+    assert not any("--json" in u for u in units)
+    assert "Bookings older than a year are archived." in units
 
 
 def test_word_title_comes_from_the_core_properties(tmp_path: Path) -> None:
