@@ -120,7 +120,9 @@ def _pitch(prose: Sequence[Line], body: float) -> float:
     steps = [
         a.last_bottom - b.bottom
         for a, b in zip(prose, prose[1:], strict=False)
-        if a.page == b.page and 0 < a.last_bottom - b.bottom < 3 * body
+        # Lines are never set closer than their font size: a smaller step is between pieces of
+        # one printed row (table cells set at different heights), not a line pitch.
+        if a.page == b.page and 0.9 * body < a.last_bottom - b.bottom < 3 * body
     ]
     return statistics.median(steps) if steps else body * 1.2
 
