@@ -20,6 +20,7 @@ import json
 import re
 import statistics
 from pathlib import Path
+from typing import NamedTuple
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -62,7 +63,21 @@ _FIXED_PITCH = 1  # PDF font descriptor flag
 _MONO_NAMES = re.compile(r"mono|courier|consol|code", re.IGNORECASE)
 
 
-_Geometry = tuple[float, ...]  # x0, x1, top, bottom, size, mono share, bold share, widest gap
+class _Geometry(NamedTuple):
+    """Where and how a line is printed (PDF points, y up the page): `x0`, `top`, `bottom` of its
+    first printed line, `x1` and `last_bottom` of its last (PDFium joins a word hyphenated at a
+    line end into one line), its font `size`, the shares of its characters in a fixed-pitch font
+    (`mono`) and in bold (`bold`), and its widest blank in font sizes (`gap`)."""
+
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    mono: float
+    bold: float
+    gap: float
+    last_bottom: float
 
 
 class _Fonts:
@@ -111,16 +126,16 @@ def _line_geometry(
     # The widest blank between two characters, in font sizes: a table's column gap is wider than
     # any space between words.
     gap = max((b[0] - a[2] for a, b in zip(last, last[1:], strict=False)), default=0.0)
-    return (
-        min(b[0] for b in first),
-        max(b[2] for b in last),
-        max(b[3] for b in first),
-        statistics.median(b[1] for b in first),
-        size,
-        mono / n,
-        bold / n,
-        gap / size if size > 0 else 0.0,
-        statistics.median(b[1] for b in last),
+    return _Geometry(
+        x0=min(b[0] for b in first),
+        x1=max(b[2] for b in last),
+        top=max(b[3] for b in first),
+        bottom=statistics.median(b[1] for b in first),
+        size=size,
+        mono=mono / n,
+        bold=bold / n,
+        gap=gap / size if size > 0 else 0.0,
+        last_bottom=statistics.median(b[1] for b in last),
     )
 
 
@@ -180,28 +195,28 @@ def _reading_order(lines: list[tuple[str, _Geometry]]) -> list[tuple[str, _Geome
     width) the drawing order is kept: it is usually column by column."""
     if _has_columns(lines):
         return lines
-    by_height = sorted(lines, key=lambda ln: -ln[1][3])
+    by_height = sorted(lines, key=lambda ln: -ln[1].bottom)
     rows: list[list[tuple[str, _Geometry]]] = []
     for line in by_height:
-        size = line[1][4] or 1.0
-        if rows and abs(rows[-1][0][1][3] - line[1][3]) < 0.5 * size:
+        size = line[1].size or 1.0
+        if rows and abs(rows[-1][0][1].bottom - line[1].bottom) < 0.5 * size:
             rows[-1].append(line)  # the same printed line (a superscript, a change of font)
         else:
             rows.append([line])
-    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln[1][0])]
+    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln[1].x0)]
 
 
 def _has_columns(lines: list[tuple[str, _Geometry]]) -> bool:
     """Whether some wide lines stand side by side (a page set in columns)."""
     if not lines:
         return False
-    page_width = max(g[1] for _, g in lines) - min(g[0] for _, g in lines)
-    wide = [g for _, g in lines if g[1] - g[0] > 0.25 * page_width]
+    page_width = max(g.x1 for _, g in lines) - min(g.x0 for _, g in lines)
+    wide = [g for _, g in lines if g.x1 - g.x0 > 0.25 * page_width]
     side_by_side = sum(
         1
         for i, a in enumerate(wide)
         for b in wide[i + 1 :]
-        if (a[1] <= b[0] or b[1] <= a[0]) and min(a[2], b[2]) > max(a[3], b[3])
+        if (a.x1 <= b.x0 or b.x1 <= a.x0) and min(a.top, b.top) > max(a.bottom, b.bottom)
     )
     return side_by_side >= 3
 
@@ -255,8 +270,10 @@ def read_pdf(path: Path) -> Loaded:
 
     Returns:
         The pages' text joined by form feeds, page starts, the metadata title (else the first
-        line), and meta ``format``, ``page_count``, ``boilerplate_spans`` (JSON ``[[start, end], …]``)
-        and, when some pages have no text, ``pages_without_text`` (JSON list of 1-based numbers).
+        line), and meta ``format``, ``page_count``, ``boilerplate_spans`` (JSON ``[[start, end], …]``),
+        ``layout`` (JSON ``[[start, end, kind, level], …]``, `corpus.pdf_layout`; absent when a page's
+        characters could not be matched to its text) and, when some pages have no text,
+        ``pages_without_text`` (JSON list of 1-based numbers).
 
     Raises:
         UnreadableFile: Encrypted, without any text layer, or not a readable PDF.
@@ -298,9 +315,25 @@ def _document_lines(
         page_end = pages[number + 1] - 1 if number + 1 < len(pages) else len(text)
         if not lines and text[offset:page_end].strip():
             return []
-        for start, end, (x0, x1, top, bottom, size, mono, bold, gap, last_bottom) in lines:
+        for start, end, g in lines:
             s, e = start + offset, end + offset
             if any(a <= s and e <= b for a, b in boilerplate):
                 continue
-            out.append(Line(s, e, number, x0, x1, top, bottom, last_bottom, size, mono, bold, gap, text[s:e]))
+            out.append(
+                Line(
+                    s,
+                    e,
+                    number,
+                    g.x0,
+                    g.x1,
+                    g.top,
+                    g.bottom,
+                    g.last_bottom,
+                    g.size,
+                    g.mono,
+                    g.bold,
+                    g.gap,
+                    text[s:e],
+                )
+            )
     return out
