@@ -12,7 +12,9 @@ is fixed-pitch. This module reads that, as a typesetter would:
 - a line PDFium breaks at a superscript or a change of font continues its printed line;
 - a paragraph ends where the space between two lines is clearly larger than the usual line pitch,
   at a bullet, at an indented first line after a finished sentence, after a finished sentence that
-  stops short of the right margin, and at a page break;
+  stops short of the right margin, and at a page break unless the page's last sentence is
+  unfinished and the next page goes on in lower case (the block then spans the running footer and
+  header between, which the index leaves out of what it shows);
 - a run of short lines that are not sentences is a table (one row a line), and a bold line over
   it, set as large as the rows, is its header row.
 
@@ -158,6 +160,17 @@ def _starts_block(prev: Line, line: Line, block_kind: str, geometry: tuple[float
     return ended and block_kind == "para" and line.x0 > prev.x0 + line.size  # an indented first line
 
 
+def _goes_on(last: Line, line: Line) -> bool:
+    """Whether `line`, first on its page, continues the sentence that `last` left unfinished at the
+    foot of the page before: same size, no final mark, and it goes on in lower case."""
+    return (
+        line.page == last.page + 1
+        and abs(last.size - line.size) < 0.5
+        and last.text.rstrip()[-1:] not in _NOT_SENTENCE_END
+        and line.text.lstrip()[:1].islower()
+    )
+
+
 def _first_word_width(line: Line) -> float:
     """About how wide the line's first word (and the space before it) is set: half the font size
     a character, the usual average of a text face."""
@@ -207,6 +220,9 @@ def layout_blocks(lines: Sequence[Line]) -> list[LayoutBlock]:
                 if not _starts_block(last, line, prev[0], (pitch, left, right)):
                     prev[1].append(line)
                     continue
+        elif kind == "text" and prev is not None and last is not None and _goes_on(last, line):
+            prev[1].append(line)  # a sentence that runs on to the next page
+            continue
         if kind == "text":
             kind = "item" if _BULLET.match(line.text) else "para"
         groups.append((kind, [line]))

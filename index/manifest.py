@@ -41,7 +41,8 @@ FORMAT_VERSION = 3
 # 10: two-part hyphenated words are also indexed joined ("back-off" matches "backoff").
 # 11: PDF blocks read from the page layout (font sizes, line spacing, margins, fixed-pitch code).
 # 12: Word paragraphs set by hand as headings (bold or larger, short) are headings; fixed-pitch ones code.
-READER_VERSION = 12
+# 13: a PDF sentence that runs on to the next page is one unit (footer and header left out of what is shown).
+READER_VERSION = 13
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

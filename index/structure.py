@@ -307,7 +307,7 @@ def pdf_structure(
     table (one row a line).
     """
     if layout:
-        return _layout_structure(text, layout)
+        return _layout_structure(text, layout, boilerplate)
     lines = _pdf_lines(text, boilerplate)
     blocks: list[Block] = []
     units: list[Unit] = []
@@ -330,12 +330,32 @@ def pdf_structure(
     return Structure(tuple(blocks), tuple(units), tuple(views))
 
 
-def _layout_structure(text: str, layout: list[tuple[int, int, str, int]]) -> Structure:
+def _layout_structure(
+    text: str, layout: list[tuple[int, int, str, int]], boilerplate: list[tuple[int, int]]
+) -> Structure:
+    skip = sorted(boilerplate)
+
+    def outside(start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of a span outside the running footers and headers it crosses (a block that
+        runs on to the next page spans them)."""
+        parts, at = [], start
+        for a, b in skip:
+            if b <= at or a >= end:
+                continue
+            parts.append((at, a))
+            at = b
+        parts.append((at, end))
+        return [(a, b) for a, b in parts if text[a:b].strip()]
+
+    def shown_text(start: int, end: int) -> str:
+        """The span as read: without the footers and headers it crosses."""
+        return " ".join(" ".join(text[a:b] for a, b in outside(start, end)).split())
+
     blocks: list[Block] = []
     units: list[Unit] = []
     views: list[Unit] = []
     for start, end, kind, level in layout:
-        shown = " ".join(text[start:end].split())
+        shown = shown_text(start, end)
         if kind == "heading":
             blocks.append(Block(start, end, "heading", level, shown))
         elif kind == "code":
@@ -348,9 +368,10 @@ def _layout_structure(text: str, layout: list[tuple[int, int, str, int]]) -> Str
             views.append(Unit(start, end, shown))
         else:
             blocks.append(Block(start, end, "list" if kind == "item" else "para"))
-            views.append(Unit(start, end, shown))
+            # One view a page: a passage that cuts the block shows no footer from between them.
+            views.extend(Unit(a, b, shown_text(a, b)) for a, b in outside(start, end))
             for s, e in split_sentences(text, start, end, wrapped=True):
-                units.append(Unit(s, e, " ".join(text[s:e].split())))
+                units.append(Unit(s, e, shown_text(s, e)))
     return Structure(tuple(blocks), tuple(units), tuple(views))
 
 

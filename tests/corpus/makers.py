@@ -108,6 +108,26 @@ def drawn_out_of_order_pdf(path: Path) -> Path:
     return path
 
 
+_WHO = ("the desk", "a manager", "finance", "the traveller", "an assistant", "the team lead")
+_WHAT = ("hotel", "flight", "train ticket", "taxi", "meal", "conference fee", "rental car")
+LONG_PARAGRAPH = tuple(
+    f"Expense {n} is checked by {_WHO[n % 6]} against the receipt for the {_WHAT[n % 7]}"
+    f"{' and the invoice' * (n % 3)} before it is paid."
+    for n in range(1, 41)
+)
+
+
+def page_break_pdf(path: Path) -> Path:
+    """One long paragraph that runs over a page break, with the running header and footer of
+    `three_page_pdf` on every page (so a sentence is cut by the footer and the next header)."""
+    pdf = _FooterPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 8, " ".join(LONG_PARAGRAPH))
+    pdf.output(str(path))
+    return path
+
+
 def encrypted_pdf(path: Path) -> Path:
     pdf = FPDF()
     pdf.add_page()

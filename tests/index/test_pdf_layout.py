@@ -12,7 +12,14 @@ from corpus.registry import load_file
 from index.answerer import _introduces_code, _Layout
 from index.chunking import chunk_document, parse_structure
 from index.structure import pdf_structure
-from tests.corpus.makers import MANUAL_CODE, MANUAL_PARAGRAPHS, drawn_out_of_order_pdf, manual_pdf
+from tests.corpus.makers import (
+    LONG_PARAGRAPH,
+    MANUAL_CODE,
+    MANUAL_PARAGRAPHS,
+    drawn_out_of_order_pdf,
+    manual_pdf,
+    page_break_pdf,
+)
 
 
 def _manual(tmp_path: Path) -> Document:
@@ -65,11 +72,16 @@ def test_spacing_superscripts_and_page_breaks_decide_paragraphs() -> None:
         _line(40, "ends here.", 688, x1=120),
         _line(51, "2", 692, x1=126, size=6),  # a superscript on the printed line above
         _line(53, "Second paragraph after a blank", 660),  # a wider gap than the line pitch
-        _line(84, "goes on to the next page", 648),
-        _line(109, "where it starts a new block.", 700, page=1),
+        _line(84, "goes on to the foot of the page", 648),
+        _line(116, "and on to the next one.", 700, page=1),  # unfinished, goes on in lower case
+        _line(140, "A new paragraph starts this page.", 700, page=2),  # after a finished one
     ]
     blocks = layout_blocks(lines)
-    assert [(b.start, b.kind) for b in blocks] == [(0, "para"), (53, "para"), (109, "para")]
+    assert [(b.start, b.end, b.kind) for b in blocks] == [
+        (0, 52, "para"),
+        (53, 139, "para"),
+        (140, 173, "para"),
+    ]
 
 
 def test_a_page_is_read_top_to_bottom_whatever_order_it_was_drawn_in(tmp_path: Path) -> None:
@@ -151,3 +163,22 @@ def test_a_page_printed_by_chromium_reads_as_written(tmp_path: Path) -> None:
     layout = _Layout.of(doc)
     lead = doc.text.index("To turn it on")
     assert _introduces_code(doc.text, lead, doc.text.index("this:") + len("this:"), layout)
+
+
+def test_a_sentence_that_runs_on_to_the_next_page_is_one_unit_without_footer_and_header(
+    tmp_path: Path,
+) -> None:
+    loaded = load_file(page_break_pdf(tmp_path / "rules.pdf"))
+    doc = Document("rules", "Rules", "rules.pdf", loaded.text, meta=loaded.meta, pages=loaded.pages)
+    assert len(doc.pages) >= 2
+    structure = parse_structure(doc)
+    units = {u.display: u for u in structure.units}
+    assert set(LONG_PARAGRAPH) <= set(units)  # every sentence whole, the one cut by the page too
+    across = [u for u in structure.units if "\f" in doc.text[u.start : u.end]]
+    assert across, "the page break falls inside a sentence"
+    for unit in across:  # its span is verbatim (footer and header included); what it shows is not
+        assert "Confidential" in doc.text[unit.start : unit.end]
+        assert "Confidential" not in unit.display and "Acme Travel Handbook" not in unit.display
+    for chunk in chunk_document(doc):
+        assert doc.text[chunk.start : chunk.end] == chunk.text
+        assert "Confidential" not in chunk.display
