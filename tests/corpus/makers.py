@@ -128,6 +128,19 @@ def page_break_pdf(path: Path) -> Path:
     return path
 
 
+def two_column_pdf(path: Path) -> Path:
+    """Two paragraphs set in two columns, the second running from the first column into the next."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=10)
+    with pdf.text_columns(ncols=2, gutter=10) as columns:
+        columns.write(" ".join(LONG_PARAGRAPH[:12]))
+        columns.ln()
+        columns.write(" ".join(LONG_PARAGRAPH[12:30]))
+    pdf.output(str(path))
+    return path
+
+
 def encrypted_pdf(path: Path) -> Path:
     pdf = FPDF()
     pdf.add_page()

@@ -19,6 +19,7 @@ from tests.corpus.makers import (
     drawn_out_of_order_pdf,
     manual_pdf,
     page_break_pdf,
+    two_column_pdf,
 )
 
 
@@ -182,3 +183,10 @@ def test_a_sentence_that_runs_on_to_the_next_page_is_one_unit_without_footer_and
     for chunk in chunk_document(doc):
         assert doc.text[chunk.start : chunk.end] == chunk.text
         assert "Confidential" not in chunk.display
+
+
+def test_a_page_set_in_two_columns_is_read_column_by_column(tmp_path: Path) -> None:
+    loaded = load_file(two_column_pdf(tmp_path / "columns.pdf"))
+    doc = Document("columns", "Columns", "columns.pdf", loaded.text, meta=loaded.meta, pages=loaded.pages)
+    units = [u.display for u in parse_structure(doc).units]
+    assert units == list(LONG_PARAGRAPH[:30])  # every sentence whole and in order
