@@ -1,7 +1,8 @@
-"""Make PDF or Word copies of a Markdown corpus, to check that docqa answers as well from them.
+"""Make PDF, Word or HTML copies of a Markdown corpus, to check that docqa answers as well from them.
 
     python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-pdf --format pdf
     python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-docx --format docx
+    python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-html --format html
 
 The same documents, the same questions (a question set's ``expect_any`` phrases are the documents'
 words), another format: the gap between the figures of the Markdown corpus and of its copy is what
@@ -10,7 +11,9 @@ reading that format costs. The copies are made the way users' files are:
   template tags dropped) and printed by Chromium with its default running header (date, title) and
   footer (file URL, page number), code in shaded boxes;
 - docx: python-docx with Word's built-in styles: Title, Heading 1-6, List Bullet / List Number,
-  tables, code in Courier New.
+  tables, code in Courier New;
+- html: the pages of a documentation site: the site's name in every ``<title>``, a top bar, a
+  sidebar listing every page, the page in ``<main>``, a footer.
 Chromium is taken from ``--chromium`` (default ``/usr/bin/chromium``).
 """
 
@@ -55,17 +58,40 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark").enable("table")
 
 
+def _page_html(title: str, text: str) -> str:
+    body = _parser().render(text)
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
+def to_html(pages: list[Path], out: Path) -> None:
+    """Pages of a documentation site: the site's name in every <title>, a top bar, a sidebar
+    listing every page, the page in <main>, a footer."""
+    sources = [(path, *_source(path)) for path in pages]
+    sidebar = "".join(f'<li><a href="{p.stem}.html">{html.escape(t)}</a></li>' for p, t, _ in sources)
+    for n, (path, title, text) in enumerate(sources, 1):
+        target = out / f"{path.stem}.html"
+        target.write_text(
+            f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)} · Example Docs"
+            f"</title><style>{_STYLE}</style></head><body>"
+            '<header class="navbar"><a href="index.html">Example Docs</a> <a href="#">Guides</a> '
+            '<a href="#">API</a> <button>Search</button></header>'
+            f'<nav class="sidebar"><ul>{sidebar}</ul></nav>'
+            f"<main><h1>{html.escape(title)}</h1>{_parser().render(text)}</main>"
+            "<footer>© 2026 Example · Privacy · Terms · Edit this page</footer></body></html>",
+            encoding="utf-8",
+        )
+        print(f"[{n}/{len(pages)}] {target}", flush=True)
+
+
 def to_pdf(pages: list[Path], out: Path, chromium: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n, path in enumerate(pages, 1):
             title, text = _source(path)
             page = Path(tmp) / f"{path.stem}.html"
-            body = _parser().render(text)
-            page.write_text(
-                f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-                f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>",
-                encoding="utf-8",
-            )
+            page.write_text(_page_html(title, text), encoding="utf-8")
             target = out / f"{path.stem}.pdf"
             subprocess.run(
                 [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={target}"]
@@ -144,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--markdown", type=Path, required=True, help="folder of .md files")
     parser.add_argument("--out", type=Path, required=True, help="folder for the copies")
-    parser.add_argument("--format", choices=("pdf", "docx"), required=True)
+    parser.add_argument("--format", choices=("pdf", "docx", "html"), required=True)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
     pages = sorted(args.markdown.glob("*.md"))
@@ -154,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.format == "pdf":
         to_pdf(pages, args.out, args.chromium)
+    elif args.format == "html":
+        to_html(pages, args.out)
     else:
         to_docx(pages, args.out)
     return 0
