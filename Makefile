@@ -120,7 +120,7 @@ rust-book-pdf-index: setup-dev ## Print RUST_BOOK's pages to PDF with Chromium (
 	mkdir -p var/rust-pdf
 	for f in $(RUST_BOOK)/ch*.html $(RUST_BOOK)/appendix-*.html; do \
 	  n=$$(basename $$f .html); test -s var/rust-pdf/$$n.pdf || \
-	  $(CHROMIUM) --headless --no-sandbox --disable-gpu --no-pdf-header-footer --print-to-pdf=var/rust-pdf/$$n.pdf file://$$f 2>/dev/null || \
+	  $(CHROMIUM) --headless --no-sandbox --disable-gpu --no-pdf-header-footer --print-to-pdf=$(CURDIR)/var/rust-pdf/$$n.pdf file://$$f 2>/dev/null || \
 	  echo "not printed (a redirect page?): $$f"; \
 	done
 	$(BIN)/docqa build --corpus var/rust-pdf --index var/pool-idx/rust-pdf
