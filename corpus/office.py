@@ -29,6 +29,7 @@ from pptx.text.text import TextFrame
 
 from corpus.loaders import Loaded, UnreadableFile
 from corpus.markdown_text import gfm_table, one_line
+from corpus.typesetting import HEADING_SIZE, MAX_BOLD_HEADING_WORDS, MONO_FONT_NAME, NOT_SENTENCE_END
 
 ENCRYPTED = "encrypted (password-protected Office file)"
 CORRUPT_DOCX = "corrupt or unreadable DOCX"
@@ -40,11 +41,6 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADING_STYLE = re.compile(r"heading\s*([1-9])", re.IGNORECASE)
 _LIST_ITEM = re.compile(r" *- ")
 _BULLET_PLACEHOLDERS = {PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT}
-# Headings set by hand (no heading style): short, and bold or this much larger than the body text.
-# Typesetting convention, as for PDF (`corpus.pdf_layout`); not fitted.
-HEADING_SIZE = 1.12
-MAX_HAND_HEADING_WORDS = 12
-_MONO_FONT = re.compile(r"mono|courier|consol|code", re.IGNORECASE)
 _CODE_STYLE = re.compile(r"code|preformatted|macro text|source", re.IGNORECASE)
 
 
@@ -95,7 +91,7 @@ def _look(paragraph: Paragraph) -> _Look:
     size = next(iter(sizes)).pt if len(sizes) == 1 and None not in sizes else None  # type: ignore[union-attr]
     bold = bool(runs) and all(run.bold if run.bold is not None else bool(font and font.bold) for run in runs)
     names = [run.font.name or (font.name if font else None) or "" for run in runs]
-    mono = bool(runs) and all(_MONO_FONT.search(name) for name in names)
+    mono = bool(runs) and all(MONO_FONT_NAME.search(name) for name in names)
     return _Look(size, bold, mono or bool(style is not None and _CODE_STYLE.search(style.name or "")))
 
 
@@ -134,8 +130,9 @@ def word_paragraph(paragraph: Paragraph, setting: _Setting | None = None) -> str
 
 
 def _hand_heading(text: str, look: _Look, setting: _Setting) -> int:
-    """The level of a heading set by hand (0: not one)."""
-    if len(text.split()) > MAX_HAND_HEADING_WORDS or text.rstrip()[-1:] in ".!?:;,":
+    """The level of a heading set by hand (0: not one): short, not a sentence, and bold or larger
+    than the body text (`corpus.typesetting`, as PDF reading does)."""
+    if len(text.split()) > MAX_BOLD_HEADING_WORDS or text.rstrip()[-1:] in NOT_SENTENCE_END:
         return 0
     larger = (
         look.size is not None

@@ -28,6 +28,7 @@ import pypdfium2.raw as pdfium_c
 from corpus.boilerplate import boilerplate_spans
 from corpus.loaders import Loaded, UnreadableFile
 from corpus.pdf_layout import Line, layout_blocks
+from corpus.typesetting import BOLD_WEIGHT, MONO_FONT_NAME
 
 PAGE_SEPARATOR = "\f"
 ENCRYPTED = "encrypted"
@@ -59,8 +60,6 @@ def clean_page_text(raw: str) -> str:
 
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\f]")
 _FIXED_PITCH = 1  # PDF font descriptor flag
-# Font names that say fixed-pitch when the descriptor's flag does not.
-_MONO_NAMES = re.compile(r"mono|courier|consol|code", re.IGNORECASE)
 
 
 class _Geometry(NamedTuple):
@@ -81,7 +80,7 @@ class _Geometry(NamedTuple):
 
 
 class _Fonts:
-    """Font facts of a text page's characters, with the name lookups cached per font name."""
+    """Font facts of a text page's characters (one pair of buffers for every PDFium call)."""
 
     def __init__(self, textpage: pdfium.PdfTextPage) -> None:
         self.raw = textpage.raw
@@ -93,9 +92,9 @@ class _Fonts:
         size = float(pdfium_c.FPDFText_GetFontSize(self.raw, index))
         pdfium_c.FPDFText_GetFontInfo(self.raw, index, self.name, len(self.name), ctypes.byref(self.flags))
         name = self.name.value.decode("latin-1")
-        mono = bool(self.flags.value & _FIXED_PITCH) or bool(_MONO_NAMES.search(name))
+        mono = bool(self.flags.value & _FIXED_PITCH) or bool(MONO_FONT_NAME.search(name))
         weight = int(pdfium_c.FPDFText_GetFontWeight(self.raw, index))
-        bold = weight >= 600 or "bold" in name.lower()
+        bold = weight >= BOLD_WEIGHT or "bold" in name.lower()
         return size, mono, bold
 
 

@@ -30,19 +30,17 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from corpus.typesetting import HEADING_SIZE, MAX_BOLD_HEADING_WORDS, NOT_SENTENCE_END
+
 # A new paragraph: the baseline-to-baseline distance exceeds the body's usual pitch by this much.
 # Typesetting convention (paragraph spacing is at least a third of a line); not fitted.
 PARAGRAPH_GAP = 1.3
-HEADING_SIZE = 1.12  # set this much larger than the body text: a heading
-BOLD_WEIGHT = 600  # PDF font weights: 400 regular, 700 bold
 MAX_HEADING_WORDS = 20
-MAX_BOLD_HEADING_WORDS = 12
 SHORT_LINE = 0.7  # a line narrower than this share of the column is short (a table row, a label)
 COLUMN_GAP = 1.5  # a blank this many font sizes wide parts two table cells (a space is about 0.3)
 WRAPPED_LINE = 0.8  # a wrapped line reaches at least this share of the column
 _BULLET = re.compile(r"^\s*(?:[•\-–*·▪◦●○■□➢►]|\d{1,3}[.)]|[a-z][.)])\s+\S")
 _SENTENCE_END = ".!?:"
-_NOT_SENTENCE_END = ".!?:;,"
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def _line_kind(line: Line, body: float) -> str:
     if (
         line.bold >= 0.9
         and words <= MAX_BOLD_HEADING_WORDS
-        and line.text.rstrip()[-1:] not in _NOT_SENTENCE_END
+        and line.text.rstrip()[-1:] not in NOT_SENTENCE_END
         and not _BULLET.match(line.text)
     ):
         return "heading"
@@ -166,7 +164,7 @@ def _goes_on(last: Line, line: Line) -> bool:
     return (
         line.page == last.page + 1
         and abs(last.size - line.size) < 0.5
-        and last.text.rstrip()[-1:] not in _NOT_SENTENCE_END
+        and last.text.rstrip()[-1:] not in NOT_SENTENCE_END
         and line.text.lstrip()[:1].islower()
     )
 
@@ -179,7 +177,7 @@ def _first_word_width(line: Line) -> float:
 
 def _is_row(line: Line, left: float, right: float) -> bool:
     """A line that is not a sentence and is short or has columns: a table row (in a run of them)."""
-    if line.text.rstrip()[-1:] in _NOT_SENTENCE_END:
+    if line.text.rstrip()[-1:] in NOT_SENTENCE_END:
         return False
     return line.gap >= COLUMN_GAP or line.x1 - line.x0 < SHORT_LINE * max(right - left, 1.0)
 

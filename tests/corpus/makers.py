@@ -12,6 +12,9 @@ from PIL import Image
 from pptx import Presentation
 from pptx.util import Inches
 
+from corpus.models import Document
+from corpus.registry import load_file
+
 PAGE_WORDS = ("flights through the travel desk", "Hotel rates are capped", "Expense claims are due")
 FOOTER = "Acme Corp - Confidential - Page {n} of 3"
 
@@ -139,6 +142,12 @@ def two_column_pdf(path: Path) -> Path:
         columns.write(" ".join(LONG_PARAGRAPH[12:30]))
     pdf.output(str(path))
     return path
+
+
+def as_document(path: Path, title: str) -> Document:
+    """A file read by its loader (in a child process, as a build reads it) as an index Document."""
+    loaded = load_file(path)
+    return Document(path.stem, title, path.name, loaded.text, meta=loaded.meta, pages=loaded.pages)
 
 
 def encrypted_pdf(path: Path) -> Path:

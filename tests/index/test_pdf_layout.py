@@ -8,7 +8,6 @@ from pathlib import Path
 
 from corpus.models import Document
 from corpus.pdf_layout import Line, layout_blocks
-from corpus.registry import load_file
 from index.answerer import _introduces_code, _Layout
 from index.chunking import chunk_document, parse_structure
 from index.structure import pdf_structure
@@ -16,6 +15,7 @@ from tests.corpus.makers import (
     LONG_PARAGRAPH,
     MANUAL_CODE,
     MANUAL_PARAGRAPHS,
+    as_document,
     drawn_out_of_order_pdf,
     manual_pdf,
     page_break_pdf,
@@ -24,10 +24,7 @@ from tests.corpus.makers import (
 
 
 def _manual(tmp_path: Path) -> Document:
-    loaded = load_file(manual_pdf(tmp_path / "manual.pdf"))
-    return Document(
-        "manual", "Deploy Manual", "manual.pdf", loaded.text, meta=loaded.meta, pages=loaded.pages
-    )
+    return as_document(manual_pdf(tmp_path / "manual.pdf"), "Deploy Manual")
 
 
 def test_wrapped_sentences_stay_whole_when_a_code_line_is_the_widest_line(tmp_path: Path) -> None:
@@ -86,17 +83,15 @@ def test_spacing_superscripts_and_page_breaks_decide_paragraphs() -> None:
 
 
 def test_a_page_is_read_top_to_bottom_whatever_order_it_was_drawn_in(tmp_path: Path) -> None:
-    loaded = load_file(drawn_out_of_order_pdf(tmp_path / "rollback.pdf"))
-    text = loaded.text
+    doc = as_document(drawn_out_of_order_pdf(tmp_path / "rollback.pdf"), "Rollback")
+    text = doc.text
     assert text.index("run this:") < text.index("deploy --rollback") < text.index("The previous release")
-    doc = Document("rollback", "Rollback", "rollback.pdf", text, meta=loaded.meta, pages=loaded.pages)
     kinds = [b.kind for b in parse_structure(doc).blocks]
     assert kinds == ["para", "code", "para"]
 
 
 def test_a_lead_in_to_pdf_code_is_known_from_the_layout(tmp_path: Path) -> None:
-    loaded = load_file(drawn_out_of_order_pdf(tmp_path / "rollback.pdf"))
-    doc = Document("rollback", "Rollback", "rollback.pdf", loaded.text, meta=loaded.meta, pages=loaded.pages)
+    doc = as_document(drawn_out_of_order_pdf(tmp_path / "rollback.pdf"), "Rollback")
     layout = _Layout.of(doc)
     assert layout is not None
     lead = (0, doc.text.index("run this:") + len("run this:"))
@@ -144,8 +139,7 @@ def test_a_page_printed_by_chromium_reads_as_written(tmp_path: Path) -> None:
         capture_output=True,
         timeout=120,
     )
-    loaded = load_file(pdf)
-    doc = Document("guide", "Access guide", "guide.pdf", loaded.text, meta=loaded.meta, pages=loaded.pages)
+    doc = as_document(pdf, "Access guide")
     structure = parse_structure(doc)
     units = [u.display for u in structure.units]
     assert any(
@@ -169,8 +163,7 @@ def test_a_page_printed_by_chromium_reads_as_written(tmp_path: Path) -> None:
 def test_a_sentence_that_runs_on_to_the_next_page_is_one_unit_without_footer_and_header(
     tmp_path: Path,
 ) -> None:
-    loaded = load_file(page_break_pdf(tmp_path / "rules.pdf"))
-    doc = Document("rules", "Rules", "rules.pdf", loaded.text, meta=loaded.meta, pages=loaded.pages)
+    doc = as_document(page_break_pdf(tmp_path / "rules.pdf"), "Rules")
     assert len(doc.pages) >= 2
     structure = parse_structure(doc)
     units = {u.display: u for u in structure.units}
@@ -186,7 +179,6 @@ def test_a_sentence_that_runs_on_to_the_next_page_is_one_unit_without_footer_and
 
 
 def test_a_page_set_in_two_columns_is_read_column_by_column(tmp_path: Path) -> None:
-    loaded = load_file(two_column_pdf(tmp_path / "columns.pdf"))
-    doc = Document("columns", "Columns", "columns.pdf", loaded.text, meta=loaded.meta, pages=loaded.pages)
+    doc = as_document(two_column_pdf(tmp_path / "columns.pdf"), "Columns")
     units = [u.display for u in parse_structure(doc).units]
     assert units == list(LONG_PARAGRAPH[:30])  # every sentence whole and in order

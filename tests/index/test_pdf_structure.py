@@ -5,16 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from corpus.models import Document
-from corpus.registry import load_file
 from index.chunking import chunk_document, parse_structure
-from tests.corpus.makers import FOOTER, three_page_pdf
+from tests.corpus.makers import FOOTER, as_document, three_page_pdf
 
 
 def _document(tmp_path: Path) -> Document:
-    loaded = load_file(three_page_pdf(tmp_path / "travel.pdf"))
-    return Document(
-        "travel", "Travel Policy", "travel.pdf", loaded.text, meta=loaded.meta, pages=loaded.pages
-    )
+    return as_document(three_page_pdf(tmp_path / "travel.pdf"), "Travel Policy")
 
 
 def test_running_headers_footers_and_page_numbers_stay_out_of_chunks_and_units(tmp_path: Path) -> None:
