@@ -7,6 +7,7 @@ carry navigation words, image names, author bios and newsletter sign-ups; those 
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -334,14 +335,15 @@ def _layout_structure(
     text: str, layout: list[tuple[int, int, str, int]], boilerplate: list[tuple[int, int]]
 ) -> Structure:
     skip = sorted(boilerplate)
+    skip_ends = [b for _, b in skip]
 
     def outside(start: int, end: int) -> list[tuple[int, int]]:
         """The parts of a span outside the running footers and headers it crosses (a block that
         runs on to the next page spans them)."""
         parts, at = [], start
-        for a, b in skip:
-            if b <= at or a >= end:
-                continue
+        for a, b in skip[bisect.bisect_right(skip_ends, start) :]:
+            if a >= end:
+                break
             parts.append((at, a))
             at = b
         parts.append((at, end))
