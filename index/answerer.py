@@ -60,10 +60,13 @@ def _is_list_item(text: str, start: int) -> bool:
     return _item_depth(text, start) is not None
 
 
-# Blank lines, then maybe one short label line that is not a sentence ("Filename: src/main.rs",
-# "**app.py**", which documentation sites put over a code block), then a fence or an indented block.
+# A label documentation sites put over a code block ("Filename: src/main.rs", "**app.py**"): one
+# line of at most this many characters that does not end like a sentence.
+_LABEL_CHARS = 60
+# Blank lines, then maybe one such label line, then a fence or an indented block.
 _CODE_AFTER = re.compile(
-    r"[ \t]*\n(?:[ \t]*\n)*(?:[^\s][^\n]{0,58}[^.!?\s]\n(?:[ \t]*\n)*)?(?:[ \t]{0,3}(?:```|~~~)|    |\t)"
+    rf"[ \t]*\n(?:[ \t]*\n)*(?:[^\s][^\n]{{0,{_LABEL_CHARS - 2}}}[^.!?\s]\n(?:[ \t]*\n)*)?"
+    r"(?:[ \t]{0,3}(?:```|~~~)|    |\t)"
 )
 
 
@@ -101,7 +104,7 @@ class _Layout:
         if i < len(self.blocks) and self.blocks[i][2] != "code":
             s, e, _ = self.blocks[i]
             label = text[s:e]
-            if "\n" in label or len(label) > 60 or label.rstrip()[-1:] in ".!?":
+            if "\n" in label or len(label) > _LABEL_CHARS or label.rstrip()[-1:] in ".!?":
                 return False
             i += 1
         return i < len(self.blocks) and self.blocks[i][2] == "code"
