@@ -42,7 +42,9 @@ FORMAT_VERSION = 3
 # 11: PDF blocks read from the page layout (font sizes, line spacing, margins, fixed-pitch code).
 # 12: Word paragraphs set by hand as headings (bold or larger, short) are headings; fixed-pitch ones code.
 # 13: a PDF sentence that runs on to the next page is one unit (footer and header left out of what is shown).
-READER_VERSION = 13
+# 14: Markdown admonition and content-tab bodies read as blocks (their lists and code); ":::" container
+#     lines and "=== \"Tab\"" markers left out of what is shown.
+READER_VERSION = 14
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

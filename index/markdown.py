@@ -26,7 +26,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from corpus.frontmatter import front_matter_end, front_matter_title
-from index.markup import clean_cell, clean_markdown, row_display
+from index.markup import TAB_LABEL, clean_cell, clean_markdown, row_display
 from index.sentences import last_mark, split_sentences
 from index.structure import Block, BlockKind, Structure, Unit
 
@@ -38,6 +38,8 @@ _ESM_LINE = re.compile(
     r"^\s*(?:import\s[^\n]*?\bfrom\s*['\"][^'\"\n]+['\"]|import\s*['\"][^'\"\n]+['\"]|"
     r"export\s+(?:const|let|var|default|function)\b[^\n]*);?\s*$"
 )
+# The first line of a block whose body is indented under it: an MkDocs admonition or content tab.
+_BODY_MARKER = re.compile(r"^[ \t]*(?:!{3}|\?{3}\+?|={3}[+!]?)[ \t]+\S")
 _HTML_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr\s*>", re.I | re.S)
 _HTML_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
 # Block quote and list item markers at the start of a paragraph's first line.
@@ -97,10 +99,30 @@ def _line_starts(text: str) -> list[int]:
 
 
 def _parser_text(text: str, front_matter_end: int) -> str:
-    """What the parser reads, line numbers unchanged: front matter blanked, and the continuation
-    lines of a template tag written over several lines replaced by a placeholder word."""
+    """What the parser reads, line numbers unchanged: front matter blanked, the continuation
+    lines of a template tag written over several lines replaced by a placeholder word, and the
+    indented bodies of admonitions and content tabs moved left (`_outdent_bodies`)."""
     head = re.sub(r"[^\n]", "", text[:front_matter_end])
-    return head + _MULTILINE_TAG.sub(_placeholder, text[front_matter_end:])
+    return head + _outdent_bodies(_MULTILINE_TAG.sub(_placeholder, text[front_matter_end:]))
+
+
+def _outdent_bodies(text: str) -> str:
+    """The bodies of MkDocs admonitions (``!!! note``, ``??? tip``) and content tabs (``=== "Tab"``)
+    four spaces to the left, so that their lists and fenced code are read as lists and code: at
+    their source indentation the parser takes them for paragraph text. Nested bodies move by four
+    spaces a level. Line count and order are unchanged (source line maps stay exact)."""
+    out: list[str] = []
+    bodies: list[int] = []  # the source indentation of each open body, innermost last
+    for line in text.split("\n"):
+        indent = len(line) - len(line.lstrip(" "))
+        if line.strip():
+            while bodies and indent < bodies[-1]:
+                bodies.pop()
+        shift = min(4 * len(bodies), indent)
+        out.append(line[shift:])
+        if _BODY_MARKER.match(line):
+            bodies.append(indent + 4)
+    return "\n".join(out)
 
 
 def _placeholder(match: re.Match[str]) -> str:
@@ -120,7 +142,8 @@ def _heading(reader: _Reader, tokens: list[Token], i: int) -> None:
 def _paragraph(reader: _Reader, token: Token, bullet: bool) -> None:
     """A paragraph's view and sentences; the source span, not the parser's inline text, is cited.
 
-    The span starts after the markers of the containers it opens ("> ", "1. ", "- [ ] ").
+    The span starts after the markers of the containers it opens ("> ", "1. ", "- [ ] "). Images
+    alone and a content tab's label are shown but are not sentences.
     """
     start, end = reader.span(token.map)
     marker = _MARKERS.match(reader.text, start, end)
@@ -129,15 +152,18 @@ def _paragraph(reader: _Reader, token: Token, bullet: bool) -> None:
     if not any(ch.isalnum() for ch in display):
         return
     reader.views.append(Unit(start, end, f"• {display}" if bullet else display))
-    if not _IMAGES_ONLY.match(reader.text[start:end]):
+    if not _IMAGES_ONLY.match(reader.text[start:end]) and not TAB_LABEL.fullmatch(reader.text[start:end]):
         reader.add_sentences(start, end)
 
 
 def _paragraph_kind(source: str, display: str) -> tuple[BlockKind, int]:
-    """A top-level paragraph is text, a minor (level 7) heading when it is one bold line, or boilerplate."""
+    """A top-level paragraph is text, a minor (level 7) heading when it is one bold line or a
+    content tab's label, or boilerplate."""
     if not any(ch.isalnum() for ch in display) or all(_ESM_LINE.match(ln) for ln in source.splitlines()):
         return "boilerplate", 0
-    if _BOLD_LINE.match(source) and len(display.split()) <= 12 and last_mark(display) not in ".!?":
+    if TAB_LABEL.fullmatch(source) or (
+        _BOLD_LINE.match(source) and len(display.split()) <= 12 and last_mark(display) not in ".!?"
+    ):
         return "heading", 7
     return "para", 0
 

@@ -26,7 +26,8 @@ _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
 _BREAK_TAG = re.compile(r"<br\s*/?>|</?(?:p|div|li|tr|td|th)\b[^>]*>", re.I)
 _TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s[^<>]*)?/?>")
-_ATTRS = re.compile(r"\{\s*[#.:][^{}\n]*\}")
+# Attribute lists (``{ #anchor }``, ``{ .md-button }``, ``{ target=_blank }``): markup, not words.
+_ATTRS = re.compile(r"\{\s*(?:[#.:]|[\w-]+=)[^{}\n]*\}")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
@@ -35,7 +36,14 @@ _CODE = re.compile(r"(`+)\s?(.+?)\s?\1", re.S)
 _LINE_MARKERS = re.compile(
     r"^[ \t]*(?:>[ \t]?)*(?:#{1,6}[ \t]+|[-*+][ \t]+(?:\[[ xX]\][ \t]+)?|\d{1,3}[.)][ \t]+)?", re.M
 )
-_ADMONITION = re.compile(r"^[ \t]*(?:/{3,}|!{3}|\?{3}\+?)[^\n]*$", re.M)
+# Admonition and container lines: MkDocs ``///`` blocks and ``!!!``/``???`` admonitions, and the
+# ``:::note`` … ``:::`` containers of Docusaurus, VitePress and Pandoc. Their body is the text.
+_ADMONITION = re.compile(r"^[ \t]*(?:/{3,}|!{3}|\?{3}\+?|:{3,})[^\n]*$", re.M)
+# A content tab's label line (MkDocs ``=== "Python 3.10+"``): the label is shown, not the marker.
+# An icon shortcode (``:material-apple:``, ``:octicons-file-code-16:``; MkDocs Material and other
+# sites): a picture, not a word. Hyphenated only, so that "ratio 1:2:3" or ":smile:" stay as typed.
+_ICON = re.compile(r"(?<![\w:]):[a-z0-9]+(?:-[a-z0-9]+)+:(?![\w:])")
+TAB_LABEL = re.compile(r"^[ \t]*={3}[+!]?[ \t]+\"([^\"\n]*)\"[ \t]*$", re.M)
 _CLOSING_HASHES = re.compile(r"[ \t]+#+[ \t]*$", re.M)
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$", re.M)
 
@@ -51,6 +59,8 @@ def _strip_inline(text: str) -> str:
     text = _SHORTCODE.sub(_shortcode, text)
     text = _TEMPLATE.sub(" ", text)
     text = _ADMONITION.sub(" ", text)
+    text = TAB_LABEL.sub(r"\1", text)
+    text = _ICON.sub("", text)
     text = _FOOTNOTE.sub("", text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)

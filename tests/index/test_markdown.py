@@ -402,6 +402,67 @@ def test_mdx_imports_are_boilerplate() -> None:
     assert [u.display for u in structure.units] == ["Install the pager app from the internal store."]
 
 
+def test_container_lines_are_not_shown_and_their_body_is_prose() -> None:
+    text = "# Install\n\n:::note Before you start\nThe agent must run as root on Linux hosts.\n:::\n"
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == ["The agent must run as root on Linux hosts."]
+    assert all(":::" not in v.display and "Before you start" not in v.display for v in structure.views)
+
+
+def test_an_admonition_body_keeps_its_list_and_its_code() -> None:
+    text = (
+        '# Upgrade\n\n!!! warning "Before you upgrade"\n\n    Check these:\n\n'
+        "    - the agent is stopped\n    - the disk has 2 GB free\n\n"
+        "    ```bash\n    # stop it first\n    agent stop\n    ```\n\nThen run the installer.\n"
+    )
+    structure = parse_markdown(text)
+    displays = [u.display for u in structure.units]
+    assert "the agent is stopped" in displays and "the disk has 2 GB free" in displays
+    assert not any("agent stop" in d or "stop it first" in d for d in displays)
+    kinds = {text[b.start : b.end].strip().splitlines()[0]: b.kind for b in structure.blocks}
+    assert kinds["```bash"] == "code"
+    assert not any(b.kind == "heading" and "stop it first" in b.label for b in structure.blocks)
+    assert any(v.display.startswith("• the agent is stopped") for v in structure.views)
+
+
+def test_a_content_tab_label_is_a_minor_heading_over_its_body() -> None:
+    text = (
+        '# Token\n\n=== "Python 3.10+"\n\n    Set the token in the settings object.\n\n'
+        "    ```python\n    settings.token = 'abc'\n    ```\n\n=== \"Shell\"\n\n    Export the token first.\n"
+    )
+    structure = parse_markdown(text)
+    headings = [(b.level, b.label) for b in structure.blocks if b.kind == "heading"]
+    assert headings == [(1, "Token"), (7, "Python 3.10+"), (7, "Shell")]
+    assert [u.display for u in structure.units] == [
+        "Set the token in the settings object.",
+        "Export the token first.",
+    ]
+    assert all("===" not in v.display for v in structure.views)
+    chunks = chunk_document(_doc(text, "Token"), structure=structure)
+    assert any("Python 3.10+" in c.section and "settings object" in c.display for c in chunks)
+
+
+def test_icon_shortcodes_and_key_value_attributes_are_not_shown() -> None:
+    text = (
+        "# Browsers\n\n| Browser | Version |\n|---|---|\n| :fontawesome-brands-chrome: Chrome | 49+ |\n\n"
+        "Read the [release notes](notes.md){ target=_blank } before you upgrade.\n"
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == [
+        "Browser: Chrome · Version: 49+",
+        "Read the release notes before you upgrade.",
+    ]
+
+
+def test_a_tab_label_inside_a_list_item_is_not_a_sentence() -> None:
+    text = (
+        '1.  Compare the two outputs:\n\n    === "Now"\n\n        ```\n        a b\n        ```\n\n'
+        '    === "Before"\n\n        ```\n        a  b\n        ```\n'
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == ["Compare the two outputs:"]
+
+
 def test_footnote_markers_are_not_in_displays() -> None:
     text = "Pages repeat every five minutes[^1] until acknowledged.\n\n[^1]: Configurable per service.\n"
     assert [u.display for u in parse_markdown(text).units] == [
@@ -542,6 +603,10 @@ _FIXED = st.sampled_from(
         "{* ../src/x.py *}",
         "/// note | Heads up\nDrain the node first.\n///",
         "!!! warning\n    Never skip the handover.",
+        "!!! tip\n\n    Check these:\n\n    - the pager\n    - the rota\n\n"
+        "    ```bash\n    # not a heading\n    page --test\n    ```",
+        '=== "Linux"\n\n    ```\n    pager --on\n    ```\n\n=== "macOS"\n\n    Open the app.',
+        ":::note Heads up\nDrain the node first.\n:::",
         "<!-- a comment.\nOn two lines. -->",
         "<table>\n<tr><th>Team</th><th>Contact</th></tr>\n<tr><td>DB</td><td>db@x</td></tr>\n</table>",
         "![diagram](img/d.png)",
