@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.html_text import html_to_markdown
+from corpus.rst_title import rst_title
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ def read_plain(path: Path) -> Loaded:
 def read_markdown(path: Path) -> Loaded:
     """Read a Markdown file verbatim; the index parses its headings, lists and tables."""
     return Loaded(read_text_file(path), meta={"format": "markdown"})
+
+
+def read_rst(path: Path) -> Loaded:
+    """Read a reStructuredText file verbatim, titled by its first section title; the index parses
+    its sections, lists and tables."""
+    text = read_text_file(path)
+    return Loaded(text, title=rst_title(text), meta={"format": "rst"})
 
 
 def read_html_file(path: Path) -> tuple[str, str | None]:

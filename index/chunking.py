@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from corpus.models import Document
 from index.markdown import parse_markdown
 from index.markup import clean_markdown, clean_plain
+from index.rst import clean_rst, parse_rst
 from index.structure import Block, Structure, Unit, pdf_structure, plain_structure
 from index.types import Chunk
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
+RST_SUFFIXES = (".rst", ".rest")
 
 SECTION_SEPARATOR = " › "
 
@@ -72,8 +75,9 @@ def _breaks(text: str, block: Block, markdown: bool) -> bool:
     """Whether a boilerplate block ends the run of text before it (no chunk spans it).
 
     On scraped pages it is navigation or a sign-up between articles. In Markdown it is mostly a
-    template tag (``{{< tabs >}}``, ``{% include %}``): layout inside a section, which must not cut
-    a heading from its text. An HTML comment still breaks: it may hold notes not meant for readers.
+    template tag (``{{< tabs >}}``, ``{% include %}``), in reStructuredText a comment, a link target
+    or a ``toctree``: layout inside a section, which must not cut a heading from its text. An HTML
+    comment still breaks: it may hold notes not meant for readers.
     """
     return not markdown or text[block.start : block.end].lstrip().startswith("<!--")
 
@@ -111,11 +115,18 @@ def is_markdown(document: Document) -> bool:
     return document.source.lower().endswith(MARKDOWN_SUFFIXES) or document.meta.get("format") == "markdown"
 
 
+def is_rst(document: Document) -> bool:
+    """True for a reStructuredText source (by suffix, or a loader's ``format`` note)."""
+    return document.source.lower().endswith(RST_SUFFIXES) or document.meta.get("format") == "rst"
+
+
 def parse_structure(document: Document) -> Structure:
     """Read a document's structure: Markdown through the parser, PDF text by its lines, other text
     through line rules."""
     if is_markdown(document):
         return parse_markdown(document.text)
+    if is_rst(document):
+        return parse_rst(document.text)
     if document.meta.get("format") == "pdf":
         spans = json.loads(document.meta.get("boilerplate_spans") or "[]")
         layout = json.loads(document.meta.get("layout") or "[]")
@@ -176,7 +187,7 @@ def chunk_document(
     text = document.text
     structure = structure or parse_structure(document)
     groups: list[list[_Piece]] = []
-    for piece in _pieces(text, structure, config.max_words, is_markdown(document)):
+    for piece in _pieces(text, structure, config.max_words, is_markdown(document) or is_rst(document)):
         current = groups[-1] if groups else None
         if current is not None and not piece.breaks_before and piece.section == current[0].section:
             size = sum(p.words for p in current)
@@ -193,14 +204,20 @@ def _is_heading_piece(group: list[_Piece]) -> bool:
 
 
 def span_display(
-    text: str, views: tuple[Unit, ...], start: int, end: int, markdown: bool, *, prose_only: bool = False
+    text: str,
+    views: tuple[Unit, ...],
+    start: int,
+    end: int,
+    clean: Callable[[str], str],
+    *,
+    prose_only: bool = False,
 ) -> str:
     """Readable text of any span: the views it covers, one a line; a view it cuts is cleaned in part.
 
-    A span that covers no view (a heading alone, template tags) has no readable text: "".
+    `clean` reads a cut view's source (the document format's markup cleaner). A span that covers
+    no view (a heading alone, template tags) has no readable text: "".
     With `prose_only`, code views are left out (what is embedded and indexed).
     """
-    clean = clean_markdown if markdown else clean_plain
     lines: list[str] = []
     for view in views:
         if view.start >= end:
@@ -218,15 +235,15 @@ def _to_chunks(
     document: Document, groups: list[list[_Piece]], first_id: int, views: tuple[Unit, ...]
 ) -> list[Chunk]:
     chunks: list[Chunk] = []
-    markdown = is_markdown(document)
+    clean = clean_markdown if is_markdown(document) else clean_rst if is_rst(document) else clean_plain
     for group in groups:
         start, end = group[0].start, group[-1].end
         body = document.text[start:end]
         section = SECTION_SEPARATOR.join(group[0].section)
-        display = span_display(document.text, views, start, end, markdown)
+        display = span_display(document.text, views, start, end, clean)
         if not display.strip():
             continue  # only markup (template tags, comments): nothing a reader or the model can use
-        prose = span_display(document.text, views, start, end, markdown, prose_only=True) or display
+        prose = span_display(document.text, views, start, end, clean, prose_only=True) or display
         embed = f"{document.title}\n{section}\n{prose}" if section else f"{document.title}\n{prose}"
         chunks.append(
             Chunk(first_id + len(chunks), document.doc_id, section, start, end, body, embed, display)

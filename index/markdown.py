@@ -28,7 +28,7 @@ from markdown_it.token import Token
 from corpus.frontmatter import front_matter_end, front_matter_title
 from index.markup import TAB_LABEL, clean_cell, clean_markdown, row_display
 from index.sentences import last_mark, split_sentences
-from index.structure import Block, BlockKind, Structure, Unit
+from index.structure import Block, BlockKind, Structure, Unit, first_heading, merge_leadins
 
 _PARSER = MarkdownIt("commonmark", {"html": True}).enable("table").disable("code")
 # A whole line in bold ("**Deploy checklist**"), not a sentence with bold words at both ends.
@@ -324,27 +324,6 @@ def _inner(reader: _Reader, tokens: list[Token], j: int, kind: BlockKind) -> int
     return j
 
 
-def _merge_leadins(text: str, blocks: list[Block]) -> list[Block]:
-    """A paragraph ending with ":" right before a list is its lead-in: one block with the list."""
-    out: list[Block] = []
-    for block in blocks:
-        prev = out[-1] if out else None
-        if (
-            block.kind == "list"
-            and prev is not None
-            and prev.kind == "para"
-            and text[prev.start : prev.end].rstrip().endswith(":")
-        ):
-            out[-1] = Block(prev.start, block.end, "list")
-            continue
-        out.append(block)
-    return out
-
-
-def _first_heading(blocks: list[Block]) -> str | None:
-    return next((b.label for b in blocks if b.kind == "heading" and b.level <= 6), None)
-
-
 def parse_markdown(text: str) -> Structure:
     """Read a Markdown document (front matter, headings, paragraphs, lists, tables, code, HTML).
 
@@ -362,11 +341,11 @@ def parse_markdown(text: str) -> Structure:
     i = 0
     while i < len(tokens):
         i = _top_level(reader, tokens, i)
-    blocks = _merge_leadins(text, sorted(reader.blocks, key=lambda b: b.start))
+    blocks = merge_leadins(text, sorted(reader.blocks, key=lambda b: b.start))
     title = front_matter_title(text) if fm_end else None
     return Structure(
         blocks=tuple(blocks),
         units=tuple(sorted(reader.units, key=lambda u: u.start)),
         views=tuple(sorted(reader.views, key=lambda u: u.start)),
-        title=title or _first_heading(blocks),
+        title=title or first_heading(blocks),
     )

@@ -97,6 +97,28 @@ class Structure:
     title: str | None = None
 
 
+def merge_leadins(text: str, blocks: list[Block]) -> list[Block]:
+    """A paragraph ending with ":" right before a list is its lead-in: one block with the list."""
+    out: list[Block] = []
+    for block in blocks:
+        prev = out[-1] if out else None
+        if (
+            block.kind == "list"
+            and prev is not None
+            and prev.kind == "para"
+            and text[prev.start : prev.end].rstrip().endswith(":")
+        ):
+            out[-1] = Block(prev.start, block.end, "list")
+            continue
+        out.append(block)
+    return out
+
+
+def first_heading(blocks: list[Block]) -> str | None:
+    """The label of the first heading of levels 1-6 (the document's title when it has no other)."""
+    return next((b.label for b in blocks if b.kind == "heading" and b.level <= 6), None)
+
+
 def plain_structure(text: str) -> Structure:
     """The structure of a plain-text (or HTML-stripped) document, from the line rules above."""
     blocks = parse_blocks(text)
