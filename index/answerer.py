@@ -36,6 +36,7 @@ from index.answer import (
     wants_number,
 )
 from index.pages import locate
+from index.rst import CODE_DIRECTIVES
 from index.tokenize import tokenize
 from index.types import AnswerSpan, Chunk, Passage
 
@@ -63,22 +64,31 @@ def _is_list_item(text: str, start: int) -> bool:
 # A label documentation sites put over a code block ("Filename: src/main.rs", "**app.py**"): one
 # line of at most this many characters that does not end like a sentence.
 _LABEL_CHARS = 60
-# Blank lines, then maybe one such label line, then a fence or an indented block.
+# Blank lines, then maybe one such label line, then a fence or an indented block; or a
+# reStructuredText code directive (``.. code-block:: console``), its options and its indented body.
 _CODE_AFTER = re.compile(
-    rf"[ \t]*\n(?:[ \t]*\n)*(?:[^\s][^\n]{{0,{_LABEL_CHARS - 2}}}[^.!?\s]\n(?:[ \t]*\n)*)?"
+    rf"[ \t]*\n(?:[ \t]*\n)*(?:(?:[^\s][^\n]{{0,{_LABEL_CHARS - 2}}}[^.!?\s]\n(?:[ \t]*\n)*)?"
     r"(?:[ \t]{0,3}(?:```|~~~)|    |\t)"
+    rf"|\.\.[ \t]+(?:\w+:)?(?:{'|'.join(sorted(CODE_DIRECTIVES))})::[^\n]*\n"
+    r"(?:[ \t]+:[^\n]*\n)*(?:[ \t]*\n)*[ \t]+\S)"
 )
+
+
+_INDENTED_AFTER = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]+\S")
 
 
 def _introduces_code(text: str, start: int, end: int, layout: _Layout | None = None) -> bool:
     """True when the unit `text[start:end]` ends with ":" and a code block follows ("... add this:").
 
     In Markdown (and the Markdown that HTML, Word and slides are read as) the block is a fence or
-    an indented block; in a PDF the loader's layout says where code is (`layout`)."""
+    an indented block; in reStructuredText a code directive, or any indented block after "::"; in a
+    PDF the loader's layout says where code is (`layout`)."""
     if not text[start:end].rstrip().endswith(":"):
         return False
     if layout is not None:
         return layout.code_after(text, end)
+    if text[start:end].rstrip().endswith("::") and _INDENTED_AFTER.match(text, end):
+        return True  # a reStructuredText literal block: any indentation
     return bool(_CODE_AFTER.match(text, end))
 
 

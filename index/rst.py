@@ -41,7 +41,7 @@ _TARGET = re.compile(r"^[ \t]*\.\.[ \t]+(?:_|__:|\|[^|]+\|)")
 _GRID_BORDER = re.compile(r"^[ \t]*\+(?:[-=]+\+)+[ \t]*$")
 _SIMPLE_RULE = re.compile(r"^[ \t]*=+(?:[ \t]+=+)+[ \t]*$")
 # Directives whose content is code: shown with the passage, never an answer or embedded.
-_CODE_DIRECTIVES = frozenset(
+CODE_DIRECTIVES = frozenset(
     "code code-block sourcecode literalinclude math raw doctest testcode testoutput testsetup "
     "testcleanup ipython jupyter-execute prompt productionlist graphviz mermaid uml parsed-literal".split()
 )
@@ -97,14 +97,15 @@ def clean_rst(text: str) -> str:
 
 
 def _role_text(inner: str) -> str:
-    """What a role or hyperlink shows: ``title <target>`` → title, ``~a.b.c`` → c, ``!x`` → x."""
+    """What a role or hyperlink shows: ``title <target>`` → title, ``~a.b.c`` → c, ``!x`` → x,
+    ``.g`` (a target looked up from the current module) → g."""
     titled = _TARGET_IN_TEXT.match(inner)
     if titled and titled.group(1):
         return titled.group(1)
     inner = inner.lstrip("!")
     if inner.startswith("~"):
         return inner[1:].rsplit(".", 1)[-1]
-    return inner
+    return inner[1:] if inner.startswith(".") and inner[1:2].isalpha() else inner
 
 
 def _indent(line: str) -> int:
@@ -219,7 +220,7 @@ def _explicit(reader: _Reader, i: int, hi: int) -> int:
     body = i + 1
     while body < end and _FIELD.match(reader.lines[body]) and _indent(reader.lines[body]) > indent:
         body += 1  # the directive's options
-    if short in _CODE_DIRECTIVES:
+    if short in CODE_DIRECTIVES:
         reader.block(*reader.span(i, end), "code")
         reader.code(body, end)
         return end

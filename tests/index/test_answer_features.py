@@ -183,6 +183,9 @@ def test_word_order_weighs_the_pairs_the_question_says_together() -> None:
         ("Note: this one ends the paragraph.\n\n```\ncode\n```\n", False),
         ("Here are the defaults:\n\nFilename: Cargo.toml\n\n```\n[profile.dev]\n```\n", True),
         ("The steps:\n\nFirst stop the server and wait for it.\n\n```\ncode\n```\n", False),
+        ("Configure it:\n\n.. code-block:: console\n   :caption: shell\n\n   $ pager configure\n", True),
+        ("Configure it::\n\n   $ pager configure\n", True),
+        ("Configure it:\n\n.. note:: Back it up first.\n", False),
     ],
 )
 def test_a_lead_in_to_code_is_told_from_one_to_a_list(text: str, expected: bool) -> None:

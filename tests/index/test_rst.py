@@ -161,6 +161,7 @@ def test_definition_terms_and_object_signatures_head_their_text(chunks: list[Chu
     [
         (":class:`~pager.agent.Agent` objects", "Agent objects"),
         (":doc:`Install guide </install>`", "Install guide"),
+        (":data:`.current_app` and :attr:`!name`", "current_app and name"),
         ("Use ``--quiet``.", "Use --quiet."),
         ("See `docs`_ and `home <https://x.y>`__.", "See docs and home."),
         ("Read the FAQ_ first [1]_.", "Read the FAQ first."),
