@@ -3,6 +3,7 @@
     python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-pdf --format pdf
     python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-docx --format docx
     python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-html --format html
+    python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-rst --format rst
 
 The same documents, the same questions (a question set's ``expect_any`` phrases are the documents'
 words), another format: the gap between the figures of the Markdown corpus and of its copy is what
@@ -13,7 +14,10 @@ reading that format costs. The copies are made the way users' files are:
 - docx: python-docx with Word's built-in styles: Title, Heading 1-6, List Bullet / List Number,
   tables, code in Courier New;
 - html: the pages of a documentation site: the site's name in every ``<title>``, a top bar, a
-  sidebar listing every page, the page in ``<main>``, a footer.
+  sidebar listing every page, the page in ``<main>``, a footer;
+- rst: reStructuredText as a Sphinx project keeps it, written by pandoc (``apt-get install
+  pandoc``; ``--pandoc``): the title over- and underlined, sections underlined, lists, grid tables,
+  ``code-block`` directives, link targets; wrapped at 72 columns.
 Chromium is taken from ``--chromium`` (default ``/usr/bin/chromium``).
 """
 
@@ -164,14 +168,33 @@ def to_docx(pages: list[Path], out: Path) -> None:
         print(f"[{n}/{len(pages)}] {target}", flush=True)
 
 
+def to_rst(pages: list[Path], out: Path, pandoc: str) -> None:
+    """Each page as reStructuredText (pandoc, from the page's GitHub-flavoured Markdown, the
+    dialect of the sources, with its title)."""
+    for n, path in enumerate(pages, 1):
+        title, text = _source(path)
+        rst = subprocess.run(
+            [pandoc, "--from", "gfm", "--to", "rst", "--standalone", "--columns", "72"]
+            + ["--metadata", f"title={title}"],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        target = out / f"{path.stem}.rst"
+        target.write_text(rst, encoding="utf-8")
+        print(f"[{n}/{len(pages)}] {target}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--markdown", type=Path, required=True, help="folder of .md files")
     parser.add_argument("--out", type=Path, required=True, help="folder for the copies")
-    parser.add_argument("--format", choices=("pdf", "docx", "html"), required=True)
+    parser.add_argument("--format", choices=("pdf", "docx", "html", "rst"), required=True)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--pandoc", default="pandoc")
     args = parser.parse_args(argv)
     pages = sorted(args.markdown.glob("*.md"))
     if not pages:
@@ -182,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         to_pdf(pages, args.out, args.chromium)
     elif args.format == "html":
         to_html(pages, args.out)
+    elif args.format == "rst":
+        to_rst(pages, args.out, args.pandoc)
     else:
         to_docx(pages, args.out)
     return 0

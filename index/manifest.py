@@ -44,7 +44,8 @@ FORMAT_VERSION = 3
 # 13: a PDF sentence that runs on to the next page is one unit (footer and header left out of what is shown).
 # 14: Markdown admonition and content-tab bodies read as blocks (their lists and code); ":::" container
 #     lines and "=== \"Tab\"" markers left out of what is shown.
-READER_VERSION = 14
+# 15: reStructuredText (.rst) read by its own reader (index/rst.py).
+READER_VERSION = 15
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -42,12 +42,13 @@ _GRID_BORDER = re.compile(r"^[ \t]*\+(?:[-=]+\+)+[ \t]*$")
 _SIMPLE_RULE = re.compile(r"^[ \t]*=+(?:[ \t]+=+)+[ \t]*$")
 # Directives whose content is code: shown with the passage, never an answer or embedded.
 CODE_DIRECTIVES = frozenset(
-    "code code-block sourcecode literalinclude math raw doctest testcode testoutput testsetup "
+    "code code-block sourcecode literalinclude math doctest testcode testoutput testsetup "
     "testcleanup ipython jupyter-execute prompt productionlist graphviz mermaid uml parsed-literal".split()
 )
-# Directives with no words for readers (navigation, images, includes, generated API pages).
+# Directives with no words for readers (navigation, images, includes, raw output markup, generated
+# API pages).
 _SILENT_DIRECTIVES = frozenset(
-    "toctree image include contents index meta highlight sectnum default-role role currentmodule "
+    "toctree image include raw contents index meta highlight sectnum default-role role currentmodule "
     "module automodule autoclass autofunction automethod autoattribute autodata autoexception "
     "autosummary tabularcolumns target-notes bibliography footbibliography only-html "
     "title".split()

@@ -110,9 +110,13 @@ def citations_intact(index: Index, result: QueryResult) -> bool:
 
 
 def _hit_rank(result: QueryResult, phrases: list[str]) -> int | None:
+    """The rank of the first passage that holds a phrase, in its verbatim text or in what it shows
+    (`display`; as answers are graded): a table cell wrapped over lines of a grid table, or a
+    sentence across a PDF page break, reads whole only there."""
     wanted = [normalise(p) for p in phrases]
     for passage in result.passages:
-        if any(w in normalise(passage.text) for w in wanted):
+        seen = normalise(f"{passage.text}\n{passage.display}")
+        if any(w in seen for w in wanted):
             return passage.rank
     return None
 
