@@ -33,6 +33,9 @@ _BREAKERS = frozenset(
     them their this that these those i'm i've it's what's""".split()
 )
 _MAX_TOPIC_WORDS = 5
+_AUXILIARIES = frozenset("do does did can could should would will shall may might must".split())
+_SUBJECTS = frozenset("i you we they".split())
+_QUESTION_WORDS = frozenset("how what where when why which who".split())
 
 
 # A word of a topic: letters joined by ' . / + - or :: ("std::fs", "e-mail"), with a type's parameters
@@ -53,13 +56,14 @@ def topic_phrase(
     scheme?" keeps "cycle to work scheme" whole. Among those, the rarest (idf mass) wins.
     """
     words = _WORD.findall(question)
+    verbs = _verb_positions(words)
     weight = idf or (lambda _t: 1.0)
     best: tuple[bool, float, int, str] = (False, 0.0, 0, "")
     for i, first in enumerate(words):
-        if _is_function(first):
+        if _is_function(first) or i in verbs:
             continue
         for j in range(i, min(i + _MAX_TOPIC_WORDS, len(words))):
-            if _is_breaker(words[j]):
+            if _is_breaker(words[j]) or j in verbs:
                 break
             if _is_function(words[j]):
                 continue
@@ -72,6 +76,20 @@ def topic_phrase(
             if key[:3] > best[:3]:
                 best = key
     return best[3]
+
+
+def _verb_positions(words: list[str]) -> set[int]:
+    """Where a question's verb is, by its grammar: the word after an auxiliary and its subject
+    pronoun ("How do I *enable* debug mode?", "Can we *rotate* the keys?") or after a question
+    word and "to" ("How to *configure* the secret key?"). The verb is what is done to the topic,
+    not part of it: a follow-up about "it" means the debug mode, not "enable debug mode"."""
+    positions: set[int] = set()
+    for k in range(2, len(words)):
+        before, subject = words[k - 2].lower(), words[k - 1].lower()
+        after_subject = before in _AUXILIARIES and subject in _SUBJECTS
+        if after_subject or (before in _QUESTION_WORDS and subject == "to"):
+            positions.add(k)
+    return positions
 
 
 def _is_function(word: str) -> bool:

@@ -221,6 +221,19 @@ def test_a_pronoun_refers_to_the_previous_topic_when_it_names_no_acronym(vocab: 
     )
 
 
+def test_the_verb_of_a_how_to_question_is_not_part_of_its_topic(vocab: Vocabulary) -> None:
+    # "it" is what was enabled or configured, not the doing of it.
+    history = [_turn("How do I enable debug mode?", vocab)]
+    assert resolve("Should I use it in production?", history, vocab, {}).question == (
+        "Should I use the debug mode in production?"
+    )
+    history = [_turn("How to rotate the signing key?", vocab)]
+    assert resolve("What happens if it leaks?", history, vocab, {}).question == (
+        "What happens if the signing key leaks?"
+    )
+    assert topic_phrase("Can we archive old projects?") == "old projects"
+
+
 def test_a_plural_topic_keeps_its_verbs_plural(vocab: Vocabulary) -> None:
     history = [_turn("How does the registry handle deletion requests from partners?", vocab)]
     assert resolve("Are they logged?", history, vocab, {}).question == "Are the deletion requests logged?"
@@ -256,10 +269,10 @@ def test_an_elliptical_follow_up_gets_the_topic_and_the_message_alone_as_an_alte
 ) -> None:
     history = [_turn("How do I request time off?", vocab)]
     explicit = resolve("And how many days do I get?", history, vocab, {})
-    assert explicit.question == "How many days do I get (request time off)?"
+    assert explicit.question == "How many days do I get (time off)?"
     assert explicit.alternative is None  # "And ..." says it continues the conversation
     implicit = resolve("How many days do I get?", history, vocab, {})
-    assert implicit.question == "How many days do I get (request time off)?"
+    assert implicit.question == "How many days do I get (time off)?"
     assert implicit.alternative == "How many days do I get?"
 
 
