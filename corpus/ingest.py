@@ -23,7 +23,7 @@ from corpus.frontmatter import front_matter_end, front_matter_title
 from corpus.isolation import PARSE_TIMEOUT
 from corpus.loaders import Loaded, UnreadableFile
 from corpus.models import Document
-from corpus.registry import load_file, supported_list
+from corpus.registry import load_file, rendered_page, supported_list
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,13 @@ def scan_corpus(folder: Path, *, timeout: float = PARSE_TIMEOUT) -> CorpusScan:
     documents: list[Document] = []
     skipped: list[Skipped] = []
     first_by_hash: dict[str, str] = {}
-    for relative in corpus_files(folder):
+    files = corpus_files(folder)
+    present = set(files)
+    for relative in files:
+        page = rendered_page(relative)
+        if page is not None and page in present:
+            _skip(skipped, relative, f"source copy of {page} (the page is read)")
+            continue
         try:
             loaded = load_file(folder / relative, timeout=timeout)
         except UnreadableFile as exc:

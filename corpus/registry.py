@@ -7,7 +7,7 @@ Readers of binary formats (PDF, Word, PowerPoint) run in a child process with a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from corpus.isolation import PARSE_TIMEOUT, Reader, run_isolated
 from corpus.loaders import Loaded, UnreadableFile, read_html, read_markdown, read_plain, read_rst
@@ -73,8 +73,16 @@ def supported_list() -> str:
 
 
 def format_for(path: Path) -> Format | None:
-    """The format that reads `path` (by its suffix, any case), or None."""
-    return _BY_SUFFIX.get(path.suffix.lower())
+    """The format that reads `path` (by its suffix, any case), or None.
+
+    A text file named for another text format (``advanced.rst.txt``, ``notes.md.txt``: how Sphinx
+    and download buttons keep sources) is read as that format."""
+    fmt = _BY_SUFFIX.get(path.suffix.lower())
+    if fmt is not None and fmt.name == "text":
+        inner = _BY_SUFFIX.get(Path(path.stem).suffix.lower())
+        if inner is not None and not inner.isolated:
+            return inner
+    return fmt
 
 
 def load_file(path: Path, *, timeout: float = PARSE_TIMEOUT) -> Loaded:
@@ -100,3 +108,21 @@ def load_file(path: Path, *, timeout: float = PARSE_TIMEOUT) -> Loaded:
         return fmt.read(path)
     except (OSError, ValueError) as exc:
         raise UnreadableFile(f"cannot read the file ({exc})") from exc
+
+
+_SOURCE_COPIES = "_sources"
+
+
+def rendered_page(relative: str) -> str | None:
+    """The HTML page a documentation build made from this source copy (relative path), or None.
+
+    A Sphinx build keeps every page's source beside its HTML as ``_sources/<page>.<ext>.txt``
+    (``_sources/user/install.rst.txt`` for ``user/install.html``): when the corpus holds both,
+    the page is read and the copy skipped, or every passage would be there twice, once as markup.
+    """
+    parts = PurePosixPath(relative).parts
+    if _SOURCE_COPIES not in parts[:-1] or not relative.endswith(".txt"):
+        return None
+    at = parts.index(_SOURCE_COPIES)
+    name = PurePosixPath(*parts[at + 1 :]).with_suffix("").with_suffix(".html")
+    return PurePosixPath(*parts[:at], name).as_posix()

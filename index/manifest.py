@@ -45,7 +45,8 @@ FORMAT_VERSION = 3
 # 14: Markdown admonition and content-tab bodies read as blocks (their lists and code); ":::" container
 #     lines and "=== \"Tab\"" markers left out of what is shown.
 # 15: reStructuredText (.rst) read by its own reader (index/rst.py).
-READER_VERSION = 15
+# 16: a text file named for a text format (x.rst.txt, x.md.txt) is read as that format.
+READER_VERSION = 16
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -152,6 +152,21 @@ def test_every_file_left_out_is_reported_with_its_reason(tmp_path: Path) -> None
     ]
 
 
+def test_a_documentation_builds_source_copies_are_skipped_when_their_pages_are_read(tmp_path: Path) -> None:
+    """A Sphinx build keeps each page's source as ``_sources/<page>.rst.txt``; reading both would
+    put every passage in the index twice."""
+    _write(tmp_path, "user/install.html", "<title>Install</title><p>Run the installer.</p>")
+    _write(tmp_path, "_sources/user/install.rst.txt", "Install\n=======\n\nRun the installer.\n")
+    _write(tmp_path, "_sources/orphan.rst.txt", "Orphan\n======\n\nOnly the source is here.\n")
+    scan = scan_corpus(tmp_path)
+    assert [d.source for d in scan.documents] == ["_sources/orphan.rst.txt", "user/install.html"]
+    assert scan.skipped == [
+        Skipped("_sources/user/install.rst.txt", "source copy of user/install.html (the page is read)")
+    ]
+    orphan = scan.documents[0]
+    assert orphan.title == "Orphan" and orphan.meta["format"] == "rst"
+
+
 def test_skips_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     _write(tmp_path, "a.md")
     _write(tmp_path, "photo.png", "png")

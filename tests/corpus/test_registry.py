@@ -23,8 +23,14 @@ from corpus.registry import FORMATS, SUPPORTED_SUFFIXES, format_for, load_file, 
         ("a.pdf", "pdf"),
         ("a.Docx", "docx"),
         ("a.pptx", "pptx"),
+        ("a.rst", "rst"),
         ("a.xlsx", None),
         ("Makefile", None),
+        # A text file named for a text format is read as that format (Sphinx's source copies).
+        ("install.rst.txt", "rst"),
+        ("notes.md.txt", "markdown"),
+        ("report.pdf.txt", "text"),
+        ("v1.2.txt", "text"),
     ],
 )
 def test_formats_are_chosen_by_suffix_in_any_case(name: str, fmt: str | None) -> None:
