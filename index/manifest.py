@@ -46,7 +46,8 @@ FORMAT_VERSION = 3
 #     lines and "=== \"Tab\"" markers left out of what is shown.
 # 15: reStructuredText (.rst) read by its own reader (index/rst.py).
 # 16: a text file named for a text format (x.rst.txt, x.md.txt) is read as that format.
-READER_VERSION = 16
+# 17: a number alone after a sentence's end ("The fee rose. 30.") stays with that sentence.
+READER_VERSION = 17
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -40,6 +40,7 @@ _ESM_LINE = re.compile(
 )
 # The first line of a block whose body is indented under it: an MkDocs admonition or content tab.
 _BODY_MARKER = re.compile(r"^[ \t]*(?:!{3}|\?{3}\+?|={3}[+!]?)[ \t]+\S")
+_LIST_NUMBER_ONLY = re.compile(r"\d{1,3}[.)]")
 _HTML_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr\s*>", re.I | re.S)
 _HTML_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
 # Block quote and list item markers at the start of a paragraph's first line.
@@ -90,7 +91,8 @@ class _Reader:
     def add_sentences(self, start: int, end: int) -> None:
         for s, e in split_sentences(self.text, start, end, wrapped=True):
             display = clean_markdown(self.text[s:e])
-            if any(ch.isalnum() for ch in display):
+            # A bare list number ("30." after a task box) is a marker, never a sentence.
+            if any(ch.isalnum() for ch in display) and not _LIST_NUMBER_ONLY.fullmatch(display):
                 self.units.append(Unit(s, e, display))
 
 

@@ -114,6 +114,12 @@ def split_sentences(
                 continue
             spans.append(_trim(text, cursor, match.end()))
             cursor = match.end()
-        spans.append(_trim(text, cursor, line_end))
+        rest = _trim(text, cursor, line_end)
+        if spans and spans[-1][1] <= cursor and _LIST_NUMBER.fullmatch(text, *rest):
+            # "The fee rose. 30." -- a number alone after a sentence's end is no sentence (nor a
+            # list marker here): it stays with the sentence before it.
+            spans[-1] = (spans[-1][0], rest[1])
+        else:
+            spans.append(rest)
         line_start = next_start
     return [(s, e) for s, e in spans if e > s and any(ch.isalnum() for ch in text[s:e])]

@@ -138,6 +138,15 @@ def test_sentence_spans_are_inside_the_text_and_ordered(text: str) -> None:
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
 
 
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_number_alone_after_a_sentence_stays_with_it(wrapped: bool) -> None:
+    # Hypothesis found "The. 30.": the tail "30." looks like a list marker and is no sentence.
+    text = "The fee rose. 30.\n"
+    assert [text[s:e] for s, e in split_sentences(text, wrapped=wrapped)] == ["The fee rose. 30."]
+    listed = "Steps:\n1. Install the agent.\n"
+    assert [listed[s:e] for s, e in split_sentences(listed)] == ["Steps:", "Install the agent."]
+
+
 def test_sentence_splitter_respects_abbreviations() -> None:
     text = "Dr. Smith (e.g. the CEO) earns $150,000. They report to the board."
     assert [text[s:e] for s, e in split_sentences(text)] == [
