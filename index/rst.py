@@ -22,15 +22,13 @@ What comes out (`Structure`), as for Markdown:
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from corpus.rst_title import ADORNMENT as _ADORNMENT
 from corpus.rst_title import is_underline
-from index.markup import row_display
-from index.sentences import split_sentences
-from index.structure import Block, BlockKind, Structure, Unit, first_heading, merge_leadins
+from index.line_reader import LineReader, indent_of
+from index.structure import Structure, Unit
 
 _BULLET = re.compile(r"^([ \t]*)([-*+•‣⁃])([ \t]+)\S")
 _ENUMERATED = re.compile(r"^([ \t]*)(\d{1,3}[.)]|#[.)]|\(\d{1,3}\)|[a-z][.)]|[A-Z]\))([ \t]+)\S")
@@ -109,62 +107,11 @@ def _role_text(inner: str) -> str:
     return inner[1:] if inner.startswith(".") and inner[1:2].isalpha() else inner
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
 @dataclass
-class _Reader:
-    text: str
-    lines: list[str]
-    starts: list[int]
-    blocks: list[Block] = field(default_factory=list)
-    units: list[Unit] = field(default_factory=list)
-    views: list[Unit] = field(default_factory=list)
+class _Reader(LineReader):
+    """A reStructuredText document being read: also the section adornment styles seen so far."""
+
     styles: list[tuple[str, bool]] = field(default_factory=list)
-    # Inside a list item: what is read there is part of the list's block, not a block of its own.
-    in_item: int = 0
-
-    def span(self, first: int, last: int, column: int = 0) -> tuple[int, int]:
-        """Character span of lines ``[first, last)`` from `column` of the first, whitespace trimmed."""
-        start = self.starts[first] + column
-        end = self.starts[last] - 1 if last < len(self.starts) else len(self.text)
-        while start < end and self.text[start].isspace():
-            start += 1
-        while end > start and self.text[end - 1].isspace():
-            end -= 1
-        return start, end
-
-    def block(self, start: int, end: int, kind: BlockKind, level: int = 0, label: str = "") -> None:
-        if end > start and not self.in_item:
-            self.blocks.append(Block(start, end, kind, level, label))
-
-    def prose(self, start: int, end: int, bullet: bool = False) -> None:
-        """A paragraph or item: its view and its sentences."""
-        display = clean_rst(self.text[start:end])
-        if not any(ch.isalnum() for ch in display):
-            return
-        self.views.append(Unit(start, end, f"• {display}" if bullet else display))
-        for s, e in split_sentences(self.text, start, end, wrapped=True):
-            shown = clean_rst(self.text[s:e])
-            if any(ch.isalnum() for ch in shown):
-                self.units.append(Unit(s, e, shown))
-
-    def code(self, first: int, last: int) -> None:
-        start, end = self.span(first, last)
-        if end > start:
-            body = textwrap.dedent("\n".join(self.lines[first:last])).strip("\n")
-            self.views.append(Unit(start, end, body, code=True))
-
-    def extent(self, first: int, hi: int, indent: int) -> int:
-        """The line after the body that starts at `first`: the lines more indented than `indent`
-        (or blank) that follow it."""
-        j = first + 1
-        while j < hi and (not self.lines[j].strip() or _indent(self.lines[j]) > indent):
-            j += 1
-        while j > first + 1 and not self.lines[j - 1].strip():
-            j -= 1
-        return j
 
     def level(self, char: str, overline: bool) -> int:
         style = (char, overline)
@@ -176,7 +123,7 @@ class _Reader:
 def _paragraph_end(reader: _Reader, i: int, hi: int, indent: int) -> int:
     """The line after a paragraph that starts at line i and goes on in lines indented `indent`."""
     j = i + 1
-    while j < hi and reader.lines[j].strip() and _indent(reader.lines[j]) == indent:
+    while j < hi and reader.lines[j].strip() and indent_of(reader.lines[j]) == indent:
         if _GRID_BORDER.match(reader.lines[j]) or _SIMPLE_RULE.match(reader.lines[j]):
             break
         j += 1
@@ -204,7 +151,7 @@ def _title(reader: _Reader, i: int, hi: int, top: bool) -> int | None:
 def _explicit(reader: _Reader, i: int, hi: int) -> int:
     """A ``..`` construct at line i: directive, comment, target, footnote; the line after it."""
     line = reader.lines[i]
-    indent = _indent(line)
+    indent = indent_of(line)
     end = reader.extent(i, hi, indent)
     directive = _DIRECTIVE.match(line)
     if directive is None or _TARGET.match(line):
@@ -219,7 +166,7 @@ def _explicit(reader: _Reader, i: int, hi: int) -> int:
     short = name.rsplit(":", 1)[-1]
     argument = (directive.group(2) or "").strip()
     body = i + 1
-    while body < end and _FIELD.match(reader.lines[body]) and _indent(reader.lines[body]) > indent:
+    while body < end and _FIELD.match(reader.lines[body]) and indent_of(reader.lines[body]) > indent:
         body += 1  # the directive's options
     if short in CODE_DIRECTIVES:
         reader.block(*reader.span(i, end), "code")
@@ -234,7 +181,7 @@ def _explicit(reader: _Reader, i: int, hi: int) -> int:
     if short in _ADMONITIONS and short != "admonition":
         if argument:
             column = indent + line.lstrip().index("::") + 2
-            follow = _indent(reader.lines[i + 1]) if i + 1 < end and reader.lines[i + 1].strip() else -1
+            follow = indent_of(reader.lines[i + 1]) if i + 1 < end and reader.lines[i + 1].strip() else -1
             body = _paragraph_end(reader, i, end, follow)
             s, e = reader.span(i, body, column)
             reader.block(s, e, "para")
@@ -280,7 +227,7 @@ def _list_table(reader: _Reader, i: int, body: int, end: int) -> None:
         while j < last:
             cell = re.match(r"^[ \t]*(?:[-*+][ \t]+)?[-*+][ \t]+", reader.lines[j])
             if cell and (j == first or _BULLET.match(reader.lines[j])):
-                cell_end = reader.extent(j, last, _indent(reader.lines[j]) if j > first else cell.end() - 2)
+                cell_end = reader.extent(j, last, indent_of(reader.lines[j]) if j > first else cell.end() - 2)
                 s, e = reader.span(j, cell_end, cell.end())
                 cells.append(clean_rst(reader.text[s:e]))
                 j = cell_end
@@ -289,12 +236,9 @@ def _list_table(reader: _Reader, i: int, body: int, end: int) -> None:
         start, stop = reader.span(first, last)
         if n < header_rows:
             header = cells
-            reader.views.append(Unit(start, stop, " | ".join(c for c in cells if c)))
+            reader.header(start, stop, cells)
             continue
-        display = row_display(header, cells)
-        if display:
-            reader.units.append(Unit(start, stop, display))
-            reader.views.append(Unit(start, stop, display))
+        reader.row(start, stop, header, cells)
 
 
 def _grid_table(reader: _Reader, i: int, hi: int) -> int:
@@ -319,11 +263,9 @@ def _grid_table(reader: _Reader, i: int, hi: int) -> int:
         start, stop = reader.span(row_first, j)
         if "=" in lines[j] and not header:
             header = cells
-            reader.views.append(Unit(start, stop, " | ".join(c for c in cells if c)))
+            reader.header(start, stop, cells)
         elif any(cells):
-            display = row_display(header, cells)
-            reader.units.append(Unit(start, stop, display))
-            reader.views.append(Unit(start, stop, display))
+            reader.row(start, stop, header, cells)
         row_first = j + 1
     return end
 
@@ -355,18 +297,15 @@ def _simple_table(reader: _Reader, i: int, hi: int) -> int:
         start, stop = reader.span(j, j + 1)
         if has_header and j < rules[1]:
             header = cells
-            reader.views.append(Unit(start, stop, " | ".join(c for c in cells if c)))
+            reader.header(start, stop, cells)
             continue
-        display = row_display(header, cells)
-        if display:
-            reader.units.append(Unit(start, stop, display))
-            reader.views.append(Unit(start, stop, display))
+        reader.row(start, stop, header, cells)
     return end
 
 
 def _item(reader: _Reader, i: int, hi: int, marker_end: int) -> int:
     """A list item at line i whose text starts at column `marker_end`; the line after it."""
-    indent = _indent(reader.lines[i])
+    indent = indent_of(reader.lines[i])
     end = reader.extent(i, hi, indent)
     first_end = _paragraph_end(reader, i, end, marker_end)
     s, e = reader.span(i, first_end, marker_end)
@@ -401,7 +340,7 @@ def _field(reader: _Reader, at: _At) -> int | None:
     found = _FIELD.match(reader.lines[i])
     if found is None:
         return None
-    end = reader.extent(i, hi, _indent(reader.lines[i]))
+    end = reader.extent(i, hi, indent_of(reader.lines[i]))
     if top and not any(b.kind != "boilerplate" for b in reader.blocks):
         reader.block(*reader.span(i, end), "boilerplate")
         return end
@@ -431,11 +370,11 @@ def _doctest(reader: _Reader, at: _At) -> int | None:
 def _quote(reader: _Reader, at: _At) -> int | None:
     """An indented block at the top level (a block quote): read as prose."""
     i, hi, top = at
-    indent = _indent(reader.lines[i])
+    indent = indent_of(reader.lines[i])
     if not (top and indent > 0):
         return None
     end = i + 1
-    while end < hi and (not reader.lines[end].strip() or _indent(reader.lines[end]) >= indent):
+    while end < hi and (not reader.lines[end].strip() or indent_of(reader.lines[end]) >= indent):
         end += 1
     _read(reader, i, end, top=False)
     return end
@@ -445,8 +384,8 @@ def _definition(reader: _Reader, at: _At) -> int | None:
     """A definition list item: a one-line term, then its indented definition (the term heads it)."""
     i, hi, _ = at
     lines = reader.lines
-    indent = _indent(lines[i])
-    if not (i + 1 < hi and lines[i + 1].strip() and _indent(lines[i + 1]) > indent):
+    indent = indent_of(lines[i])
+    if not (i + 1 < hi and lines[i + 1].strip() and indent_of(lines[i + 1]) > indent):
         return None
     end = reader.extent(i, hi, indent)
     reader.block(*reader.span(i, i + 1), "heading", 7, clean_rst(lines[i]))
@@ -456,7 +395,7 @@ def _definition(reader: _Reader, at: _At) -> int | None:
 
 def _literal(reader: _Reader, i: int, hi: int) -> int | None:
     """The literal block after a paragraph that ends with "::" (more indented than it), or None."""
-    end = reader.extent(i - 1, hi, _indent(reader.lines[_previous(reader.lines, i)]))
+    end = reader.extent(i - 1, hi, indent_of(reader.lines[_previous(reader.lines, i)]))
     if end <= i:
         return None
     reader.block(*reader.span(i, end), "code")
@@ -466,7 +405,7 @@ def _literal(reader: _Reader, i: int, hi: int) -> int | None:
 
 def _paragraph(reader: _Reader, i: int, hi: int) -> tuple[int, bool]:
     """A paragraph; the line after it, and whether a literal block follows ("... as follows::")."""
-    end = _paragraph_end(reader, i, hi, _indent(reader.lines[i]))
+    end = _paragraph_end(reader, i, hi, indent_of(reader.lines[i]))
     s, e = reader.span(i, end)
     source = reader.text[s:e].rstrip()
     if source == "::":
@@ -548,16 +487,6 @@ def parse_rst(text: str) -> Structure:
     Returns:
         Its `Structure`; every span is an offset range into `text`.
     """
-    lines = text.split("\n")
-    starts = [0]
-    for line in lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
-    reader = _Reader(text, lines, starts)
-    _read(reader, 0, len(lines), top=True)
-    blocks = merge_leadins(text, sorted(reader.blocks, key=lambda b: b.start))
-    return Structure(
-        blocks=tuple(blocks),
-        units=tuple(sorted(reader.units, key=lambda u: u.start)),
-        views=tuple(sorted(reader.views, key=lambda u: u.start)),
-        title=first_heading(blocks),
-    )
+    reader = _Reader.of(text, clean_rst)
+    _read(reader, 0, len(reader.lines), top=True)
+    return reader.structure()
