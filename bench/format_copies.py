@@ -4,6 +4,7 @@
     python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-docx --format docx
     python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-html --format html
     python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-rst --format rst
+    python bench/format_copies.py --markdown POOL/github-site-policy/docs --out var/ghp-adoc --format adoc
 
 The same documents, the same questions (a question set's ``expect_any`` phrases are the documents'
 words), another format: the gap between the figures of the Markdown corpus and of its copy is what
@@ -17,7 +18,9 @@ reading that format costs. The copies are made the way users' files are:
   sidebar listing every page, the page in ``<main>``, a footer;
 - rst: reStructuredText as a Sphinx project keeps it, written by pandoc (``apt-get install
   pandoc``; ``--pandoc``): the title over- and underlined, sections underlined, lists, grid tables,
-  ``code-block`` directives, link targets; wrapped at 72 columns.
+  ``code-block`` directives, link targets; wrapped at 72 columns;
+- adoc: AsciiDoc as Asciidoctor reads it, written by pandoc the same way (``= Title``, ``==``
+  sections, ``|===`` tables, ``[source]`` listings).
 Chromium is taken from ``--chromium`` (default ``/usr/bin/chromium``).
 """
 
@@ -168,21 +171,21 @@ def to_docx(pages: list[Path], out: Path) -> None:
         print(f"[{n}/{len(pages)}] {target}", flush=True)
 
 
-def to_rst(pages: list[Path], out: Path, pandoc: str) -> None:
-    """Each page as reStructuredText (pandoc, from the page's GitHub-flavoured Markdown, the
-    dialect of the sources, with its title)."""
+def to_markup(pages: list[Path], out: Path, pandoc: str, writer: str, suffix: str) -> None:
+    """Each page in another markup language (pandoc's `writer`, from the page's GitHub-flavoured
+    Markdown, the dialect of the sources, with its title)."""
     for n, path in enumerate(pages, 1):
         title, text = _source(path)
-        rst = subprocess.run(
-            [pandoc, "--from", "gfm", "--to", "rst", "--standalone", "--columns", "72"]
+        converted = subprocess.run(
+            [pandoc, "--from", "gfm", "--to", writer, "--standalone", "--columns", "72"]
             + ["--metadata", f"title={title}"],
             input=text,
             capture_output=True,
             text=True,
             check=True,
         ).stdout
-        target = out / f"{path.stem}.rst"
-        target.write_text(rst, encoding="utf-8")
+        target = out / f"{path.stem}{suffix}"
+        target.write_text(converted, encoding="utf-8")
         print(f"[{n}/{len(pages)}] {target}", flush=True)
 
 
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--markdown", type=Path, required=True, help="folder of .md files")
     parser.add_argument("--out", type=Path, required=True, help="folder for the copies")
-    parser.add_argument("--format", choices=("pdf", "docx", "html", "rst"), required=True)
+    parser.add_argument("--format", choices=("pdf", "docx", "html", "rst", "adoc"), required=True)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--pandoc", default="pandoc")
     args = parser.parse_args(argv)
@@ -206,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.format == "html":
         to_html(pages, args.out)
     elif args.format == "rst":
-        to_rst(pages, args.out, args.pandoc)
+        to_markup(pages, args.out, args.pandoc, "rst", ".rst")
+    elif args.format == "adoc":
+        to_markup(pages, args.out, args.pandoc, "asciidoctor", ".adoc")
     else:
         to_docx(pages, args.out)
     return 0

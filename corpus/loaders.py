@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.html_text import html_to_markdown
-from corpus.rst_title import rst_title
+from corpus.rst_title import asciidoc_title, rst_title
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,13 @@ def read_rst(path: Path) -> Loaded:
     its sections, lists and tables."""
     text = read_text_file(path)
     return Loaded(text, title=rst_title(text), meta={"format": "rst"})
+
+
+def read_asciidoc(path: Path) -> Loaded:
+    """Read an AsciiDoc file verbatim, titled by its document title (``= Title``); the index parses
+    its sections, lists and tables."""
+    text = read_text_file(path)
+    return Loaded(text, title=asciidoc_title(text), meta={"format": "asciidoc"})
 
 
 def read_html_file(path: Path) -> tuple[str, str | None]:

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from corpus.isolation import PARSE_TIMEOUT, Reader, run_isolated
-from corpus.loaders import Loaded, UnreadableFile, read_html, read_markdown, read_plain, read_rst
+from corpus.loaders import (
+    Loaded,
+    UnreadableFile,
+    read_asciidoc,
+    read_html,
+    read_markdown,
+    read_plain,
+    read_rst,
+)
 
 
 # The binary formats' parsers (pypdfium2, python-docx, python-pptx: 0.2 s of imports) load on the
@@ -57,6 +65,7 @@ FORMATS: tuple[Format, ...] = (
     Format("text", (".txt",), read_plain),
     Format("markdown", (".md", ".markdown", ".mdx"), read_markdown),
     Format("rst", (".rst", ".rest"), read_rst),
+    Format("asciidoc", (".adoc", ".asciidoc"), read_asciidoc),
     Format("html", (".html", ".htm"), read_html),
     Format("pdf", (".pdf",), read_pdf, isolated=True),
     Format("docx", (".docx",), read_docx, isolated=True),

@@ -1,4 +1,5 @@
-"""The title of a reStructuredText document: its first section title.
+"""The titles of markup sources: a reStructuredText document's first section title, an AsciiDoc
+document's ``= Title``.
 
 The adornment rule is shared with the index's reStructuredText reader (`index.rst`), which reads
 every section; the loader needs only the first, to name the document.
@@ -39,4 +40,21 @@ def rst_title(text: str) -> str | None:
                 return lines[i + 1].strip()
         if is_underline(lines[i], lines[i + 1]) and not lines[i].startswith(("..", ":")):
             return lines[i].strip()
+    return None
+
+
+_ASCIIDOC_TITLE = re.compile(r"^=[ \t]+(\S.*?)[ \t]*$")
+
+
+def asciidoc_title(text: str) -> str | None:
+    """The document title of an AsciiDoc header (``= Title``, after comments and blank lines).
+
+    >>> asciidoc_title("// draft\n= Pager Guide\n:toc:\n")
+    'Pager Guide'
+    """
+    for line in text.split("\n"):
+        if not line.strip() or line.startswith("//"):
+            continue
+        found = _ASCIIDOC_TITLE.match(line)
+        return found.group(1) if found else None
     return None

@@ -40,7 +40,9 @@ from index.rst import CODE_DIRECTIVES
 from index.tokenize import tokenize
 from index.types import AnswerSpan, Chunk, Passage
 
-_ITEM_PREFIX = re.compile(r"[ \t>]*(?:[-*+•]|\d{1,3}[.)])[ \t]+$")
+# A list item's marker before its text: a bullet, a number, or AsciiDoc's runs ("** " nests once
+# deeper than "* ", ".. " than ". ").
+_ITEM_PREFIX = re.compile(r"[ \t>]*(?:\*{1,5}|\.{1,5}|[-+•]|\d{1,3}[.)])[ \t]+$")
 ANSWER_PASSAGES = 5  # answer units come from this many top passages
 MAX_JOINED_WORDS = 45  # a list item joined with its lead-in stays a short answer
 EVIDENCE_PASSAGES = 3  # "is the question's vocabulary anywhere near the top?" looks at this many
@@ -53,7 +55,9 @@ def _item_depth(text: str, start: int) -> int | None:
     if start <= line_start or not _ITEM_PREFIX.match(text, line_start, start):
         return None
     prefix = text[line_start:start]
-    return len(prefix) - len(prefix.lstrip(" \t>"))
+    marker = prefix.strip(" \t>")
+    run = len(marker) - 1 if marker[:1] in "*." and marker == marker[0] * len(marker) else 0
+    return len(prefix) - len(prefix.lstrip(" \t>")) + run
 
 
 def _is_list_item(text: str, start: int) -> bool:
@@ -65,12 +69,14 @@ def _is_list_item(text: str, start: int) -> bool:
 # line of at most this many characters that does not end like a sentence.
 _LABEL_CHARS = 60
 # Blank lines, then maybe one such label line, then a fence or an indented block; or a
-# reStructuredText code directive (``.. code-block:: console``), its options and its indented body.
+# reStructuredText code directive (``.. code-block:: console``), its options and its indented body;
+# or an AsciiDoc listing (``[source,toml]`` over ``----``, maybe under a ``.Title`` line).
 _CODE_AFTER = re.compile(
     rf"[ \t]*\n(?:[ \t]*\n)*(?:(?:[^\s][^\n]{{0,{_LABEL_CHARS - 2}}}[^.!?\s]\n(?:[ \t]*\n)*)?"
     r"(?:[ \t]{0,3}(?:```|~~~)|    |\t)"
     rf"|\.\.[ \t]+(?:\w+:)?(?:{'|'.join(sorted(CODE_DIRECTIVES))})::[^\n]*\n"
-    r"(?:[ \t]+:[^\n]*\n)*(?:[ \t]*\n)*[ \t]+\S)"
+    r"(?:[ \t]+:[^\n]*\n)*(?:[ \t]*\n)*[ \t]+\S"
+    r"|(?:\.[^\s.][^\n]*\n)?\[(?:source|listing|literal)\b[^\]\n]*\]\n(?:-{4,}|\.{4,})[ \t]*\n)"
 )
 
 

@@ -15,14 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from corpus.models import Document
+from index.asciidoc import clean_adoc, parse_asciidoc
 from index.markdown import parse_markdown
 from index.markup import clean_markdown, clean_plain
 from index.rst import clean_rst, parse_rst
 from index.structure import Block, Structure, Unit, pdf_structure, plain_structure
 from index.types import Chunk
-
-MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
-RST_SUFFIXES = (".rst", ".rest")
 
 SECTION_SEPARATOR = " › "
 
@@ -71,7 +69,7 @@ def _heading_level(
     return 1
 
 
-def _breaks(text: str, block: Block, markdown: bool) -> bool:
+def _breaks(text: str, block: Block, source: bool) -> bool:
     """Whether a boilerplate block ends the run of text before it (no chunk spans it).
 
     On scraped pages it is navigation or a sign-up between articles. In Markdown it is mostly a
@@ -79,11 +77,11 @@ def _breaks(text: str, block: Block, markdown: bool) -> bool:
     or a ``toctree``: layout inside a section, which must not cut a heading from its text. An HTML
     comment still breaks: it may hold notes not meant for readers.
     """
-    return not markdown or text[block.start : block.end].lstrip().startswith("<!--")
+    return not source or text[block.start : block.end].lstrip().startswith("<!--")
 
 
 def _sections(
-    text: str, blocks: list[Block], markdown: bool = False
+    text: str, blocks: list[Block], source: bool = False
 ) -> list[tuple[Block, tuple[str, ...], bool]]:
     """Pair each block (headings included) with its section path and whether a break precedes it."""
     stack: list[tuple[int, str]] = []
@@ -103,30 +101,45 @@ def _sections(
             continue
         prev_level = None
         if block.kind == "boilerplate":
-            pending_break = pending_break or _breaks(text, block, markdown)
+            pending_break = pending_break or _breaks(text, block, source)
             continue
         out.append((block, tuple(lbl for _, lbl in stack), pending_break))
         pending_break = False
     return out
 
 
-def is_markdown(document: Document) -> bool:
-    """True for a Markdown source (by suffix, or a loader's ``format`` note)."""
-    return document.source.lower().endswith(MARKDOWN_SUFFIXES) or document.meta.get("format") == "markdown"
+@dataclass(frozen=True)
+class _Source:
+    """A markup format read from its source: its suffixes, its reader and its inline cleaner."""
+
+    suffixes: tuple[str, ...]
+    parse: Callable[[str], Structure]
+    clean: Callable[[str], str]
 
 
-def is_rst(document: Document) -> bool:
-    """True for a reStructuredText source (by suffix, or a loader's ``format`` note)."""
-    return document.source.lower().endswith(RST_SUFFIXES) or document.meta.get("format") == "rst"
+# Formats whose documents are their source text, by the loader's ``format`` note.
+_SOURCES: dict[str, _Source] = {
+    "markdown": _Source((".md", ".markdown", ".mdx"), parse_markdown, clean_markdown),
+    "rst": _Source((".rst", ".rest"), parse_rst, clean_rst),
+    "asciidoc": _Source((".adoc", ".asciidoc"), parse_asciidoc, clean_adoc),
+}
+
+
+def _source_of(document: Document) -> _Source | None:
+    """The markup format of a source document (by the loader's ``format`` note, or its suffix)."""
+    found = _SOURCES.get(document.meta.get("format") or "")
+    if found is not None:
+        return found
+    name = document.source.lower()
+    return next((source for source in _SOURCES.values() if name.endswith(source.suffixes)), None)
 
 
 def parse_structure(document: Document) -> Structure:
-    """Read a document's structure: Markdown through the parser, PDF text by its lines, other text
-    through line rules."""
-    if is_markdown(document):
-        return parse_markdown(document.text)
-    if is_rst(document):
-        return parse_rst(document.text)
+    """Read a document's structure: Markdown, reStructuredText and AsciiDoc by their own readers,
+    PDF text by its layout, other text through line rules."""
+    source = _source_of(document)
+    if source is not None:
+        return source.parse(document.text)
     if document.meta.get("format") == "pdf":
         spans = json.loads(document.meta.get("boilerplate_spans") or "[]")
         layout = json.loads(document.meta.get("layout") or "[]")
@@ -144,11 +157,11 @@ def _units_within(units: tuple[Unit, ...], starts: list[int], start: int, end: i
     return [u for u in units[lo:hi] if u.end <= end]
 
 
-def _pieces(text: str, structure: Structure, max_words: int, markdown: bool) -> list[_Piece]:
+def _pieces(text: str, structure: Structure, max_words: int, source: bool) -> list[_Piece]:
     """Content pieces: whole blocks, or unit groups (sentences, rows) of blocks longer than `max_words`."""
     pieces: list[_Piece] = []
     starts = [u.start for u in structure.units]
-    for block, path, brk in _sections(text, list(structure.blocks), markdown):
+    for block, path, brk in _sections(text, list(structure.blocks), source):
         body = text[block.start : block.end]
         spans = [(u.start, u.end) for u in _units_within(structure.units, starts, block.start, block.end)]
         if _words(body) <= max_words or block.kind in ("heading", "question") or not spans:
@@ -187,7 +200,7 @@ def chunk_document(
     text = document.text
     structure = structure or parse_structure(document)
     groups: list[list[_Piece]] = []
-    for piece in _pieces(text, structure, config.max_words, is_markdown(document) or is_rst(document)):
+    for piece in _pieces(text, structure, config.max_words, _source_of(document) is not None):
         current = groups[-1] if groups else None
         if current is not None and not piece.breaks_before and piece.section == current[0].section:
             size = sum(p.words for p in current)
@@ -235,7 +248,8 @@ def _to_chunks(
     document: Document, groups: list[list[_Piece]], first_id: int, views: tuple[Unit, ...]
 ) -> list[Chunk]:
     chunks: list[Chunk] = []
-    clean = clean_markdown if is_markdown(document) else clean_rst if is_rst(document) else clean_plain
+    source = _source_of(document)
+    clean = source.clean if source is not None else clean_plain
     for group in groups:
         start, end = group[0].start, group[-1].end
         body = document.text[start:end]

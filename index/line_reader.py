@@ -57,6 +57,10 @@ class LineReader:
         """Character span of lines ``[first, last)`` from `column` of the first, whitespace trimmed."""
         start = self.starts[first] + column
         end = self.starts[last] - 1 if last < len(self.starts) else len(self.text)
+        return self.trim(start, end)
+
+    def trim(self, start: int, end: int) -> tuple[int, int]:
+        """The span without its surrounding whitespace."""
         while start < end and self.text[start].isspace():
             start += 1
         while end > start and self.text[end - 1].isspace():

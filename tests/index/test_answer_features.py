@@ -18,7 +18,7 @@ from index.answer import (
     question_tokens,
     unit_features,
 )
-from index.answerer import _introduces_code
+from index.answerer import _introduces_code, _lead_in
 
 
 def _features(
@@ -186,8 +186,28 @@ def test_word_order_weighs_the_pairs_the_question_says_together() -> None:
         ("Configure it:\n\n.. code-block:: console\n   :caption: shell\n\n   $ pager configure\n", True),
         ("Configure it::\n\n   $ pager configure\n", True),
         ("Configure it:\n\n.. note:: Back it up first.\n", False),
+        ("Configure it:\n\n[source,toml]\n----\n[agent]\n----\n", True),
+        ("Configure it:\n\n.Minimal file\n[source,toml]\n----\n[agent]\n----\n", True),
+        ("Configure it:\n\n[NOTE]\n====\nBack it up first.\n====\n", False),
     ],
 )
 def test_a_lead_in_to_code_is_told_from_one_to_a_list(text: str, expected: bool) -> None:
     end = text.index("\n")
     assert _introduces_code(text, 0, end) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- Three to five weeks in advance for:\n  - Conference events over $2,500\n",
+        "* Three to five weeks in advance for:\n** Conference events over $2,500\n",  # AsciiDoc nesting
+        ". Three to five weeks in advance for:\n.. Conference events over $2,500\n",
+    ],
+)
+def test_a_nested_item_hangs_from_the_item_that_introduces_it(text: str) -> None:
+    first, second = text.split("\n")[:2]
+    lead_start = text.index("Three")
+    item_start = text.index("Conference")
+    rows = [(lead_start, len(first)), (item_start, len(first) + 1 + len(second))]
+    assert _lead_in(text, rows, 1) == 0
+
