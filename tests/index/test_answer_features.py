@@ -210,4 +210,3 @@ def test_a_nested_item_hangs_from_the_item_that_introduces_it(text: str) -> None
     item_start = text.index("Conference")
     rows = [(lead_start, len(first)), (item_start, len(first) + 1 + len(second))]
     assert _lead_in(text, rows, 1) == 0
-
