@@ -18,6 +18,7 @@ What comes out (`Structure`):
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -55,6 +56,8 @@ _CONSTRAINED = re.compile(
     r"(\*\*|__|``|##|\+\+\+|\+\+)(.+?)\1|(?<![\w])([*_`#+^~])(?=\S)(.+?)(?<=\S)\3(?![\w])"
 )
 _ATTRIBUTE_REF = re.compile(r"\{([\w][\w-]*)\}")
+# A link whose target is an attribute the document does not set (a site-wide ``{url-ruby}[Ruby]``).
+_UNKNOWN_LINK = re.compile(r"\{[\w][\w-]*\}\[([^\]]*)\]")
 _ESCAPE = re.compile(r"\\(?=[*_`#+{<\[])")
 _HARD_BREAK = re.compile(r"[ \t]\+$", re.M)
 # A description list's "term:: definition" reads "term: definition".
@@ -84,7 +87,8 @@ class _Reader(LineReader):
 def clean_adoc(text: str, attributes: dict[str, str] | None = None) -> str:
     """The readable text of an AsciiDoc span: macros, cross references, formatting marks, anchors
     and escapes removed, attribute references replaced by the values the document sets (an
-    unknown one, ``/users/{id}``, stays as written, as Asciidoctor leaves it), lines joined.
+    unknown one, ``/users/{id}``, stays as written, as Asciidoctor leaves it), character
+    references decoded (``&#8805;`` → ≥), lines joined.
 
     >>> clean_adoc("Run `make` (see xref:install.adoc[the install guide]) *now* +", {})
     'Run make (see the install guide) now'
@@ -92,6 +96,7 @@ def clean_adoc(text: str, attributes: dict[str, str] | None = None) -> str:
     values = attributes or {}
     for _ in range(2):  # a value may name another attribute; an unknown one stays as written
         text = _ATTRIBUTE_REF.sub(lambda m: values.get(m.group(1).lower(), m.group(0)), text)
+    text = _UNKNOWN_LINK.sub(lambda m: m.group(1).rstrip("^"), text)
     text = _HARD_BREAK.sub("", text)
     text = _UI_MACRO.sub(lambda m: "" if m.group(0).startswith(_SILENT_MACROS) else m.group(1), text)
     text = _URL_MACRO.sub(_link_text, text)
@@ -101,7 +106,7 @@ def clean_adoc(text: str, attributes: dict[str, str] | None = None) -> str:
     text = _ROLE.sub("", text)
     for _ in range(2):  # nested marks: *`code`*
         text = _CONSTRAINED.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(4), text)
-    text = _ESCAPE.sub("", text).replace("`'", "'")
+    text = html.unescape(_ESCAPE.sub("", text).replace("`'", "'"))
     text = _DESCRIPTION_MARK.sub(r"\1:", text.strip())
     text = " ".join(text.split())
     return _SPACE_BEFORE_MARK.sub(r"\1", text)

@@ -156,6 +156,7 @@ def test_table_rows_name_their_columns(structure: Structure) -> None:
         ("Call GET /users/{id} on {host}.", "Call GET /users/{id} on pager.example."),
         ("An index term((pager)) here.", "An index termpager here."),
         ("Use arr[0] and https://x.y/a[the\nrelease page].", "Use arr[0] and the release page."),
+        ("Needs {url-ruby}[Ruby^] &#8805; 2.7.", "Needs Ruby ≥ 2.7."),
     ],
 )
 def test_inline_markup_is_cleaned(source: str, shown: str) -> None:
