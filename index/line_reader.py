@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from index.markup import row_display
-from index.sentences import split_sentences
+from index.sentences import split_sentences, trim_span
 from index.structure import Block, BlockKind, Structure, Unit, first_heading, merge_leadins
 
 
@@ -61,11 +61,7 @@ class LineReader:
 
     def trim(self, start: int, end: int) -> tuple[int, int]:
         """The span without its surrounding whitespace."""
-        while start < end and self.text[start].isspace():
-            start += 1
-        while end > start and self.text[end - 1].isspace():
-            end -= 1
-        return start, end
+        return trim_span(self.text, start, end)
 
     def block(self, start: int, end: int, kind: BlockKind, level: int = 0, label: str = "") -> None:
         if end > start and not self.in_item:

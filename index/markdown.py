@@ -27,7 +27,7 @@ from markdown_it.token import Token
 
 from corpus.frontmatter import front_matter_end, front_matter_title
 from index.markup import TAB_LABEL, clean_cell, clean_markdown, row_display
-from index.sentences import last_mark, split_sentences
+from index.sentences import last_mark, split_sentences, trim_span
 from index.structure import Block, BlockKind, Structure, Unit, first_heading, merge_leadins
 
 _PARSER = MarkdownIt("commonmark", {"html": True}).enable("table").disable("code")
@@ -78,11 +78,7 @@ class _Reader:
 
     def trim(self, start: int, end: int) -> tuple[int, int]:
         """The span without its surrounding whitespace."""
-        while start < end and self.text[start].isspace():
-            start += 1
-        while end > start and self.text[end - 1].isspace():
-            end -= 1
-        return start, end
+        return trim_span(self.text, start, end)
 
     def add_block(self, start: int, end: int, kind: BlockKind, level: int = 0, label: str = "") -> None:
         if end > start:
