@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.html_text import html_to_markdown
-from corpus.rst_title import asciidoc_title, rst_title
+from corpus.source_titles import asciidoc_title, rst_title
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from index.line_reader import LineReader, indent_of
+from index.line_reader import At, LineReader, indent_of
 from index.structure import Structure
 
 _SECTION = re.compile(r"^(={1,6}|#{1,6})[ \t]+(\S.*?)[ \t]*$")
@@ -64,14 +64,6 @@ _HARD_BREAK = re.compile(r"[ \t]\+$", re.M)
 _DESCRIPTION_MARK = re.compile(r"^(\S[^\n]*?)(?::{2,4}|;;)(?=\s|$)")
 # Where a removed footnote or anchor leaves a space before punctuation ("index , then").
 _SPACE_BEFORE_MARK = re.compile(r"\s+([,.;:!?)])")
-
-
-class _At(NamedTuple):
-    """Where a step reads: the line it starts at, the end of the region, whether it is the top level."""
-
-    line: int
-    hi: int
-    top: bool
 
 
 @dataclass
@@ -152,7 +144,7 @@ def _take_pending(reader: _Reader) -> tuple[str, str]:
     return title, attributes
 
 
-def _section(reader: _Reader, at: _At) -> int | None:
+def _section(reader: _Reader, at: At) -> int | None:
     i, _, top = at
     found = _SECTION.match(reader.lines[i])
     if found is None or not top:
@@ -164,7 +156,7 @@ def _section(reader: _Reader, at: _At) -> int | None:
     return i + 1
 
 
-def _attribute_entry(reader: _Reader, at: _At) -> int | None:
+def _attribute_entry(reader: _Reader, at: At) -> int | None:
     i, _, _ = at
     found = _ATTRIBUTE_ENTRY.match(reader.lines[i])
     if found is None:
@@ -178,7 +170,7 @@ def _attribute_entry(reader: _Reader, at: _At) -> int | None:
     return i + 1
 
 
-def _comment(reader: _Reader, at: _At) -> int | None:
+def _comment(reader: _Reader, at: At) -> int | None:
     i, _, _ = at
     line = reader.lines[i]
     if not (_COMMENT.match(line) or _MACRO_LINE.match(line) or line.strip() == _CONTINUATION):
@@ -187,7 +179,7 @@ def _comment(reader: _Reader, at: _At) -> int | None:
     return i + 1
 
 
-def _block_line(reader: _Reader, at: _At) -> int | None:
+def _block_line(reader: _Reader, at: At) -> int | None:
     """A block attribute line (``[source,ruby]``, ``[NOTE]``, ``[%header]``) or a block title
     (``.Defaults``): remembered for the block below."""
     i, _, _ = at
@@ -203,7 +195,7 @@ def _block_line(reader: _Reader, at: _At) -> int | None:
     return None
 
 
-def _delimited(reader: _Reader, at: _At) -> int | None:
+def _delimited(reader: _Reader, at: At) -> int | None:
     """A delimited block: code (listing, literal, fence), left out (passthrough, comment) or read
     as prose (example, sidebar, quote, open block; an admonition block)."""
     i, hi, _ = at
@@ -230,7 +222,7 @@ def _delimited(reader: _Reader, at: _At) -> int | None:
     return stop
 
 
-def _table(reader: _Reader, at: _At) -> int | None:
+def _table(reader: _Reader, at: At) -> int | None:
     """A table between ``|===`` lines: rows of cells, named by the header row."""
     i, hi, _ = at
     if not _TABLE.match(reader.lines[i]):
@@ -276,7 +268,7 @@ def _cells(reader: _Reader, first: int, last: int, separator: str) -> list[_Cell
         for found in marker.finditer(reader.lines[j]):
             base = reader.starts[j]
             starts.append((base + found.start(), base + found.end(), j))
-    limit = reader.starts[last] - 1 if last < len(reader.starts) else len(reader.text)
+    limit = reader.end_of(last)
     cells = []
     for n, (at, start, line) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else limit
@@ -304,19 +296,15 @@ def _implicit_header(reader: _Reader, cells: list[_Cell], columns: int) -> bool:
     return len(on_first) == columns and line + 1 < len(reader.lines) and not reader.lines[line + 1].strip()
 
 
-def _list(reader: _Reader, at: _At) -> int | None:
+def _list(reader: _Reader, at: At) -> int | None:
     """A list: its items (with their wrapped lines and the blocks attached with "+"), one block."""
     i, hi, _ = at
     if not _starts_item(reader.lines[i]):
         return None
     first = i
     end = i
-    while end < hi:
-        line = reader.lines[end]
-        item = _LIST_ITEM.match(line)
-        described = _DESCRIPTION.match(line) if item is None else None
-        if item is None and described is None:
-            break
+    while end < hi and _starts_item(reader.lines[end]):
+        item = _LIST_ITEM.match(reader.lines[end])
         end = _item(reader, end, hi, item.end() if item else 0)
         after = end
         while after < hi and not reader.lines[after].strip():
@@ -353,12 +341,12 @@ def _item(reader: _Reader, i: int, hi: int, column: int) -> int:
 def _one_block(reader: _Reader, i: int, hi: int) -> int:
     """Read the single block that starts at line i (an attached list block); the line after it."""
     while i < hi and (_BLOCK_ATTRIBUTES.match(reader.lines[i]) or _BLOCK_TITLE.match(reader.lines[i])):
-        _block_line(reader, _At(i, hi, False))
+        _block_line(reader, At(i, hi, False))
         i += 1
     if i >= hi:
         return i
     for step in (_delimited, _table):
-        end = step(reader, _At(i, hi, False))
+        end = step(reader, At(i, hi, False))
         if end is not None:
             return end
     end = _paragraph_end(reader, i, hi)
@@ -366,7 +354,7 @@ def _one_block(reader: _Reader, i: int, hi: int) -> int:
     return end
 
 
-def _literal(reader: _Reader, at: _At) -> int | None:
+def _literal(reader: _Reader, at: At) -> int | None:
     """An indented paragraph: a literal block (code)."""
     i, hi, _ = at
     if indent_of(reader.lines[i]) == 0:
@@ -392,7 +380,7 @@ def _read(reader: _Reader, lo: int, hi: int, top: bool) -> None:
             continue
         end: int | None = None
         for step in _STEPS:
-            end = step(reader, _At(i, hi, top))
+            end = step(reader, At(i, hi, top))
             if end is not None:
                 break
         if end is None:

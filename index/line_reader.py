@@ -11,11 +11,20 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Self
+from typing import NamedTuple, Self
 
 from index.markup import row_display
 from index.sentences import split_sentences, trim_span
 from index.structure import Block, BlockKind, Structure, Unit, first_heading, merge_leadins
+
+
+class At(NamedTuple):
+    """Where a reading step starts: its line, the end of the region, whether it is the top level
+    (where section titles may be)."""
+
+    line: int
+    hi: int
+    top: bool
 
 
 def indent_of(line: str) -> int:
@@ -55,9 +64,11 @@ class LineReader:
 
     def span(self, first: int, last: int, column: int = 0) -> tuple[int, int]:
         """Character span of lines ``[first, last)`` from `column` of the first, whitespace trimmed."""
-        start = self.starts[first] + column
-        end = self.starts[last] - 1 if last < len(self.starts) else len(self.text)
-        return self.trim(start, end)
+        return self.trim(self.starts[first] + column, self.end_of(last))
+
+    def end_of(self, last: int) -> int:
+        """Where the lines before line `last` end (the text's end when `last` is past them)."""
+        return self.starts[last] - 1 if last < len(self.starts) else len(self.text)
 
     def trim(self, start: int, end: int) -> tuple[int, int]:
         """The span without its surrounding whitespace."""

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-from corpus.rst_title import ADORNMENT as _ADORNMENT
-from corpus.rst_title import is_underline
-from index.line_reader import LineReader, indent_of
+from corpus.source_titles import ADORNMENT as _ADORNMENT
+from corpus.source_titles import is_underline
+from index.line_reader import At, LineReader, indent_of
 from index.structure import Structure, Unit
 
 _BULLET = re.compile(r"^([ \t]*)([-*+•‣⁃])([ \t]+)\S")
@@ -316,15 +315,7 @@ def _item(reader: _Reader, i: int, hi: int, marker_end: int) -> int:
     return end
 
 
-class _At(NamedTuple):
-    """Where a step reads: the line it starts at, the end of the region, whether it is the top level."""
-
-    line: int
-    hi: int
-    top: bool
-
-
-def _transition(reader: _Reader, at: _At) -> int | None:
+def _transition(reader: _Reader, at: At) -> int | None:
     """A line of four or more adornment characters alone: a transition, nothing to read."""
     i, _, _ = at
     line = reader.lines[i]
@@ -334,7 +325,7 @@ def _transition(reader: _Reader, at: _At) -> int | None:
     return i + 1
 
 
-def _field(reader: _Reader, at: _At) -> int | None:
+def _field(reader: _Reader, at: At) -> int | None:
     """A field (``:Version: 2.1``): the document's metadata before its first content, else an item."""
     i, hi, top = at
     found = _FIELD.match(reader.lines[i])
@@ -354,7 +345,7 @@ def _field(reader: _Reader, at: _At) -> int | None:
     return end
 
 
-def _doctest(reader: _Reader, at: _At) -> int | None:
+def _doctest(reader: _Reader, at: At) -> int | None:
     """A doctest block (``>>> ...`` up to a blank line): code."""
     i, hi, _ = at
     if not reader.lines[i].lstrip().startswith(">>>"):
@@ -367,7 +358,7 @@ def _doctest(reader: _Reader, at: _At) -> int | None:
     return end
 
 
-def _quote(reader: _Reader, at: _At) -> int | None:
+def _quote(reader: _Reader, at: At) -> int | None:
     """An indented block at the top level (a block quote): read as prose."""
     i, hi, top = at
     indent = indent_of(reader.lines[i])
@@ -380,7 +371,7 @@ def _quote(reader: _Reader, at: _At) -> int | None:
     return end
 
 
-def _definition(reader: _Reader, at: _At) -> int | None:
+def _definition(reader: _Reader, at: At) -> int | None:
     """A definition list item: a one-line term, then its indented definition (the term heads it)."""
     i, hi, _ = at
     lines = reader.lines
@@ -416,17 +407,17 @@ def _paragraph(reader: _Reader, i: int, hi: int) -> tuple[int, bool]:
     return end, source.endswith("::")
 
 
-def _title_step(reader: _Reader, at: _At) -> int | None:
+def _title_step(reader: _Reader, at: At) -> int | None:
     i, hi, top = at
     return _title(reader, i, hi, top)
 
 
-def _explicit_step(reader: _Reader, at: _At) -> int | None:
+def _explicit_step(reader: _Reader, at: At) -> int | None:
     i, hi, _ = at
     return _explicit(reader, i, hi) if _EXPLICIT.match(reader.lines[i]) else None
 
 
-def _table_step(reader: _Reader, at: _At) -> int | None:
+def _table_step(reader: _Reader, at: At) -> int | None:
     i, hi, _ = at
     if _GRID_BORDER.match(reader.lines[i]):
         return _grid_table(reader, i, hi)
@@ -452,7 +443,7 @@ def _read(reader: _Reader, lo: int, hi: int, top: bool) -> None:
         end = _literal(reader, i, hi) if literal else None
         literal = False
         if end is None:
-            end = _title_step(reader, _At(i, hi, top))
+            end = _title_step(reader, At(i, hi, top))
         item = _BULLET.match(line) or _ENUMERATED.match(line) if end is None else None
         if list_start is not None and item is None:
             reader.block(*reader.span(list_start, i), "list")
@@ -463,7 +454,7 @@ def _read(reader: _Reader, lo: int, hi: int, top: bool) -> None:
         for step in _STEPS:
             if end is not None:
                 break
-            end = step(reader, _At(i, hi, top))
+            end = step(reader, At(i, hi, top))
         if end is None:
             end, literal = _paragraph(reader, i, hi)
         i = end
