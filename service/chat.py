@@ -265,9 +265,9 @@ class ChatService:
             # Spelling out many pronouns can outgrow the limit; search the message as sent.
             resolution = Resolution(message.strip(), resolution.subjects, topic=resolution.topic)
         result = index.query(resolution.question, top_k, max_chars=limit)
-        if resolution.alternative is not None:
-            # Nothing in the message says it continues the conversation: keep the topic only when
-            # the documents answer the question with it more surely than without it.
+        if resolution.alternative is not None and not (resolution.fallback and not result.abstained):
+            # Nothing in the message says it continues the conversation (or it reads two ways and
+            # the first reading is not answered): keep the reading the documents answer more surely.
             alone = index.query(resolution.alternative, top_k, max_chars=limit)
             if alone.confidence > result.confidence:
                 result = alone

@@ -37,6 +37,10 @@ _PREPOSITION = re.compile(
 )
 # A follow-up that only adds a condition or a circumstance continues the previous question.
 _SUBORDINATE = re.compile(r"^(if|unless|when|whenever|while|once|in case)\b", re.IGNORECASE)
+_ASKS_WHEN = re.compile(
+    r"^when\s+(is|are|was|were|do|does|did|can|could|should|would|will|shall|may|might|must|has|have|had)\b",
+    re.IGNORECASE,
+)
 _QUESTION_WORD = re.compile(r"\b(what|who|whom|whose|which|where|why|how)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(the|a|an|its|their|his|her|this|that|these|those)\b", re.IGNORECASE)
 _PRONOUN = re.compile(
@@ -76,6 +80,9 @@ class Resolution:
     chosen: dict[str, str] = field(default_factory=dict)
     topic: str = ""
     alternative: str | None = None  # the message alone, when it may not be a follow-up at all
+    # True: `alternative` is another reading of the follow-up, searched only when the documents do
+    # not answer `question` (the service then keeps whichever is answered more surely).
+    fallback: bool = False
 
 
 def _is_question(text: str) -> bool:
@@ -103,6 +110,53 @@ def _with_topic(text: str, topic: str, explicit: bool) -> tuple[str, bool]:
     return f"{stripped.rstrip('?.! ')} ({topic})?", explicit
 
 
+def _new_subject(text: str, previous: str, topic: str) -> str | None:
+    """The previous question asked about the noun phrase of an elliptical follow-up instead of its
+    topic: "What about a StatefulSet?" after "What is a Deployment?" -> "What is a StatefulSet?";
+    "And a headless one?" after "What is a Service?" -> "What is a headless Service?". None when the
+    follow-up is not a bare noun phrase (a condition, a pronoun, a question of its own) or the topic
+    is not in the previous question as written."""
+    fragment = _fragment(text)
+    if fragment is None:
+        return None
+    phrase = fragment.rstrip("?.! ").strip()
+    if (
+        not phrase
+        or _PREPOSITION.match(phrase)
+        or _SUBORDINATE.match(phrase)
+        or _QUESTION_WORD.search(phrase)
+    ):
+        return None
+    if _DETERMINER.match(phrase):
+        phrase = phrase[:1].lower() + phrase[1:]  # "And a headless one?" was capitalised when stripped
+    bare_topic = _DETERMINER.sub("", topic).strip()
+    phrase = re.sub(r"(?<=\w\s)one$", bare_topic, phrase)  # "a headless one": a kind of the topic
+    if _TOPIC_PRONOUN.search(phrase) or _PRONOUN.search(phrase):
+        return None
+    at = previous.lower().find(topic.lower())
+    if at < 0:
+        return None
+    before, after = previous[:at], previous[at + len(topic) :]
+    determiner = re.search(r"\b(the|a|an)\s+$", before, re.IGNORECASE)
+    if determiner:
+        before = before[: determiner.start()]  # the follow-up's own article (or none) stands for it
+    return _capitalise(before + phrase + after)
+
+
+def _names_a_new_subject(text: str, previous: str, topic: str) -> bool:
+    """Whether an elliptical noun phrase more likely names another subject than an aspect of the topic.
+
+    "And the deadline?" after "How do I request time off?" asks about the deadline *of* time off:
+    a definite noun phrase where the topic had none. "And a CronJob?" after "How do I create a Job?",
+    "And sick leave?" or "And the Service?" after "How do I delete the Pod?" name another subject.
+    """
+    phrase = _strip_conjunction(_ABOUT.sub("", _strip_conjunction(text)))
+    definite = re.match(r"the\b", phrase, re.IGNORECASE) is not None
+    at = previous.lower().find(topic.lower())
+    topic_definite = at >= 0 and re.search(r"\bthe\s+$", previous[:at], re.IGNORECASE) is not None
+    return not definite or topic_definite
+
+
 def _continuation(text: str, previous: str) -> str | None:
     """The previous question extended by a follow-up that only adds a condition or a circumstance:
     "And if I'm paid by wire transfer?" after "How do Sponsors payouts work?" asks "How do Sponsors
@@ -111,6 +165,8 @@ def _continuation(text: str, previous: str) -> str | None:
     clause = _strip_conjunction(text).rstrip("?.! ")
     if not (_SUBORDINATE.match(clause) or _PREPOSITION.match(clause)) or _QUESTION_WORD.search(clause):
         return None
+    if _ASKS_WHEN.match(clause):
+        return None  # "When should I use it?" asks its own question; "When I travel?" adds a condition
     return f"{previous.rstrip('?.! ')} {clause[:1].lower()}{clause[1:]}?"
 
 
@@ -158,6 +214,17 @@ def resolve(
     ) and resolution.question != _strip_conjunction(text)
     if changed or not topic or vocab.mentions(text):
         resolution.topic = topic_phrase(resolution.question, idf, occurs) if vocab.mentions(text) else topic
+        return resolution
+    swapped = _new_subject(resolution.question, previous.resolved, topic)
+    if swapped is not None:
+        # "What about a StatefulSet?" after "What is a Deployment?": the same question about another
+        # subject, or (the alternative, kept when the documents answer it more surely) an aspect of
+        # the earlier topic ("What about the deadline?" after "How do I request time off?").
+        aspect, _ = _with_topic(resolution.question, topic, True)
+        swap_first = _names_a_new_subject(text, previous.resolved, topic)
+        first, other = (swapped, aspect) if swap_first else (aspect, swapped)
+        resolution.question, resolution.alternative, resolution.fallback = first, other, True
+        resolution.topic = topic_phrase(first, idf, occurs)
         return resolution
     continued = _continuation(resolution.question, previous.resolved)
     if continued is not None:

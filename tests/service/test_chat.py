@@ -257,6 +257,59 @@ def test_a_condition_or_circumstance_continues_the_previous_question(vocab: Voca
     )
 
 
+@pytest.mark.parametrize(
+    ("earlier", "message", "question", "alternative"),
+    [
+        # Another subject, the same question; the aspect reading stays as a fallback.
+        (
+            "What is a Deployment?",
+            "What about a StatefulSet?",
+            "What is a StatefulSet?",
+            "What about a StatefulSet (Deployment)?",
+        ),
+        ("How do I create a Job?", "And a CronJob?", "How do I create a CronJob?", "A CronJob (Job)?"),
+        ("How do I delete the Pod?", "And the Service?", "How do I delete the Service?", None),
+        # "one" after an adjective is a kind of the topic.
+        ("What is a Service?", "And a headless one?", "What is a headless Service?", None),
+        # A definite noun phrase where the topic had none is first read as an aspect of the topic.
+        (
+            "How do I request time off?",
+            "And the deadline?",
+            "The deadline (time off)?",
+            "How do I request the deadline?",
+        ),
+    ],
+)
+def test_an_elliptical_noun_phrase_names_a_new_subject_or_an_aspect(
+    vocab: Vocabulary, earlier: str, message: str, question: str, alternative: str | None
+) -> None:
+    resolution = resolve(message, [_turn(earlier, vocab)], vocab, {})
+    assert resolution.question == question
+    assert resolution.fallback
+    if alternative is not None:
+        assert resolution.alternative == alternative
+
+
+def test_the_new_subject_takes_the_place_of_the_topic_and_its_article(vocab: Vocabulary) -> None:
+    # The rarest phrase ("road bike", by the corpus's idf in the service) is the topic.
+    earlier = "What is the monthly limit for a road bike?"
+    history = [Turn(earlier, earlier, (), (), "road bike")]
+    assert resolve("What about cargo bikes?", history, vocab, {}).question == (
+        "What is the monthly limit for cargo bikes?"
+    )
+
+
+def test_when_with_an_auxiliary_asks_its_own_question(vocab: Vocabulary) -> None:
+    history = [_turn("What is a DaemonSet?", vocab)]
+    assert resolve("When should I use it instead of a Deployment?", history, vocab, {}).question == (
+        "When should I use the DaemonSet instead of a Deployment?"
+    )
+    history = [_turn("How do sponsorship payouts work?", vocab)]
+    assert resolve("And when I'm paid by wire transfer?", history, vocab, {}).question == (
+        "How do sponsorship payouts work when I'm paid by wire transfer?"
+    )
+
+
 def test_plural_noun_phrases() -> None:
     assert is_plural("takedown requests from governments") and is_plural("static pods")
     # Capitalised heads are names; -ss, -us and -is endings are singular.
@@ -391,6 +444,12 @@ def test_follow_ups_about_non_acronym_subjects_through_the_live_chat(markdown_se
         second = http.post("/v1/chat", json={"session_id": session, "message": "Who can join it?"}).json()
         assert "cycle to work scheme" in second["resolved_question"].lower()
         assert second["answer"] is not None and "Permanent employees" in second["answer"]["display"]
+
+        road = http.post("/v1/chat", json={"message": "What is the monthly limit for a road bike?"}).json()
+        cargo = http.post("/v1/chat", json={"session_id": road["session_id"], "message": "And a cargo bike?"})
+        body = cargo.json()
+        assert body["resolved_question"] == "What is the monthly limit for a cargo bike?"
+        assert body["answer"] is not None and "150 euros" in body["answer"]["display"]
 
         kiln = http.post("/v1/chat", json={"message": "What is the kiln room?"}).json()
         days = http.post("/v1/chat", json={"session_id": kiln["session_id"], "message": "And on which days?"})
