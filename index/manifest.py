@@ -48,7 +48,8 @@ FORMAT_VERSION = 3
 # 16: a text file named for a text format (x.rst.txt, x.md.txt) is read as that format.
 # 17: a number alone after a sentence's end ("The fee rose. 30.") stays with that sentence.
 # 18: AsciiDoc (.adoc) read by its own reader (index/asciidoc.py).
-READER_VERSION = 18
+# 19: MDX comments ({/* ... */}) left out of what is shown and embedded, as HTML comments are.
+READER_VERSION = 19
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import html
 import re
 
-_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+# HTML comments, and MDX's JSX comments (``{/* draft */}``).
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)|\{/\*.*?(?:\*/\}|$)", re.S)
 # An unclosed tag runs to the end of the span (a span may end inside one).
 _SHORTCODE = re.compile(r"\{\{[<%]\s*/?\s*[\w./-]*(?P<params>.*?)(?:[%>]\}\}|\Z)", re.S)
 _SHORTCODE_TEXT = re.compile(r"\btext=\"([^\"]*)\"")

@@ -402,6 +402,16 @@ def test_mdx_imports_are_boilerplate() -> None:
     assert [u.display for u in structure.units] == ["Install the pager app from the internal store."]
 
 
+def test_mdx_comments_are_never_shown() -> None:
+    text = (
+        "# Install\n\n{/* TODO: screenshots */}\n\n"
+        "The default port is 3000. You can change it with the flag. {/* was 8080 */}\n"
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == ["The default port is 3000.", "You can change it with the flag."]
+    assert all("/*" not in v.display for v in structure.views)
+
+
 def test_container_lines_are_not_shown_and_their_body_is_prose() -> None:
     text = "# Install\n\n:::note Before you start\nThe agent must run as root on Linux hosts.\n:::\n"
     structure = parse_markdown(text)
