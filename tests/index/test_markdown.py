@@ -408,7 +408,10 @@ def test_mdx_comments_are_never_shown() -> None:
         "The default port is 3000. You can change it with the flag. {/* was 8080 */}\n"
     )
     structure = parse_markdown(text)
-    assert [u.display for u in structure.units] == ["The default port is 3000.", "You can change it with the flag."]
+    assert [u.display for u in structure.units] == [
+        "The default port is 3000.",
+        "You can change it with the flag.",
+    ]
     assert all("/*" not in v.display for v in structure.views)
 
 
