@@ -48,13 +48,19 @@ LISTED_CHANGES = 50
 # to a reader or the chunker never leaves chunks of the old code in an index. (Loading does not
 # check it: a server must not refuse its index because a source file was edited; READER_VERSION
 # is what marks a reader change that makes existing indexes stale.)
+# The tokenizer is here too: an unchanged corpus is not rebuilt at all, so a tokenizer edit would
+# otherwise leave the BM25 index with the old tokens.
 READER_MODULES = (
     "corpus",
+    "index.asciidoc",
     "index.chunking",
+    "index.line_reader",
     "index.markdown",
     "index.markup",
+    "index.rst",
     "index.sentences",
     "index.structure",
+    "index.tokenize",
     "index.types",
 )
 

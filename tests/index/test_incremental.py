@@ -3,6 +3,7 @@ the corpus check's listing shortcut. Real model, real indexes, tiny corpora in t
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import json
 import logging
@@ -19,6 +20,7 @@ import index.store
 from index import IndexNotReady, build_index, load_index
 from index.builds import builds_dir, clean_stale_builds, live_build
 from index.embedder import _VectorCache
+from index.incremental import READER_MODULES
 from index.store import check_corpus_unchanged, read_manifest
 
 pytestmark = pytest.mark.model
@@ -155,6 +157,33 @@ def test_edited_reader_code_rechunks_every_document(
     result = build_index(corpus, index_dir, model_path)
     assert not result.get("up_to_date") and result["reused_documents"] == 0
     assert result["embedded_texts"] == 0 and result["reader_code"] == "an-edited-chunker"
+
+
+def _index_imports(module: str) -> set[str]:
+    """The `index.*` modules and the `corpus` package a module of the repo imports."""
+    path = Path(__file__).resolve().parents[2] / (module.replace(".", "/") + ".py")
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        found.update(
+            n if n.startswith("index.") else "corpus" for n in names if n.startswith(("index.", "corpus"))
+        )
+    return found
+
+
+def test_every_module_that_reads_documents_marks_the_reader_code() -> None:
+    # A reader module left out of the hash would let an edit to it keep chunks of the old code.
+    seen, todo = set(), ["index.chunking"]
+    while todo:
+        module = todo.pop()
+        if module in seen or module == "corpus":
+            seen.add(module)
+            continue
+        seen.add(module)
+        todo.extend(_index_imports(module))
+    assert seen <= set(READER_MODULES), sorted(seen - set(READER_MODULES))
+    assert "index.tokenize" in READER_MODULES  # BM25's tokens are made at build time
 
 
 def test_stale_build_folders_are_removed_at_the_next_build(
