@@ -35,8 +35,8 @@ from index.answer import (
     unit_features,
     wants_number,
 )
+from index.markup import CODE_DIRECTIVES
 from index.pages import locate
-from index.rst import CODE_DIRECTIVES
 from index.tokenize import tokenize
 from index.types import AnswerSpan, Chunk, Passage
 
@@ -73,7 +73,8 @@ _LABEL_CHARS = 60
 # or an AsciiDoc listing (``[source,toml]`` over ``----``, maybe under a ``.Title`` line).
 _CODE_AFTER = re.compile(
     rf"[ \t]*\n(?:[ \t]*\n)*(?:(?:[^\s][^\n]{{0,{_LABEL_CHARS - 2}}}[^.!?\s]\n(?:[ \t]*\n)*)?"
-    r"(?:[ \t]{0,3}(?:```|~~~)|    |\t)"
+    # (a MyST directive fence is code only for a code directive: ```{note} holds prose)
+    rf"(?:[ \t]{{0,3}}(?:```|~~~)(?![`~]*[ \t]*\{{(?!(?:{'|'.join(sorted(CODE_DIRECTIVES))})\}}))|    |\t)"
     rf"|\.\.[ \t]+(?:\w+:)?(?:{'|'.join(sorted(CODE_DIRECTIVES))})::[^\n]*\n"
     r"(?:[ \t]+:[^\n]*\n)*(?:[ \t]*\n)*[ \t]+\S"
     r"|(?:\.[^\s.][^\n]*\n)?\[(?:source|listing|literal)\b[^\]\n]*\]\n(?:-{4,}|\.{4,})[ \t]*\n)"

@@ -49,7 +49,9 @@ FORMAT_VERSION = 3
 # 17: a number alone after a sentence's end ("The fee rose. 30.") stays with that sentence.
 # 18: AsciiDoc (.adoc) read by its own reader (index/asciidoc.py).
 # 19: MDX comments ({/* ... */}) left out of what is shown and embedded, as HTML comments are.
-READER_VERSION = 19
+# 20: MyST Markdown: directive fences read as their body (prose) or code, roles show their words,
+#     targets, comments and toctrees left out.
+READER_VERSION = 20
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -26,7 +26,15 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from corpus.frontmatter import front_matter_end, front_matter_title
-from index.markup import TAB_LABEL, clean_cell, clean_markdown, row_display
+from index.markup import (
+    CODE_DIRECTIVES,
+    MYST_TARGET,
+    SILENT_DIRECTIVES,
+    TAB_LABEL,
+    clean_cell,
+    clean_markdown,
+    row_display,
+)
 from index.sentences import last_mark, split_sentences, trim_span
 from index.structure import Block, BlockKind, Structure, Unit, first_heading, merge_leadins
 
@@ -40,6 +48,12 @@ _ESM_LINE = re.compile(
 )
 # The first line of a block whose body is indented under it: an MkDocs admonition or content tab.
 _BODY_MARKER = re.compile(r"^[ \t]*(?:!{3}|\?{3}\+?|={3}[+!]?)[ \t]+\S")
+# A code fence, and the directive it opens in MyST Markdown (```` ```{note} ````, ``~~~{code-block} py``).
+# MyST's colon fence (``:::{note}``) opens a directive too, never code.
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}|:{3,}(?=\{))[ \t]*(?:\{([\w:.+-]+)\})?")
+# A directive's option line (``:class: tip``) and a MyST comment line (``% draft``).
+_OPTION_LINE = re.compile(r"^[ \t]*:[\w-]+:(?:[ \t].*)?$")
+_MYST_COMMENT = re.compile(r"^[ \t]*%(?:[ \t].*)?$")
 _LIST_NUMBER_ONLY = re.compile(r"\d{1,3}[.)]")
 _HTML_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr\s*>", re.I | re.S)
 _HTML_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
@@ -101,7 +115,61 @@ def _parser_text(text: str, front_matter_end: int) -> str:
     lines of a template tag written over several lines replaced by a placeholder word, and the
     indented bodies of admonitions and content tabs moved left (`_outdent_bodies`)."""
     head = re.sub(r"[^\n]", "", text[:front_matter_end])
-    return head + _outdent_bodies(_MULTILINE_TAG.sub(_placeholder, text[front_matter_end:]))
+    body = _MULTILINE_TAG.sub(_placeholder, text[front_matter_end:])
+    return head + _outdent_bodies(_myst_directives(body))
+
+
+def _myst_directives(text: str) -> str:
+    """MyST Markdown's directives read for what they hold (line count unchanged).
+
+    A fenced directive (```` ```{note} ````, ``~~~{admonition} Title``) is parsed as its body: its
+    fence lines and option lines (``:class: tip``, or a ``---`` YAML block) are blanked, so an
+    admonition's text is prose and its lists are lists, where the parser would read it all as
+    code. A code directive (``{code-block}``) stays a fence; a directive with no words for
+    readers (``{toctree}``, ``{image}``) is blanked whole. Target lines (``(install)=``) and
+    comment lines (``% note to self``) are blanked too. The source keeps every line, so offsets
+    still point into the verbatim file.
+    """
+    lines = text.split("\n")
+    out = list(lines)
+    closes: set[int] = set()  # closing fence lines of the prose directives met so far
+    i = 0
+    while i < len(lines):
+        fence = None if i in closes else _FENCE.match(lines[i])
+        if fence is None:
+            standalone = i == 0 or not lines[i - 1].strip() or bool(_MYST_COMMENT.match(lines[i - 1]))
+            if MYST_TARGET.match(lines[i]) or (standalone and _MYST_COMMENT.match(lines[i])):
+                out[i] = ""
+            i += 1
+            continue
+        marks, name = fence.group(1), (fence.group(2) or "").lower().rsplit(":", 1)[-1]
+        close = next(
+            (
+                j
+                for j in range(i + 1, len(lines))
+                if re.fullmatch(rf"[ \t]{{0,3}}{marks[0]}{{{len(marks)},}}[ \t]*", lines[j])
+            ),
+            len(lines),
+        )
+        if not name or name in CODE_DIRECTIVES:
+            i = close + 1  # code: nothing inside is markup
+            continue
+        closes.add(close)
+        blank = range(i, min(close + 1, len(lines))) if name in SILENT_DIRECTIVES else (i, close)
+        for j in blank:
+            if j < len(lines):
+                out[j] = ""
+        body = i + 1
+        if body < close and lines[body].strip() == "---":  # options as a YAML block
+            end = next((j for j in range(body + 1, close) if lines[j].strip() == "---"), body)
+            for j in range(body, end + 1):
+                out[j] = ""
+        else:
+            while body < close and _OPTION_LINE.match(lines[body]):
+                out[body] = ""
+                body += 1
+        i = close + 1 if name in SILENT_DIRECTIVES else i + 1  # a prose body may hold more directives
+    return "\n".join(out)
 
 
 def _outdent_bodies(text: str) -> str:

@@ -14,6 +14,19 @@ from __future__ import annotations
 import html
 import re
 
+# Directives whose content is code: shown with the passage, never an answer or embedded.
+CODE_DIRECTIVES = frozenset(
+    "code code-block code-cell sourcecode literalinclude math doctest testcode testoutput testsetup "
+    "testcleanup ipython jupyter-execute prompt productionlist graphviz mermaid uml parsed-literal".split()
+)
+# Directives with no words for readers (navigation, images, includes, raw output markup, generated
+# API pages).
+SILENT_DIRECTIVES = frozenset(
+    "toctree image include raw eval-rst contents index meta highlight sectnum default-role role "
+    "currentmodule module automodule autoclass autofunction automethod autoattribute autodata autoexception "
+    "autosummary tabularcolumns target-notes bibliography footbibliography only-html "
+    "title".split()
+)
 # HTML comments, and MDX's JSX comments (``{/* draft */}``).
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)|\{/\*.*?(?:\*/\}|$)", re.S)
 # An unclosed tag runs to the end of the span (a span may end inside one).
@@ -34,6 +47,13 @@ _EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _CODE = re.compile(r"(`+)\s?(.+?)\s?\1", re.S)
+# A role of MyST Markdown (``{ref}`Install <install-guide>` ``, ``{py:func}`~app.send` ``): its words.
+# Never right after a letter, digit, slash or brace: ``CSIMigration{provider}`` and
+# ``/users/{user_id}`` are names, in code spans or not.
+_MYST_ROLE = re.compile(r"(?<![\w`/{}$\\])\{[A-Za-z][\w:.+-]*\}(`+)(.+?)\1", re.S)
+# A MyST target line (``(install-guide)=``): a label for cross references, not words.
+MYST_TARGET = re.compile(r"^[ \t]*\([^()\s]+\)=[ \t]*$", re.M)
+_TARGET_IN_TEXT = re.compile(r"^(.*?)\s*<[^<>]+>$", re.S)
 _LINE_MARKERS = re.compile(
     r"^[ \t]*(?:>[ \t]?)*(?:#{1,6}[ \t]+|[-*+][ \t]+(?:\[[ xX]\][ \t]+)?|\d{1,3}[.)][ \t]+)?", re.M
 )
@@ -54,6 +74,18 @@ def _shortcode(match: re.Match[str]) -> str:
     return text.group(1) if text else " "
 
 
+def role_text(inner: str) -> str:
+    """What a role or hyperlink shows: ``title <target>`` → title, ``~a.b.c`` → c, ``!x`` → x,
+    ``.g`` (a target looked up from the current module) → g."""
+    titled = _TARGET_IN_TEXT.match(inner)
+    if titled and titled.group(1):
+        return titled.group(1)
+    inner = inner.lstrip("!")
+    if inner.startswith("~"):
+        return inner[1:].rsplit(".", 1)[-1]
+    return inner[1:] if inner.startswith(".") and inner[1:2].isalpha() else inner
+
+
 def _strip_inline(text: str) -> str:
     """Remove inline markup, keeping the words a reader sees. Line structure is kept."""
     text = _COMMENT.sub(" ", text)
@@ -70,6 +102,8 @@ def _strip_inline(text: str) -> str:
     text = _BREAK_TAG.sub(" ", text)
     text = _TAG.sub("", text)
     text = _ATTRS.sub("", text)
+    text = MYST_TARGET.sub(" ", text)
+    text = _MYST_ROLE.sub(lambda m: role_text(m.group(2).strip()), text)
     text = _CODE.sub(r"\2", text)
     for pattern in (_STRONG, _STRIKE):
         text = pattern.sub(lambda m: m.group(m.lastindex or 0), text)

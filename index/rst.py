@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from corpus.source_titles import ADORNMENT as _ADORNMENT
 from corpus.source_titles import is_underline
 from index.line_reader import At, LineReader, indent_of
+from index.markup import CODE_DIRECTIVES, SILENT_DIRECTIVES, role_text
 from index.structure import Structure, Unit
 
 _BULLET = re.compile(r"^([ \t]*)([-*+•‣⁃])([ \t]+)\S")
@@ -37,19 +38,6 @@ _DIRECTIVE = re.compile(r"^[ \t]*\.\.[ \t]+([\w:.+-]+)[ \t]*::(?:[ \t]+(.*))?$")
 _TARGET = re.compile(r"^[ \t]*\.\.[ \t]+(?:_|__:|\|[^|]+\|)")
 _GRID_BORDER = re.compile(r"^[ \t]*\+(?:[-=]+\+)+[ \t]*$")
 _SIMPLE_RULE = re.compile(r"^[ \t]*=+(?:[ \t]+=+)+[ \t]*$")
-# Directives whose content is code: shown with the passage, never an answer or embedded.
-CODE_DIRECTIVES = frozenset(
-    "code code-block sourcecode literalinclude math doctest testcode testoutput testsetup "
-    "testcleanup ipython jupyter-execute prompt productionlist graphviz mermaid uml parsed-literal".split()
-)
-# Directives with no words for readers (navigation, images, includes, raw output markup, generated
-# API pages).
-_SILENT_DIRECTIVES = frozenset(
-    "toctree image include raw contents index meta highlight sectnum default-role role currentmodule "
-    "module automodule autoclass autofunction automethod autoattribute autodata autoexception "
-    "autosummary tabularcolumns target-notes bibliography footbibliography only-html "
-    "title".split()
-)
 # Admonitions: their first line may already be their text (``.. note:: Back up first.``).
 _ADMONITIONS = frozenset(
     "attention caution danger error hint important note tip warning seealso todo admonition".split()
@@ -67,7 +55,6 @@ _SUBSTITUTION = re.compile(r"\|(?=\S)([^|\n]+?)(?<=\S)\|(?:__?)?")
 _FOOTNOTE_REF = re.compile(r"[ \t]?\[(?:#[\w-]*|\*|\d+|[\w.-]+)\]_")
 _REFERENCE = re.compile(r"(?<=\w)__?(?=[\s.,;:!?)]|$)")
 _ESCAPE = re.compile(r"\\(.)")
-_TARGET_IN_TEXT = re.compile(r"^(.*?)\s*<[^<>]+>$", re.S)
 
 
 def clean_rst(text: str) -> str:
@@ -78,8 +65,8 @@ def clean_rst(text: str) -> str:
     'Call send with --force, see the guide.'
     """
     text = _LITERAL.sub(lambda m: m.group(1), text)
-    text = _ROLE.sub(lambda m: _role_text(m.group(1)), text)
-    text = _INTERPRETED.sub(lambda m: _role_text(m.group(1)), text)
+    text = _ROLE.sub(lambda m: role_text(m.group(1)), text)
+    text = _INTERPRETED.sub(lambda m: role_text(m.group(1)), text)
     text = _STRONG.sub(r"\1", text)
     text = _EMPH.sub(r"\1", text)
     text = _SUBSTITUTION.sub(r"\1", text)
@@ -92,18 +79,6 @@ def clean_rst(text: str) -> str:
     elif text.endswith("::"):
         text = text[:-1]
     return text
-
-
-def _role_text(inner: str) -> str:
-    """What a role or hyperlink shows: ``title <target>`` → title, ``~a.b.c`` → c, ``!x`` → x,
-    ``.g`` (a target looked up from the current module) → g."""
-    titled = _TARGET_IN_TEXT.match(inner)
-    if titled and titled.group(1):
-        return titled.group(1)
-    inner = inner.lstrip("!")
-    if inner.startswith("~"):
-        return inner[1:].rsplit(".", 1)[-1]
-    return inner[1:] if inner.startswith(".") and inner[1:2].isalpha() else inner
 
 
 @dataclass
@@ -171,7 +146,7 @@ def _explicit(reader: _Reader, i: int, hi: int) -> int:
         reader.block(*reader.span(i, end), "code")
         reader.code(body, end)
         return end
-    if short in _SILENT_DIRECTIVES:
+    if short in SILENT_DIRECTIVES:
         reader.block(*reader.span(i, end), "boilerplate")
         return end
     if short == "list-table":

@@ -189,6 +189,10 @@ def test_word_order_weighs_the_pairs_the_question_says_together() -> None:
         ("Configure it:\n\n[source,toml]\n----\n[agent]\n----\n", True),
         ("Configure it:\n\n.Minimal file\n[source,toml]\n----\n[agent]\n----\n", True),
         ("Configure it:\n\n[NOTE]\n====\nBack it up first.\n====\n", False),
+        # MyST Markdown: a directive fence is code only when the directive is.
+        ("Configure it:\n\n```{code-block} toml\n[agent]\n```\n", True),
+        ("Configure it:\n\n```{note}\nBack it up first.\n```\n", False),
+        ("Configure it:\n\n````{admonition} Careful\nBack it up first.\n````\n", False),
     ],
 )
 def test_a_lead_in_to_code_is_told_from_one_to_a_list(text: str, expected: bool) -> None:

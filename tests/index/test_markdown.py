@@ -415,6 +415,86 @@ def test_mdx_comments_are_never_shown() -> None:
     assert all("/*" not in v.display for v in structure.views)
 
 
+MYST_PAGE = """---
+myst:
+  html_meta:
+    description: Queue guide
+---
+
+(queue-guide)=
+# Queues
+
+% TODO: add a diagram
+
+The queue holds 500 jobs. See {ref}`the limits <queue-limits>` and
+{py:func}`~queue.api.set_limit` for how to change it.
+
+```{note}
+Restart the worker after changing the size; the new size applies
+only to jobs enqueued after the restart.
+```
+
+:::{warning}
+:class: dropdown
+
+Never run two schedulers against one database.
+:::
+
+````{important}
+Set the limit before starting:
+
+```bash
+queue set-limit 100
+```
+````
+
+```{toctree}
+:maxdepth: 2
+
+install
+```
+
+```{code-block} python
+:caption: limits.py
+
+LIMIT = 500
+```
+"""
+
+
+def test_myst_directives_are_read_for_what_they_hold() -> None:
+    structure = parse_markdown(MYST_PAGE)
+    displays = [u.display for u in structure.units]
+    assert displays == [
+        "The queue holds 500 jobs.",
+        "See the limits and set_limit for how to change it.",
+        "Restart the worker after changing the size; the new size applies only to jobs enqueued after the "
+        "restart.",
+        "Never run two schedulers against one database.",
+        "Set the limit before starting:",
+    ]
+    code = [MYST_PAGE[b.start : b.end] for b in structure.blocks if b.kind == "code"]
+    assert code == [
+        "```bash\nqueue set-limit 100\n```",
+        "```{code-block} python\n:caption: limits.py\n\nLIMIT = 500\n```",
+    ]
+    shown = " ".join(v.display for v in structure.views)
+    for markup in ("(queue-guide)=", "TODO", "{ref}", ":class:", "{note}", "toctree", "maxdepth", "install"):
+        assert markup not in shown
+    assert structure.title == "Queues"
+    # Braces inside a name or a code span are not a role.
+    text = (
+        "When the `CSIMigration{provider}` flag is set, the `pv-controller` finalizer is replaced. "
+        "The path `/users/{user_id}` would match `/users/me`.\n"
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        "When the CSIMigration{provider} flag is set, the pv-controller finalizer is replaced.",
+        "The path /users/{user_id} would match /users/me.",
+    ]
+    for unit in structure.units:  # spans of the verbatim file
+        assert unit.display.split()[0].strip(":") in MYST_PAGE[unit.start : unit.end]
+
+
 def test_container_lines_are_not_shown_and_their_body_is_prose() -> None:
     text = "# Install\n\n:::note Before you start\nThe agent must run as root on Linux hosts.\n:::\n"
     structure = parse_markdown(text)
