@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.html_text import html_to_markdown
+from corpus.notebook import NotANotebook, notebook_to_markdown
 from corpus.source_titles import asciidoc_title, rst_title
 
 
@@ -75,6 +76,16 @@ def read_asciidoc(path: Path) -> Loaded:
     its sections, lists and tables."""
     text = read_text_file(path)
     return Loaded(text, title=asciidoc_title(text), meta={"format": "asciidoc"})
+
+
+def read_notebook(path: Path) -> Loaded:
+    """Read a Jupyter notebook as Markdown (`corpus.notebook`): Markdown cells as written, code
+    cells fenced, outputs left out; titled by its metadata ``title``, else by its first heading."""
+    try:
+        text, title = notebook_to_markdown(read_text_file(path))
+    except NotANotebook as exc:
+        raise UnreadableFile(str(exc)) from exc
+    return Loaded(text, title=title, meta={"format": "markdown"})
 
 
 def read_html_file(path: Path) -> tuple[str, str | None]:

@@ -16,6 +16,7 @@ from corpus.loaders import (
     read_asciidoc,
     read_html,
     read_markdown,
+    read_notebook,
     read_plain,
     read_rst,
 )
@@ -67,6 +68,7 @@ FORMATS: tuple[Format, ...] = (
     Format("rst", (".rst", ".rest"), read_rst),
     Format("asciidoc", (".adoc", ".asciidoc"), read_asciidoc),
     Format("html", (".html", ".htm"), read_html),
+    Format("notebook", (".ipynb",), read_notebook),
     Format("pdf", (".pdf",), read_pdf, isolated=True),
     Format("docx", (".docx",), read_docx, isolated=True),
     Format("pptx", (".pptx",), read_pptx, isolated=True),

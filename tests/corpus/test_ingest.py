@@ -185,7 +185,7 @@ def test_a_folder_with_nothing_readable_names_the_files_and_reasons(tmp_path: Pa
     message = str(caught.value)
     assert message.startswith(
         f"no readable documents in {tmp_path}: a.pdf (encrypted), b.docx (corrupt or unreadable DOCX); "
-        "docqa reads .txt, .md, .markdown, .mdx, .rst, .rest, .adoc, .asciidoc, .html, .htm, .pdf, "
+        "docqa reads .txt, .md, .markdown, .mdx, .rst, .rest, .adoc, .asciidoc, .html, .htm, .ipynb, .pdf, "
         ".docx, .pptx files"
     )
 
