@@ -70,14 +70,17 @@ def _is_list_item(text: str, start: int) -> bool:
 _LABEL_CHARS = 60
 # Blank lines, then maybe one such label line, then a fence or an indented block; or a
 # reStructuredText code directive (``.. code-block:: console``), its options and its indented body;
-# or an AsciiDoc listing (``[source,toml]`` over ``----``, maybe under a ``.Title`` line).
+# or an AsciiDoc listing (``[source,toml]`` over ``----``, maybe under a ``.Title`` line); or an
+# included source file.
 _CODE_AFTER = re.compile(
     rf"[ \t]*\n(?:[ \t]*\n)*(?:(?:[^\s][^\n]{{0,{_LABEL_CHARS - 2}}}[^.!?\s]\n(?:[ \t]*\n)*)?"
     # (a MyST directive fence is code only for a code directive: ```{note} holds prose)
     rf"(?:[ \t]{{0,3}}(?:```|~~~)(?![`~]*[ \t]*\{{(?!(?:{'|'.join(sorted(CODE_DIRECTIVES))})\}}))|    |\t)"
     rf"|\.\.[ \t]+(?:\w+:)?(?:{'|'.join(sorted(CODE_DIRECTIVES))})::[^\n]*\n"
     r"(?:[ \t]+:[^\n]*\n)*(?:[ \t]*\n)*[ \t]+\S"
-    r"|(?:\.[^\s.][^\n]*\n)?\[(?:source|listing|literal)\b[^\]\n]*\]\n(?:-{4,}|\.{4,})[ \t]*\n)"
+    r"|(?:\.[^\s.][^\n]*\n)?\[(?:source|listing|literal)\b[^\]\n]*\]\n(?:-{4,}|\.{4,})[ \t]*\n"
+    # a source file included in its place (MkDocs ``{* ../src/app.py hl[3] *}``)
+    r"|[ \t]*\{\*[^\n]*\*\}[ \t]*(?:\n|$))"
 )
 
 
@@ -385,6 +388,35 @@ class Answerer:
             return self._if_short(doc, rows[lead][0], end, (start, end))
         return start, end
 
+    def _whole_item(
+        self, doc: Document, in_chunk: list[tuple[int, int, int]], start: int, end: int
+    ) -> tuple[int, int]:
+        """The whole list item an answer sentence belongs to, when the item is short.
+
+        An item often names its subject in one sentence and gives the value in the next
+        ("max_age - Sets the time browsers cache responses. Defaults to 600."): either sentence
+        alone answers half. Items of one line group (no blank line inside) only.
+        """
+        rows = [(s, e) for _, s, e in in_chunk]
+        first = next((i for i, (s, _) in enumerate(rows) if s == start), None)
+        last = next((i for i, (_, e) in enumerate(rows) if e == end), None)
+        if first is None or last is None:
+            return start, end
+
+        def joined(i: int) -> bool:  # unit i continues the item of unit i - 1
+            gap = doc.text[rows[i - 1][1] : rows[i][0]]
+            return "\n\n" not in gap.replace(" ", "").replace("\t", "") and not _is_list_item(
+                doc.text, rows[i][0]
+            )
+
+        while first > 0 and not _is_list_item(doc.text, rows[first][0]) and joined(first):
+            first -= 1
+        if not _is_list_item(doc.text, rows[first][0]):
+            return start, end
+        while last + 1 < len(rows) and joined(last + 1):
+            last += 1
+        return self._if_short(doc, rows[first][0], rows[last][1], (start, end))
+
     @staticmethod
     def _if_short(doc: Document, start: int, end: int, fallback: tuple[int, int]) -> tuple[int, int]:
         return (start, end) if len(doc.text[start:end].split()) <= MAX_JOINED_WORDS else fallback
@@ -396,6 +428,7 @@ class Answerer:
         doc = self.documents[self.chunks[cand.chunk_id].doc_id]
         in_chunk = self.units_of(cand.chunk_id)
         start, end = extend_anaphora(best, [(s, e) for _, s, e in in_chunk], doc.text)
+        start, end = self._whole_item(doc, in_chunk, start, end)
         start, end = self._with_list_context(doc, in_chunk, start, end)
         display = " ".join(self.unit_texts[row] for row, s, e in in_chunk if s >= start and e <= end)
         rank = next(p.rank for p in passages if p.chunk_id == cand.chunk_id)

@@ -189,6 +189,7 @@ def test_word_order_weighs_the_pairs_the_question_says_together() -> None:
         ("Configure it:\n\n[source,toml]\n----\n[agent]\n----\n", True),
         ("Configure it:\n\n.Minimal file\n[source,toml]\n----\n[agent]\n----\n", True),
         ("Configure it:\n\n[NOTE]\n====\nBack it up first.\n====\n", False),
+        ("We define the function with normal def:\n\n{* ../../docs_src/app_py310.py hl[6:9] *}\n", True),
         # MyST Markdown: a directive fence is code only when the directive is.
         ("Configure it:\n\n```{code-block} toml\n[agent]\n```\n", True),
         ("Configure it:\n\n```{note}\nBack it up first.\n```\n", False),

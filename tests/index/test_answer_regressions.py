@@ -98,3 +98,11 @@ def test_a_sentence_that_introduces_code_is_known_as_such(regressions_index: Any
     leads = {u.candidate.text: u.features["code_lead"] for u in answered.scored}
     assert leads["To restart a rollout from the command line, run this:"] == 1.0
     assert leads["Instances are replaced in the order they were created."] == 0.0
+
+
+def test_a_list_item_answers_whole_when_it_names_its_subject_in_one_sentence_and_its_value_in_the_next(
+    regressions_index: Any,
+) -> None:
+    answer = _answer(regressions_index, "How long may one health check run by default?")
+    assert "healthTimeout" in answer and "Defaults to 5 seconds." in answer
+    assert "healthInterval" not in answer  # the next item is another setting
