@@ -700,6 +700,15 @@ _FIXED = st.sampled_from(
         "    ```bash\n    # not a heading\n    page --test\n    ```",
         '=== "Linux"\n\n    ```\n    pager --on\n    ```\n\n=== "macOS"\n\n    Open the app.',
         ":::note Heads up\nDrain the node first.\n:::",
+        "```{note}\n:class: tip\nDrain the node first.\n```",
+        "````{important}\nCheck these:\n\n- the pager\n\n```bash\npage --test\n```\n````",
+        ":::{warning}\n:name: w\n\nNever skip the handover.\n:::",
+        "```{toctree}\n:maxdepth: 1\n\nintro\n```",
+        "```{code-block} python\nx = 1\n```",
+        "(oncall-target)=",
+        "% a MyST comment",
+        "See {ref}`the rota <rota>` first.",
+        "{/* an MDX comment */}",
         "<!-- a comment.\nOn two lines. -->",
         "<table>\n<tr><th>Team</th><th>Contact</th></tr>\n<tr><td>DB</td><td>db@x</td></tr>\n</table>",
         "![diagram](img/d.png)",
@@ -724,7 +733,8 @@ def _check_structure(text: str, structure: Structure) -> None:
         assert not unit.code
     for view in [*structure.units, *structure.views]:
         if not view.code:
-            assert not any(mark in view.display for mark in ("{{<", "{%", "<!--"))
+            marks = ("{{<", "{%", "<!--", "{/*", "{ref}", "(oncall-target)=", ":class:", ":name:", "toctree")
+            assert not any(mark in view.display for mark in marks)
 
 
 @settings(max_examples=150, deadline=None)
