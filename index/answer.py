@@ -276,15 +276,25 @@ def asks_who(question: str) -> bool:
     return bool(_ASKS_WHO.search(question))
 
 
+# "Label: value" (a field of a reference entry: "Default: None", "Required: yes").
+_FIELD_VALUE = re.compile(r"^[^:\n]{1,30}:\s+\S")
+
+
 def is_answerable_text(text: str) -> bool:
     """False for a question (or quiz with its options) and for bare labels: they answer nothing.
 
-    A short list item holding a value ("memory.available<100Mi (Linux nodes)") is not a label.
+    A short list item holding a value ("memory.available<100Mi (Linux nodes)") is not a label, nor
+    is a field that gives one ("Default: 'session'", "Type: str").
     """
     words = len(text.split())
     if "?" in text or words < 2:
         return False
-    return words >= 5 or text.rstrip()[-1:] in ".!" or bool(re.search(r"\d", text))
+    return (
+        words >= 5
+        or text.rstrip()[-1:] in ".!"
+        or bool(re.search(r"\d", text))
+        or bool(_FIELD_VALUE.match(text))
+    )
 
 
 @dataclass(frozen=True)

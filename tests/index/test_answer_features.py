@@ -14,6 +14,7 @@ from index.answer import (
     QuestionInfo,
     UnitScore,
     extend_anaphora,
+    is_answerable_text,
     load_models,
     question_tokens,
     unit_features,
@@ -215,3 +216,20 @@ def test_a_nested_item_hangs_from_the_item_that_introduces_it(text: str) -> None
     item_start = text.index("Conference")
     rows = [(lead_start, len(first)), (item_start, len(first) + 1 + len(second))]
     assert _lead_in(text, rows, 1) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "answerable"),
+    [
+        ("Unused leave expires on March 31.", True),
+        ("memory.available<100Mi (Linux nodes)", True),
+        ("Default: 'session'", True),  # a field giving a value
+        ("Type: str", True),
+        ("Note:", False),  # a label
+        ("Examples", False),
+        ("Overview of the API", False),
+        ("How long is it kept?", False),  # a question answers nothing
+    ],
+)
+def test_which_units_can_be_an_answer(text: str, answerable: bool) -> None:
+    assert is_answerable_text(text) is answerable
