@@ -125,7 +125,7 @@ class _MarkdownWriter(HTMLParser):
         if tag == "body":  # </head> may be left out
             self._skipped = [entry for entry in self._skipped if entry.tag != "head"]
         self._enter(self._main, tag, _is_main(tag, attributes) and not self._skipped)
-        left_out = tag in _SKIP_TAGS or _is_navigation(attributes) or _is_note_reference(attributes)
+        left_out = tag in _SKIP_TAGS or _is_navigation(attributes) or _is_note_reference(tag, attributes)
         self._enter(self._skipped, tag, left_out)
         if self._skip or self._in_title or self._pre is not None:
             return
@@ -288,15 +288,16 @@ def _is_navigation(attrs: dict[str, str | None]) -> bool:
     return attrs.get("role") == "navigation" or bool(classes & _NAVIGATION_CLASSES)
 
 
-def _is_note_reference(attrs: dict[str, str | None]) -> bool:
+def _is_note_reference(tag: str, attrs: dict[str, str | None]) -> bool:
     """A footnote's reference mark in the text (``<sup class="footnote-reference">``, Pandoc's
-    ``role="doc-noteref"``, a ``reference`` superscript): left out, or "hash tables1" reads as a word.
-    The footnote itself, at the end of the page, is kept."""
+    ``role="doc-noteref"``, a ``<sup class="reference">``): left out, or "hash tables1" reads as a
+    word. The footnote itself, at the end of the page, is kept. A *link* of class ``reference`` is
+    not one: Sphinx gives that class to every cross reference ("Raises HTTPError")."""
     classes = (attrs.get("class") or "").lower().split()
     return (
         attrs.get("role") == "doc-noteref"
         or any(c.startswith(("footnote-ref", "fn-ref", "footnote-reference")) for c in classes)
-        or "reference" in classes
+        or (tag == "sup" and "reference" in classes)
     )
 
 

@@ -51,7 +51,8 @@ FORMAT_VERSION = 3
 # 19: MDX comments ({/* ... */}) left out of what is shown and embedded, as HTML comments are.
 # 20: MyST Markdown: directive fences read as their body (prose) or code, roles show their words,
 #     targets, comments and toctrees left out.
-READER_VERSION = 20
+# 21: HTML links of class "reference" (every Sphinx cross reference) keep their words.
+READER_VERSION = 21
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -122,6 +122,19 @@ def test_a_main_mark_seen_only_in_a_script_does_not_hide_the_page() -> None:
     assert text == "All of the text."
 
 
+def test_sphinx_cross_references_keep_their_words() -> None:
+    # Sphinx gives every cross reference the class "reference": its text is the page's text.
+    page = (
+        '<p>Raises <a class="reference internal" href="#requests.HTTPError" title="requests.HTTPError">'
+        '<code class="xref py py-class docutils literal notranslate"><span class="pre">HTTPError</span>'
+        '</code></a>, if one occurred. See <a class="reference external" href="https://x.example">the '
+        'guide</a>. Wikipedia cites<sup class="reference"><a href="#cite-1">[1]</a></sup> like this.</p>'
+    )
+    text, _ = html_to_markdown(page)
+    assert "Raises HTTPError, if one occurred. See the guide." in text
+    assert "cites like this." in text
+
+
 def test_footnote_reference_marks_are_left_out_and_the_footnote_kept() -> None:
     page = (
         "<main><p>It resists attacks on hash tables"
