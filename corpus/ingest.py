@@ -23,7 +23,7 @@ from corpus.frontmatter import front_matter_end, front_matter_title
 from corpus.isolation import PARSE_TIMEOUT
 from corpus.loaders import Loaded, UnreadableFile
 from corpus.models import Document
-from corpus.registry import load_file, rendered_page, supported_list
+from corpus.registry import generated_page, load_file, rendered_page, supported_list
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +186,10 @@ def scan_corpus(folder: Path, *, timeout: float = PARSE_TIMEOUT) -> CorpusScan:
         page = rendered_page(relative)
         if page is not None and page in present:
             _skip(skipped, relative, f"source copy of {page} (the page is read)")
+            continue
+        generated = generated_page(relative, present)
+        if generated is not None:
+            _skip(skipped, relative, generated)
             continue
         try:
             loaded = load_file(folder / relative, timeout=timeout)

@@ -52,7 +52,8 @@ FORMAT_VERSION = 3
 # 20: MyST Markdown: directive fences read as their body (prose) or code, roles show their words,
 #     targets, comments and toctrees left out.
 # 21: HTML links of class "reference" (every Sphinx cross reference) keep their words.
-READER_VERSION = 21
+# 22: pages a Sphinx HTML build generates (genindex, search, module index, _modules/ sources) skipped.
+READER_VERSION = 22
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 
