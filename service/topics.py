@@ -36,6 +36,7 @@ _MAX_TOPIC_WORDS = 5
 _AUXILIARIES = frozenset("do does did can could should would will shall may might must".split())
 _SUBJECTS = frozenset("i you we they".split())
 _QUESTION_WORDS = frozenset("how what where when why which who".split())
+_DETERMINERS = frozenset("the a an this that these those my your our their its every each".split())
 
 
 # A word of a topic: letters joined by ' . / + - or :: ("std::fs", "e-mail"), with a type's parameters
@@ -89,6 +90,13 @@ def _verb_positions(words: list[str]) -> set[int]:
         after_subject = before in _AUXILIARIES and subject in _SUBJECTS
         if after_subject or (before in _QUESTION_WORDS and subject == "to"):
             positions.add(k)
+    lower = [w.lower() for w in words]
+    if len(lower) > 5 and lower[0] in _QUESTION_WORDS and lower[1] in _AUXILIARIES and lower[2] in _DETERMINERS:
+        # "How does the scheduler *pick* a node?": after a noun subject, the word that a determiner
+        # follows is the verb (a noun phrase does not run on into "a node").
+        verb = next((k for k in range(4, len(lower) - 1) if lower[k + 1] in _DETERMINERS), None)
+        if verb is not None:
+            positions.add(verb)
     return positions
 
 

@@ -232,6 +232,13 @@ def test_the_verb_of_a_how_to_question_is_not_part_of_its_topic(vocab: Vocabular
         "What happens if the signing key leaks?"
     )
     assert topic_phrase("Can we archive old projects?") == "old projects"
+    # After a noun subject, the word a determiner follows is the verb.
+    assert topic_phrase("How does the scheduler pick a node?") == "scheduler"
+    history = [_turn("How does the garbage collector delete the dependents of an owner?", vocab)]
+    assert (
+        resolve("Can it be turned off?", history, vocab, {}).question
+        == "Can the garbage collector be turned off?"
+    )
 
 
 def test_a_plural_topic_keeps_its_verbs_plural(vocab: Vocabulary) -> None:
