@@ -91,7 +91,8 @@ def _verb_positions(words: list[str]) -> set[int]:
         if after_subject or (before in _QUESTION_WORDS and subject == "to"):
             positions.add(k)
     lower = [w.lower() for w in words]
-    if len(lower) > 5 and lower[0] in _QUESTION_WORDS and lower[1] in _AUXILIARIES and lower[2] in _DETERMINERS:
+    opens = len(lower) > 5 and lower[0] in _QUESTION_WORDS and lower[1] in _AUXILIARIES
+    if opens and lower[2] in _DETERMINERS:
         # "How does the scheduler *pick* a node?": after a noun subject, the word that a determiner
         # follows is the verb (a noun phrase does not run on into "a node").
         verb = next((k for k in range(4, len(lower) - 1) if lower[k + 1] in _DETERMINERS), None)
