@@ -280,10 +280,13 @@ class ChatService:
         validate_question(message, self._settings.max_question_chars, "message")
 
     def _phrases(self, index: Index) -> Callable[[str], bool]:
-        """Whether a phrase occurs in the corpus (case and spacing folded), for topic phrases."""
+        """Whether a phrase occurs in the corpus as readers see it (its passages' readable text,
+        markup left out: "the `SERVER` safe mode" says "SERVER safe mode"; case and spacing
+        folded), for topic phrases."""
         with self._vocab_lock:
             if self._text_for is None or self._text_for[0] is not index:
-                folded = " ".join(" ".join(doc.text.split()).lower() for doc in index.documents.values())
+                shown = (chunk.display or chunk.text for chunk in index.chunks)
+                folded = " ".join(" ".join(text.split()).lower() for text in shown)
                 self._text_for = (index, folded)
             text = self._text_for[1]
         return lambda phrase: " ".join(phrase.lower().split()) in text

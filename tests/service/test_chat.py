@@ -463,3 +463,25 @@ def test_follow_ups_about_non_acronym_subjects_through_the_live_chat(markdown_se
         body = days.json()
         assert "kiln room" in body["resolved_question"].lower()
         assert body["answer"] is not None and "Tuesdays and Thursdays" in body["answer"]["display"]
+
+
+@pytest.mark.integration
+def test_a_topic_is_the_phrase_as_readers_see_it(tmp_path: Path, model_path: str) -> None:
+    """ "the `A3` colour printer" says "A3 colour printer": markup does not split the topic phrase."""
+    from index import build_index, load_index
+    from service.chat import ChatService
+    from service.config import Settings
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "print-room.md").write_text(
+        "# Print room\n\nThe `A3` colour printer prints 20 pages a minute and jams on card\n"
+        "thicker than 250 gsm. Report a jam to the front desk.\n\n"
+        "## Scanner\n\nThe colour printer's scanner sends scans to your email.\n",
+        encoding="utf-8",
+    )
+    build_index(corpus, tmp_path / "index", model_path)
+    chat = ChatService(load_index(tmp_path / "index", model_path), Settings())
+    first = chat.chat(None, "What is the A3 colour printer?")
+    follow = chat.chat(first.session_id, "How fast is it?")
+    assert follow.resolved_question == "How fast is the A3 colour printer?"
