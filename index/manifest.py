@@ -53,7 +53,8 @@ FORMAT_VERSION = 3
 #     targets, comments and toctrees left out.
 # 21: HTML links of class "reference" (every Sphinx cross reference) keep their words.
 # 22: pages a Sphinx HTML build generates (genindex, search, module index, _modules/ sources) skipped.
-READER_VERSION = 22
+# 23: Markdown shortcut reference links ([GitHub Pages] with a definition) show their text.
+READER_VERSION = 23
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

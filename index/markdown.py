@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass, field
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -33,6 +34,7 @@ from index.markup import (
     TAB_LABEL,
     clean_cell,
     clean_markdown,
+    link_labels,
     row_display,
 )
 from index.sentences import last_mark, split_sentences, trim_span
@@ -80,6 +82,15 @@ class _Reader:
     blocks: list[Block] = field(default_factory=list)
     units: list[Unit] = field(default_factory=list)
     views: list[Unit] = field(default_factory=list)
+    references: frozenset[str] = frozenset()  # the document's link labels (`link_labels`)
+
+    def clean(self, source: str) -> str:
+        """`clean_markdown` with this document's link labels."""
+        return clean_markdown(source, self.references)
+
+    def cell(self, source: str) -> str:
+        """`clean_cell` with this document's link labels."""
+        return clean_cell(source, self.references)
 
     def span(self, lines: list[int] | None) -> tuple[int, int]:
         """Character span of source lines ``[first, last)``, surrounding whitespace trimmed."""
@@ -100,7 +111,7 @@ class _Reader:
 
     def add_sentences(self, start: int, end: int) -> None:
         for s, e in split_sentences(self.text, start, end, wrapped=True):
-            display = clean_markdown(self.text[s:e])
+            display = self.clean(self.text[s:e])
             # A bare list number ("30." after a task box) is a marker, never a sentence.
             if any(ch.isalnum() for ch in display) and not _LIST_NUMBER_ONLY.fullmatch(display):
                 self.units.append(Unit(s, e, display))
@@ -198,7 +209,7 @@ def _placeholder(match: re.Match[str]) -> str:
 
 def _heading(reader: _Reader, tokens: list[Token], i: int) -> None:
     start, end = reader.span(tokens[i].map)
-    label = clean_markdown(tokens[i + 1].content)
+    label = reader.clean(tokens[i + 1].content)
     if label:
         reader.add_block(start, end, "heading", int(tokens[i].tag[1:]), label)
     else:
@@ -214,7 +225,7 @@ def _paragraph(reader: _Reader, token: Token, bullet: bool) -> None:
     start, end = reader.span(token.map)
     marker = _MARKERS.match(reader.text, start, end)
     start = marker.end() if marker else start
-    display = clean_markdown(reader.text[start:end])
+    display = reader.clean(reader.text[start:end])
     if not any(ch.isalnum() for ch in display):
         return
     reader.views.append(Unit(start, end, f"• {display}" if bullet else display))
@@ -250,7 +261,7 @@ def _table(reader: _Reader, tokens: list[Token], i: int) -> int:
         elif tok.type == "tr_open":
             row, row_map = [], tok.map
         elif tok.type == "inline":
-            row.append(clean_cell(tok.content))
+            row.append(reader.cell(tok.content))
         elif tok.type == "tr_close":
             _table_row(reader, header, row, row_map, in_head)
             if in_head:
@@ -279,10 +290,10 @@ def _html_block(reader: _Reader, token: Token) -> None:
         _html_table(reader, start, end)
         return
     heading = _HTML_HEADING.match(source)
-    if heading and clean_markdown(heading.group(2)):
-        reader.add_block(start, end, "heading", int(heading.group(1)), clean_markdown(heading.group(2)))
+    if heading and reader.clean(heading.group(2)):
+        reader.add_block(start, end, "heading", int(heading.group(1)), reader.clean(heading.group(2)))
         return
-    display = clean_markdown(source)
+    display = reader.clean(source)
     if not any(ch.isalnum() for ch in display):
         reader.add_block(start, end, "boilerplate")
         return
@@ -296,7 +307,7 @@ def _html_table(reader: _Reader, start: int, end: int) -> None:
     header: list[str] = []
     for row in _HTML_ROW.finditer(reader.text, start, end):
         cells = [
-            (m.group(1).lower(), clean_cell(clean_markdown(m.group(2))))
+            (m.group(1).lower(), reader.cell(reader.clean(m.group(2))))
             for m in _HTML_CELL.finditer(row.group(1))
         ]
         values = [c for _, c in cells]
@@ -318,7 +329,7 @@ def _top_level(reader: _Reader, tokens: list[Token], i: int) -> int:
         return i + 3
     if tok.type == "paragraph_open":
         start, end = reader.span(tok.map)
-        display = clean_markdown(reader.text[start:end])
+        display = reader.clean(reader.text[start:end])
         kind, level = _paragraph_kind(reader.text[start:end], display)
         reader.add_block(start, end, kind, level, display.rstrip(":").strip() if level else "")
         if kind == "para":
@@ -378,12 +389,12 @@ def _inner(reader: _Reader, tokens: list[Token], j: int, kind: BlockKind) -> int
         return _table(reader, tokens, j)  # its closing token: the table's nesting is balanced
     elif tok.type == "heading_open":
         s, e = reader.span(tok.map)
-        label = clean_markdown(tokens[j + 1].content)
+        label = reader.clean(tokens[j + 1].content)
         if label:
             reader.views.append(Unit(s, e, label))
     elif tok.type == "html_block":
         s, e = reader.span(tok.map)
-        display = clean_markdown(reader.text[s:e])
+        display = reader.clean(reader.text[s:e])
         if any(ch.isalnum() for ch in display):
             reader.views.append(Unit(s, e, display))
             reader.add_sentences(s, e)
@@ -400,10 +411,11 @@ def parse_markdown(text: str) -> Structure:
         Its `Structure`; every span is an offset range into `text`.
     """
     fm_end = front_matter_end(text)
-    reader = _Reader(text, _line_starts(text))
+    env: dict[str, Any] = {}
+    tokens = _PARSER.parse(_parser_text(text, fm_end), env)
+    reader = _Reader(text, _line_starts(text), references=link_labels(env.get("references", {})))
     if fm_end:
         reader.add_block(*reader.trim(0, fm_end), "boilerplate")
-    tokens = _PARSER.parse(_parser_text(text, fm_end))
     i = 0
     while i < len(tokens):
         i = _top_level(reader, tokens, i)

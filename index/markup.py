@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 
 # Directives whose content is code: shown with the passage, never an answer or embedded.
 CODE_DIRECTIVES = frozenset(
@@ -37,6 +38,9 @@ _FOOTNOTE = re.compile(r"\[\^[^\]\s]+\]:?")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+# A shortcut reference link (``[GitHub Pages]`` with ``[GitHub Pages]: https://…`` elsewhere in the
+# document): its text, when the document defines the label (else the brackets are the text's own).
+_SHORTCUT_LINK = re.compile(r"(?<![\]\\!\w])\[([^\[\]\n]+)\](?![(\[\w])(?!:[ \t]*\S)")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
 _BREAK_TAG = re.compile(r"<br\s*/?>|</?(?:p|div|li|tr|td|th)\b[^>]*>", re.I)
 _TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s[^<>]*)?/?>")
@@ -86,8 +90,15 @@ def role_text(inner: str) -> str:
     return inner[1:] if inner.startswith(".") and inner[1:2].isalpha() else inner
 
 
-def _strip_inline(text: str) -> str:
-    """Remove inline markup, keeping the words a reader sees. Line structure is kept."""
+def _label(text: str) -> str:
+    """A link label as CommonMark matches it: case and runs of whitespace folded."""
+    return " ".join(text.split()).casefold()
+
+
+def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
+    """Remove inline markup, keeping the words a reader sees. Line structure is kept.
+
+    `references` are the document's link labels (`_label`), for shortcut reference links."""
     text = _COMMENT.sub(" ", text)
     text = _SHORTCODE.sub(_shortcode, text)
     text = _TEMPLATE.sub(" ", text)
@@ -98,6 +109,10 @@ def _strip_inline(text: str) -> str:
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REF_LINK.sub(r"\1", text)
+    if references:
+        text = _SHORTCUT_LINK.sub(
+            lambda m: m.group(1) if _label(m.group(1)) in references else m.group(0), text
+        )
     text = _AUTOLINK.sub(r"\1", text)
     text = _BREAK_TAG.sub(" ", text)
     text = _TAG.sub("", text)
@@ -112,8 +127,11 @@ def _strip_inline(text: str) -> str:
     return html.unescape(text)
 
 
-def clean_markdown(text: str) -> str:
+def clean_markdown(text: str, references: frozenset[str] = frozenset()) -> str:
     """One line of readable text from a span of Markdown (wrapped lines joined, markers removed).
+
+    `references` are the link labels the document defines (`link_labels`): ``[GitHub Pages]`` is
+    a link when the document says where it goes.
 
     Example:
         >>> clean_markdown("See the **[Pod](/docs/pods/)** page {#pods}\\nfor `kubectl` usage.")
@@ -122,14 +140,19 @@ def clean_markdown(text: str) -> str:
     text = _TABLE_RULE.sub(" ", text)
     text = _CLOSING_HASHES.sub("", text)
     text = _LINE_MARKERS.sub("", text)
-    text = _strip_inline(text)
+    text = _strip_inline(text, references)
     text = text.replace("\\\n", " ").replace("|", " ")
     return " ".join(text.split())
 
 
-def clean_cell(text: str) -> str:
+def clean_cell(text: str, references: frozenset[str] = frozenset()) -> str:
     """A table cell's readable text (pipes inside cells are real characters, so they are kept)."""
-    return " ".join(_strip_inline(text.replace("\\|", "|")).split())
+    return " ".join(_strip_inline(text.replace("\\|", "|"), references).split())
+
+
+def link_labels(labels: Iterable[str]) -> frozenset[str]:
+    """The folded form of a document's link reference labels, for `clean_markdown`."""
+    return frozenset(_label(label) for label in labels)
 
 
 def clean_plain(text: str) -> str:

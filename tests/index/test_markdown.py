@@ -495,6 +495,25 @@ def test_myst_directives_are_read_for_what_they_hold() -> None:
         assert unit.display.split()[0].strip(":") in MYST_PAGE[unit.start : unit.end]
 
 
+def test_a_shortcut_reference_link_shows_its_text_when_the_document_defines_it() -> None:
+    text = (
+        "# Publishing\n\n[GitHub Pages] is the most convenient host, see the [Setup Guide].\n"
+        "If the page does not show up, please [open an issue]:\n\n"
+        "Keep [the requesting agency] in brackets, and `items[0]` as written.\n\n"
+        "| Host | Cost |\n| --- | --- |\n| [GitHub Pages] | free |\n\n"
+        "  [GitHub Pages]: https://pages.github.com/\n"
+        "  [setup  guide]: setup.md\n"
+        "  [open an issue]: https://x.example/issues\n"
+    )
+    displays = [u.display for u in parse_markdown(text).units]
+    assert displays == [
+        "GitHub Pages is the most convenient host, see the Setup Guide.",
+        "If the page does not show up, please open an issue:",
+        "Keep [the requesting agency] in brackets, and items[0] as written.",
+        "Host: GitHub Pages · Cost: free",
+    ]
+
+
 def test_container_lines_are_not_shown_and_their_body_is_prose() -> None:
     text = "# Install\n\n:::note Before you start\nThe agent must run as root on Linux hosts.\n:::\n"
     structure = parse_markdown(text)
