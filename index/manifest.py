@@ -54,7 +54,8 @@ FORMAT_VERSION = 3
 # 21: HTML links of class "reference" (every Sphinx cross reference) keep their words.
 # 22: pages a Sphinx HTML build generates (genindex, search, module index, _modules/ sources) skipped.
 # 23: Markdown shortcut reference links ([GitHub Pages] with a definition) show their text.
-READER_VERSION = 23
+# 24: Markdown <script>/<style> blocks are not text; ==marked==, ^^inserted^^ and ++keys++ show their words.
+READER_VERSION = 24
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

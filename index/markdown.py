@@ -61,6 +61,8 @@ _HTML_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr\s*>", re.I | re.S)
 _HTML_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
 # Block quote and list item markers at the start of a paragraph's first line.
 _MARKERS = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*(?:\[[ xX]\][ \t]+)?")
+# An HTML block that holds a program or a style sheet (CommonMark ends it at its closing tag).
+_HTML_PROGRAM = re.compile(r"\A<(script|style|textarea)\b", re.I)
 _HTML_HEADING = re.compile(r"\A<h([1-6])\b[^>]*>(.*?)</h\1\s*>\Z", re.I | re.S)
 # Images alone (a screenshot, a row of badges): their alt text is shown, but it answers nothing.
 _IMAGES_ONLY = re.compile(r"\A(?:\s*\[?!\[[^\]]*\]\([^)]*\)(?:\]\([^)]*\))?)+\s*\Z")
@@ -286,6 +288,9 @@ def _table_row(
 def _html_block(reader: _Reader, token: Token) -> None:
     start, end = reader.span(token.map)
     source = reader.text[start:end]
+    if _HTML_PROGRAM.match(source):
+        reader.add_block(start, end, "boilerplate")  # a script or a style sheet: no words for readers
+        return
     if re.search(r"<table\b", source, re.I):
         _html_table(reader, start, end)
         return

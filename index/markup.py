@@ -50,6 +50,10 @@ _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+# Marked and inserted text (``==text==``, ``^^text^^``) and keys (``++ctrl+alt+del++``) of
+# PyMdown Extensions (MkDocs Material) and other Markdown flavours: their words.
+_MARK = re.compile(r"(==|\^\^)(?=\S)(.+?)(?<=\S)\1")
+_KEYS = re.compile(r"\+\+([A-Za-z0-9][\w-]*(?:\+[\w-]+)*)\+\+")
 _CODE = re.compile(r"(`+)\s?(.+?)\s?\1", re.S)
 # A role of MyST Markdown (``{ref}`Install <install-guide>` ``, ``{py:func}`~app.send` ``): its words.
 # Never right after a letter, digit, slash or brace: ``CSIMigration{provider}`` and
@@ -120,7 +124,8 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     text = MYST_TARGET.sub(" ", text)
     text = _MYST_ROLE.sub(lambda m: role_text(m.group(2).strip()), text)
     text = _CODE.sub(r"\2", text)
-    for pattern in (_STRONG, _STRIKE):
+    text = _KEYS.sub(r"\1", text)
+    for pattern in (_STRONG, _STRIKE, _MARK):
         text = pattern.sub(lambda m: m.group(m.lastindex or 0), text)
     text = _EMPH_STAR.sub(r"\1", text)
     text = _EMPH_UNDER.sub(r"\1", text)

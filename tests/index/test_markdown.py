@@ -514,6 +514,21 @@ def test_a_shortcut_reference_link_shows_its_text_when_the_document_defines_it()
     ]
 
 
+def test_scripts_and_style_sheets_are_not_text_and_extension_marks_show_their_words() -> None:
+    text = (
+        "# Colors\n\nClick a tile to change the ==color scheme==.\n\n"
+        '<script>\n  var buttons = document.querySelectorAll("button")\n</script>\n\n'
+        "<style>\n  .tile { color: red; }\n</style>\n\n"
+        "Press ++ctrl+alt+del++ to ^^restart^^ in C++.\n"
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == [
+        "Click a tile to change the color scheme.",
+        "Press ctrl+alt+del to restart in C++.",
+    ]
+    assert not any("querySelectorAll" in v.display or "color: red" in v.display for v in structure.views)
+
+
 def test_container_lines_are_not_shown_and_their_body_is_prose() -> None:
     text = "# Install\n\n:::note Before you start\nThe agent must run as root on Linux hosts.\n:::\n"
     structure = parse_markdown(text)
