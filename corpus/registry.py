@@ -148,12 +148,20 @@ _SPHINX_GENERATED = re.compile(r"(?:genindex(?:-\w+)?|search|[\w-]*modindex)\.ht
 _SPHINX_SOURCES = "_modules"
 
 
+# The "page not found" page a static site generator writes beside the site's index.html.
+_ERROR_PAGE = "404.html"
+
+
 def generated_page(relative: str, present: set[str]) -> str | None:
-    """Why a page of a Sphinx HTML build is left out, or None: the build generates it from the
+    """Why a page of a built site is left out, or None: a Sphinx build generates it from the
     others (an index of every name, the search page, the highlighted source of the modules), so
-    its words are the pages' words again, as link lists or code. A folder is taken for a Sphinx
-    build when it holds Sphinx's ``searchindex.js``."""
+    its words are the pages' words again, as link lists or code (a folder is taken for a Sphinx
+    build when it holds Sphinx's ``searchindex.js``); or it is the site's ``404.html`` beside its
+    ``index.html`` (MkDocs, Docusaurus, Hugo and Jekyll write one), which says only "page not
+    found"."""
     path = PurePosixPath(relative)
+    if path.name == _ERROR_PAGE and path.with_name("index.html").as_posix() in present:
+        return "a site's page-not-found page"
     for depth in range(len(path.parts) - 1, -1, -1):
         root = PurePosixPath(*path.parts[:depth])
         if (root / _SPHINX_SEARCH_INDEX).as_posix() not in present:

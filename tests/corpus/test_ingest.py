@@ -187,6 +187,15 @@ def test_pages_a_sphinx_build_generates_from_the_others_are_skipped(tmp_path: Pa
     ]
 
 
+def test_a_built_sites_page_not_found_page_is_skipped(tmp_path: Path) -> None:
+    _write(tmp_path, "site/index.html", "<title>Handbook</title><p>Welcome to the handbook.</p>")
+    _write(tmp_path, "site/404.html", "<title>404</title><h1>404</h1><p>Page not found</p>")
+    _write(tmp_path, "errors/404.html", "<title>Errors</title><p>A 404 means the page is gone.</p>")
+    scan = scan_corpus(tmp_path)
+    assert [d.source for d in scan.documents] == ["errors/404.html", "site/index.html"]
+    assert scan.skipped == [Skipped("site/404.html", "a site's page-not-found page")]
+
+
 def test_skips_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     _write(tmp_path, "a.md")
     _write(tmp_path, "photo.png", "png")
