@@ -23,7 +23,10 @@ class NotANotebook(ValueError):
 
 def _source(cell: dict[str, Any], key: str = "source") -> str:
     value = cell.get(key, "")
-    text = "".join(value) if isinstance(value, list) else str(value)
+    if isinstance(value, list):
+        text = "".join(part for part in value if isinstance(part, str))
+    else:
+        text = value if isinstance(value, str) else ""
     return text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
 
 
@@ -69,6 +72,8 @@ def notebook_to_markdown(raw: str) -> tuple[str, str | None]:
         notebook = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise NotANotebook(f"not valid JSON (line {exc.lineno}): not a Jupyter notebook") from exc
+    except RecursionError as exc:
+        raise NotANotebook("JSON nested too deeply: not a Jupyter notebook") from exc
     if not isinstance(notebook, dict):
         raise NotANotebook("not a JSON object (not a Jupyter notebook)")
     found = notebook.get("metadata")

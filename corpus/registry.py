@@ -118,7 +118,7 @@ def load_file(path: Path, *, timeout: float = PARSE_TIMEOUT) -> Loaded:
         return run_isolated(fmt.read, path, timeout)
     try:
         return fmt.read(path)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise UnreadableFile(f"cannot read the file ({exc})") from exc
 
 

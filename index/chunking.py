@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from index.markup import clean_markdown, clean_plain
 from index.rst import clean_rst, parse_rst
 from index.structure import Block, Structure, Unit, pdf_structure, plain_structure
 from index.types import Chunk
+
+logger = logging.getLogger(__name__)
 
 SECTION_SEPARATOR = " › "
 
@@ -139,7 +142,15 @@ def parse_structure(document: Document) -> Structure:
     PDF text by its layout, other text through line rules."""
     source = _source_of(document)
     if source is not None:
-        return source.parse(document.text)
+        try:
+            return source.parse(document.text)
+        except RecursionError:
+            # Nested deeper than any real document (a generated or hostile file): one file must not
+            # stop a build, so it is read by the line rules instead.
+            logger.warning(
+                "%s is nested too deeply for its format's reader; read as plain text", document.source
+            )
+            return plain_structure(document.text)
     if document.meta.get("format") == "pdf":
         spans = json.loads(document.meta.get("boilerplate_spans") or "[]")
         layout = json.loads(document.meta.get("layout") or "[]")

@@ -57,11 +57,24 @@ def test_an_nbformat_3_notebook_keeps_its_heading_cells() -> None:
         ("{not json", "not valid JSON"),
         ("[1, 2]", "not a JSON object"),
         ('{"metadata": {}}', "no cells"),
+        ('{"cells": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
     ],
 )
 def test_a_file_that_is_not_a_notebook_is_refused_with_a_reason(raw: str, reason: str) -> None:
     with pytest.raises(NotANotebook, match=reason):
         notebook_to_markdown(raw)
+
+
+def test_cells_of_the_wrong_shape_are_read_for_what_text_they_hold() -> None:
+    notebook = {
+        "metadata": {"kernelspec": "python", "title": 5},
+        "cells": [
+            {"cell_type": "markdown", "source": ["Kept. ", 7, None, "Also kept."]},
+            {"cell_type": "code", "source": {"not": "text"}},
+            "not a cell",
+        ],
+    }
+    assert notebook_to_markdown(json.dumps(notebook)) == ("Kept. Also kept.\n", None)
 
 
 def test_a_broken_notebook_is_reported_and_skipped(tmp_path: Path) -> None:

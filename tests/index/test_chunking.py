@@ -153,3 +153,22 @@ def test_sentence_splitter_respects_abbreviations() -> None:
         "Dr. Smith (e.g. the CEO) earns $150,000.",
         "They report to the board.",
     ]
+
+
+@pytest.mark.parametrize("source", ["deep.rst", "deep.md", "deep.adoc"])
+def test_a_document_nested_too_deeply_for_its_reader_is_read_by_line_rules(
+    source: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A generated or hostile file must not stop a build: past the reader's recursion limit it is
+    read as plain text, every span still verbatim."""
+    marker = {"deep.rst": "- ", "deep.md": "- ", "deep.adoc": "* "}[source]
+    text = "Title\n=====\n\n" + "".join(" " * i + f"{marker}item {i}\n" for i in range(3000))
+    doc = Document(doc_id="deep", title="Deep", source=source, text=text)
+    with caplog.at_level("WARNING", logger="index.chunking"):
+        chunks = chunk_document(doc)
+    assert chunks and all(c.text == text[c.start : c.end] for c in chunks)
+    # markdown-it caps nesting itself and AsciiDoc nests by marker, not indentation: only the
+    # reStructuredText reader recurses this deep, and falls back to the line rules.
+    if source == "deep.rst":
+        assert "item 2999" in chunks[-1].display
+        assert "nested too deeply" in caplog.text
