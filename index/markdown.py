@@ -18,6 +18,7 @@ What comes out (`Structure`):
 
 from __future__ import annotations
 
+import bisect
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -132,6 +133,34 @@ def _parser_text(text: str, front_matter_end: int) -> str:
     return head + _outdent_bodies(_myst_directives(body))
 
 
+_FENCE_LINE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,}|:{3,}|-{3})[ \t]*")
+
+
+class _Closings:
+    """Where the fence that closes a block is: the next line made only of at least n of a fence's
+    marks. Looked up by bisection in the lines that can close something, so a file of thousands of
+    unclosed fences costs no more than one pass (a forward scan per fence was quadratic)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._end = len(lines)
+        self._by_mark: dict[str, list[tuple[int, int]]] = {}
+        for index, line in enumerate(lines):
+            found = _FENCE_LINE.fullmatch(line)
+            if found:
+                run = found.group(1)
+                self._by_mark.setdefault(run[0], []).append((index, len(run)))
+        self._lists: dict[tuple[str, int], list[int]] = {}
+
+    def after(self, line: int, mark: str, count: int) -> int:
+        """The first line after `line` closing a fence of `count` `mark`s; the line count if none."""
+        key = (mark, count)
+        if key not in self._lists:
+            self._lists[key] = [i for i, n in self._by_mark.get(mark, []) if n >= count]
+        found = self._lists[key]
+        at = bisect.bisect_right(found, line)
+        return found[at] if at < len(found) else self._end
+
+
 def _myst_directives(text: str) -> str:
     """MyST Markdown's directives read for what they hold (line count unchanged).
 
@@ -146,6 +175,7 @@ def _myst_directives(text: str) -> str:
     lines = text.split("\n")
     out = list(lines)
     closes: set[int] = set()  # closing fence lines of the prose directives met so far
+    closing = _Closings(lines)
     i = 0
     while i < len(lines):
         fence = None if i in closes else _FENCE.match(lines[i])
@@ -156,14 +186,7 @@ def _myst_directives(text: str) -> str:
             i += 1
             continue
         marks, name = fence.group(1), (fence.group(2) or "").lower().rsplit(":", 1)[-1]
-        close = next(
-            (
-                j
-                for j in range(i + 1, len(lines))
-                if re.fullmatch(rf"[ \t]{{0,3}}{marks[0]}{{{len(marks)},}}[ \t]*", lines[j])
-            ),
-            len(lines),
-        )
+        close = closing.after(i, marks[0], len(marks))
         if not name or name in CODE_DIRECTIVES:
             i = close + 1  # code: nothing inside is markup
             continue
@@ -174,8 +197,8 @@ def _myst_directives(text: str) -> str:
                 out[j] = ""
         body = i + 1
         if body < close and lines[body].strip() == "---":  # options as a YAML block
-            end = next((j for j in range(body + 1, close) if lines[j].strip() == "---"), body)
-            for j in range(body, end + 1):
+            end = closing.after(body, "-", 3)
+            for j in range(body, end + 1 if end < close else body + 1):
                 out[j] = ""
         else:
             while body < close and _OPTION_LINE.match(lines[body]):
