@@ -43,17 +43,19 @@ _TABLE = re.compile(r"^[|,:!]===[ \t]*$")
 
 # Inline markup, removed for display (the words a reader sees are kept).
 # A link or cross reference with its text: ``https://x.y[text]``, ``link:file.pdf[text]``, ``xref:a.adoc[]``.
-_URL_MACRO = re.compile(r"(?:(?:link|mailto|xref):[^\s\[\]]*|\b[a-z][\w+.-]*://[^\s\[\]]*)\[([^\]]*)\]")
-_XREF = re.compile(r"<<([^,>\n]+)(?:,\s*([^>\n]+))?>>")
+_URL_MACRO = re.compile(
+    r"(?:(?:link|mailto|xref):[^\s\[\]]*|\b[a-z][\w+.-]*://[^\s\[\]]*)\[([^\]]{0,1000})\]"
+)
+_XREF = re.compile(r"<<([^,>\n]{1,1000})(?:,\s*([^>\n]{1,1000}))?>>")
 _UI_MACRO = re.compile(
-    r"\b(?:kbd|btn|pass|footnote|footnoteref|indexterm2?|anchor|icon|image|menu):[^\[\s]*\[([^\]]*)\]"
+    r"\b(?:kbd|btn|pass|footnote|footnoteref|indexterm2?|anchor|icon|image|menu):[^\[\s]*\[([^\]]{0,1000})\]"
 )
 _SILENT_MACROS = ("footnote", "anchor", "icon", "indexterm")
-_INDEX_TERM = re.compile(r"\(\(\(.*?\)\)\)|\(\((.*?)\)\)")
+_INDEX_TERM = re.compile(r"\(\(\(.{0,1000}?\)\)\)|\(\((.{0,1000}?)\)\)")
 _ANCHOR = re.compile(r"\[\[[^\]\n]*\]\]|\[#[\w-]+\]")
 _ROLE = re.compile(r"\[\.[\w. -]+\](?=[#*_`])")
 _CONSTRAINED = re.compile(
-    r"(\*\*|__|``|##|\+\+\+|\+\+)(.+?)\1|(?<![\w])([*_`#+^~])(?=\S)(.+?)(?<=\S)\3(?![\w])"
+    r"(\*\*|__|``|##|\+\+\+|\+\+)(.{1,1000}?)\1|(?<![\w])([*_`#+^~])(?=\S)(.{1,1000}?)(?<=\S)\3(?![\w])"
 )
 _ATTRIBUTE_REF = re.compile(r"\{([\w][\w-]*)\}")
 # A link whose target is an attribute the document does not set (a site-wide ``{url-ruby}[Ruby]``).

@@ -70,7 +70,11 @@ _IMAGES_ONLY = re.compile(r"\A(?:\s*\[?!\[[^\]]*\]\([^)]*\)(?:\]\([^)]*\))?)+\s*
 # A template tag over several lines (a Hugo figure with a parameter a line and ">}}" alone on the
 # last): left to the parser, ">}}" opens a block quote and "- item" a list. Never across a blank line
 # or a code fence, so a stray "{{" cannot swallow the document.
-_MULTILINE_TAG = re.compile(r"(?:\{\{[<%]|\{%)(?:[^\n]|\n(?![ \t>]*(?:\n|`{3}|~{3})))*?(?:[%>]\}\}|%\})")
+# (At most 1,000 characters: a tag is never longer, and an unclosed one must not make every later
+# "{{<" scan to the end of the file.)
+_MULTILINE_TAG = re.compile(
+    r"(?:\{\{[<%]|\{%)(?:[^\n]|\n(?![ \t>]*(?:\n|`{3}|~{3}))){0,1000}?(?:[%>]\}\}|%\})"
+)
 _CONTAINERS: dict[str, BlockKind] = {
     "bullet_list_open": "list",
     "ordered_list_open": "list",

@@ -35,9 +35,9 @@ _SHORTCODE = re.compile(r"\{\{[<%]\s*/?\s*[\w./-]*(?P<params>.*?)(?:[%>]\}\}|\Z)
 _SHORTCODE_TEXT = re.compile(r"\btext=\"([^\"]*)\"")
 _TEMPLATE = re.compile(r"\{%.*?(?:%\}|\Z)|\{\{.*?\}\}|\{\*.*?\*\}", re.S)
 _FOOTNOTE = re.compile(r"\[\^[^\]\s]+\]:?")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_IMAGE = re.compile(r"!\[([^\]]{0,1000})\]\([^)]{0,1000}\)")
+_LINK = re.compile(r"\[([^\]]{1,1000})\]\((?:[^()]|\([^)]{0,1000}\)){0,1000}\)")
+_REF_LINK = re.compile(r"\[([^\]]{1,1000})\]\[[^\]]{0,1000}\]")
 # A shortcut reference link (``[GitHub Pages]`` with ``[GitHub Pages]: https://…`` elsewhere in the
 # document): its text, when the document defines the label (else the brackets are the text's own).
 _SHORTCUT_LINK = re.compile(r"(?<![\]\\!\w])\[([^\[\]\n]+)\](?![(\[\w])(?!:[ \t]*\S)")
@@ -46,19 +46,19 @@ _BREAK_TAG = re.compile(r"<br\s*/?>|</?(?:p|div|li|tr|td|th)\b[^>]*>", re.I)
 _TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s[^<>]*)?/?>")
 # Attribute lists (``{ #anchor }``, ``{ .md-button }``, ``{ target=_blank }``): markup, not words.
 _ATTRS = re.compile(r"\{\s*(?:[#.:]|[\w-]+=)[^{}\n]*\}")
-_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
-_EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.{1,1000}?)(?<=\S)\1")
+_EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]{1,1000}?)(?<=\S)\*(?![\w*])")
+_EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_\n]{1,1000}?)(?<=\S)_(?![\w_])")
+_STRIKE = re.compile(r"~~(?=\S)(.{1,1000}?)(?<=\S)~~")
 # Marked and inserted text (``==text==``, ``^^text^^``) and keys (``++ctrl+alt+del++``) of
 # PyMdown Extensions (MkDocs Material) and other Markdown flavours: their words.
-_MARK = re.compile(r"(==|\^\^)(?=\S)(.+?)(?<=\S)\1")
+_MARK = re.compile(r"(==|\^\^)(?=\S)(.{1,1000}?)(?<=\S)\1")
 _KEYS = re.compile(r"\+\+([A-Za-z0-9][\w-]*(?:\+[\w-]+)*)\+\+")
-_CODE = re.compile(r"(`+)\s?(.+?)\s?\1", re.S)
+_CODE = re.compile(r"(`+)\s?(.{1,1000}?)\s?\1", re.S)
 # A role of MyST Markdown (``{ref}`Install <install-guide>` ``, ``{py:func}`~app.send` ``): its words.
 # Never right after a letter, digit, slash or brace: ``CSIMigration{provider}`` and
 # ``/users/{user_id}`` are names, in code spans or not.
-_MYST_ROLE = re.compile(r"(?<![\w`/{}$\\])\{[A-Za-z][\w:.+-]*\}(`+)(.+?)\1", re.S)
+_MYST_ROLE = re.compile(r"(?<![\w`/{}$\\])\{[A-Za-z][\w:.+-]*\}(`+)(.{1,1000}?)\1", re.S)
 # A MyST target line (``(install-guide)=``): a label for cross references, not words.
 MYST_TARGET = re.compile(r"^[ \t]*\([^()\s]+\)=[ \t]*$", re.M)
 _TARGET_IN_TEXT = re.compile(r"^(.*?)\s*<[^<>]+>$", re.S)

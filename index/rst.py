@@ -46,12 +46,12 @@ _ADMONITIONS = frozenset(
 _TITLED = frozenset("rubric topic sidebar admonition tab tab-item card dropdown grid-item-card".split())
 
 # Inline markup, removed for display (the words a reader sees are kept).
-_ROLE = re.compile(r":[\w:.+-]+:`((?:[^`\\]|\\.)+)`")
-_INTERPRETED = re.compile(r"`((?:[^`\\]|\\.)+)`(?::[\w:.+-]+:)?(?:__?)?")
-_LITERAL = re.compile(r"``(.+?)``", re.S)
-_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.S)
-_EMPH = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
-_SUBSTITUTION = re.compile(r"\|(?=\S)([^|\n]+?)(?<=\S)\|(?:__?)?")
+_ROLE = re.compile(r":[\w:.+-]+:`((?:[^`\\]|\\.){1,1000})`")
+_INTERPRETED = re.compile(r"`((?:[^`\\]|\\.){1,1000})`(?::[\w:.+-]+:)?(?:__?)?")
+_LITERAL = re.compile(r"``(.{1,1000}?)``", re.S)
+_STRONG = re.compile(r"\*\*(?=\S)(.{1,1000}?)(?<=\S)\*\*", re.S)
+_EMPH = re.compile(r"(?<![\w*])\*(?=\S)([^*]{1,1000}?)(?<=\S)\*(?![\w*])")
+_SUBSTITUTION = re.compile(r"\|(?=\S)([^|\n]{1,1000}?)(?<=\S)\|(?:__?)?")
 _FOOTNOTE_REF = re.compile(r"[ \t]?\[(?:#[\w-]*|\*|\d+|[\w.-]+)\]_")
 _REFERENCE = re.compile(r"(?<=\w)__?(?=[\s.,;:!?)]|$)")
 _ESCAPE = re.compile(r"\\(.)")
