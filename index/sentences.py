@@ -12,6 +12,7 @@ initial ("vs.", "e.g.", "Dr.", "J.").
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 
 _ABBREVIATIONS = frozenset(
@@ -32,13 +33,22 @@ _MARKUP_SPAN = re.compile(
 _TRAILING_CATEGORIES = frozenset({"So", "Sk", "Mn", "Me", "Cf", "Pe", "Pf", "Zs"})
 
 
+_WORD_CHARS = frozenset(string.ascii_letters + ".")
+
+
 def _is_abbreviation(text: str, dot: int) -> bool:
+    """Whether the "." at `dot` ends an abbreviation ("e.g.", "Dr.") or an initial ("J.").
+
+    The word is the run of ASCII letters and dots right before it, found by walking back (a
+    search from the paragraph's start made splitting a long paragraph quadratic)."""
     if text[dot] != ".":
         return False
-    word_match = re.search(r"([A-Za-z.]+)$", text[:dot])
-    if not word_match:
+    start = dot
+    while start > 0 and text[start - 1] in _WORD_CHARS:
+        start -= 1
+    if start == dot:
         return False
-    word = word_match.group(1).lower().rstrip(".")
+    word = text[start:dot].lower().rstrip(".")
     return word in _ABBREVIATIONS or (len(word) == 1 and text[dot - 1].isupper())
 
 
