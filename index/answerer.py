@@ -72,11 +72,12 @@ _LABEL_CHARS = 60
 # reStructuredText code directive (``.. code-block:: console``), its options and its indented body;
 # or an AsciiDoc listing (``[source,toml]`` over ``----``, maybe under a ``.Title`` line); or an
 # included source file.
+_CODE_NAMES = "|".join(sorted(CODE_DIRECTIVES))
 _CODE_AFTER = re.compile(
     rf"[ \t]*\n(?:[ \t]*\n)*(?:(?:[^\s][^\n]{{0,{_LABEL_CHARS - 2}}}[^.!?\s]\n(?:[ \t]*\n)*)?"
     # (a MyST directive fence is code only for a code directive: ```{note} holds prose)
-    rf"(?:[ \t]{{0,3}}(?:```|~~~)(?![`~]*[ \t]*\{{(?!(?:{'|'.join(sorted(CODE_DIRECTIVES))})\}}))|    |\t)"
-    rf"|\.\.[ \t]+(?:\w+:)?(?:{'|'.join(sorted(CODE_DIRECTIVES))})::[^\n]*\n"
+    rf"(?:[ \t]{{0,3}}(?:```|~~~)(?![`~]*[ \t]*\{{(?!(?:{_CODE_NAMES})\}}))|    |\t)"
+    rf"|\.\.[ \t]+(?:\w+:)?(?:{_CODE_NAMES})::[^\n]*\n"
     r"(?:[ \t]+:[^\n]*\n)*(?:[ \t]*\n)*[ \t]+\S"
     r"|(?:\.[^\s.][^\n]*\n)?\[(?:source|listing|literal)\b[^\]\n]*\]\n(?:-{4,}|\.{4,})[ \t]*\n"
     # a source file included in its place (MkDocs ``{* ../src/app.py hl[3] *}``)
@@ -368,14 +369,14 @@ class Answerer:
         }
 
     def _with_list_context(
-        self, doc: Document, in_chunk: list[tuple[int, int, int]], start: int, end: int
+        self, doc: Document, rows: list[tuple[int, int]], start: int, end: int
     ) -> tuple[int, int]:
         """A list item with the sentence that introduces it, or a lead-in with its first item.
 
         "Three to five weeks in advance for:" means nothing without its item, and "6 hours per pay
-        period" nothing without its lead-in. Joined only while the answer stays short.
+        period" nothing without its lead-in. Joined only while the answer stays short. `rows` are
+        the ``(start, end)`` of the chunk's units.
         """
-        rows = [(s, e) for _, s, e in in_chunk]
         here = next((i for i, (s, _) in enumerate(rows) if s == start), None)
         if here is None:
             return start, end
@@ -389,15 +390,15 @@ class Answerer:
         return start, end
 
     def _whole_item(
-        self, doc: Document, in_chunk: list[tuple[int, int, int]], start: int, end: int
+        self, doc: Document, rows: list[tuple[int, int]], start: int, end: int
     ) -> tuple[int, int]:
         """The whole list item an answer sentence belongs to, when the item is short.
 
         An item often names its subject in one sentence and gives the value in the next
         ("max_age - Sets the time browsers cache responses. Defaults to 600."): either sentence
-        alone answers half. Items of one line group (no blank line inside) only.
+        alone answers half. Items of one line group (no blank line inside) only. `rows` are the
+        ``(start, end)`` of the chunk's units.
         """
-        rows = [(s, e) for _, s, e in in_chunk]
         first = next((i for i, (s, _) in enumerate(rows) if s == start), None)
         last = next((i for i, (_, e) in enumerate(rows) if e == end), None)
         if first is None or last is None:
@@ -427,9 +428,10 @@ class Answerer:
         cand = best.candidate
         doc = self.documents[self.chunks[cand.chunk_id].doc_id]
         in_chunk = self.units_of(cand.chunk_id)
-        start, end = extend_anaphora(best, [(s, e) for _, s, e in in_chunk], doc.text)
-        start, end = self._whole_item(doc, in_chunk, start, end)
-        start, end = self._with_list_context(doc, in_chunk, start, end)
+        rows = [(s, e) for _, s, e in in_chunk]
+        start, end = extend_anaphora(best, rows, doc.text)
+        start, end = self._whole_item(doc, rows, start, end)
+        start, end = self._with_list_context(doc, rows, start, end)
         display = " ".join(self.unit_texts[row] for row, s, e in in_chunk if s >= start and e <= end)
         rank = next(p.rank for p in passages if p.chunk_id == cand.chunk_id)
         where = locate(doc, start, end)

@@ -133,14 +133,25 @@ def _new_subject(text: str, previous: str, topic: str) -> str | None:
     phrase = re.sub(r"(?<=\w\s)one$", bare_topic, phrase)  # "a headless one": a kind of the topic
     if _TOPIC_PRONOUN.search(phrase) or _PRONOUN.search(phrase):
         return None
+    found = _topic_in(previous, topic)
+    if found is None:
+        return None
+    before, _, after = found  # the follow-up's own article (or none) stands for the topic's
+    return _capitalise(before + phrase + after)
+
+
+def _topic_in(previous: str, topic: str) -> tuple[str, str, str] | None:
+    """The previous question around its topic: the text before it (its article left out), that
+    article ("the", "a", "an" or ""), and the text after it; None when the topic is not in it as
+    written."""
     at = previous.lower().find(topic.lower())
     if at < 0:
         return None
     before, after = previous[:at], previous[at + len(topic) :]
-    determiner = re.search(r"\b(the|a|an)\s+$", before, re.IGNORECASE)
-    if determiner:
-        before = before[: determiner.start()]  # the follow-up's own article (or none) stands for it
-    return _capitalise(before + phrase + after)
+    article = re.search(r"\b(the|a|an)\s+$", before, re.IGNORECASE)
+    if article is None:
+        return before, "", after
+    return before[: article.start()], article.group(1).lower(), after
 
 
 def _names_a_new_subject(text: str, previous: str, topic: str) -> bool:
@@ -152,9 +163,8 @@ def _names_a_new_subject(text: str, previous: str, topic: str) -> bool:
     """
     phrase = _strip_conjunction(_ABOUT.sub("", _strip_conjunction(text)))
     definite = re.match(r"the\b", phrase, re.IGNORECASE) is not None
-    at = previous.lower().find(topic.lower())
-    topic_definite = at >= 0 and re.search(r"\bthe\s+$", previous[:at], re.IGNORECASE) is not None
-    return not definite or topic_definite
+    found = _topic_in(previous, topic)
+    return not definite or (found is not None and found[1] == "the")
 
 
 def _continuation(text: str, previous: str) -> str | None:
