@@ -148,6 +148,34 @@ def _lead_in(text: str, rows: list[tuple[int, int]], here: int) -> int | None:
     return None
 
 
+# A unit that ends like a sentence (its full stop maybe inside closing quotes or markup).
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]*_`]*\s*$")
+
+
+def _is_phrase_item(text: str, start: int, end: int) -> bool:
+    """True for a list item that is one phrase ("a millisecond-precision timestamp"), not a
+    sentence: such items complete their lead-in together, while a sentence item says its own
+    thing ("healthTimeout - How long a check may run. Defaults to 5 seconds.")."""
+    return _is_list_item(text, start) and not _ENDS_SENTENCE.search(text, start, end)
+
+
+def _list_end(text: str, rows: list[tuple[int, int]], here: int) -> int:
+    """The last unit of the list that begins at `rows[here]`: its items, the items nested in
+    them and each item's wrapped continuation, up to the first unit that is none of these."""
+    depth = _item_depth(text, rows[here][0])
+    last = here
+    for j in range(here + 1, len(rows)):
+        other = _item_depth(text, rows[j][0])
+        if other is None:
+            gap = text[rows[j - 1][1] : rows[j][0]]
+            if "\n\n" in gap.replace(" ", "").replace("\t", ""):
+                break
+        elif depth is None or other < depth:
+            break
+        last = j
+    return last
+
+
 def order_by_evidence(passages: list[Passage], answered: Answered) -> tuple[list[Passage], AnswerSpan | None]:
     """The passages the answer stage scored, re-ordered by what it found in them, and the answer
     with its passage's new rank.
@@ -371,23 +399,40 @@ class Answerer:
     def _with_list_context(
         self, doc: Document, rows: list[tuple[int, int]], start: int, end: int
     ) -> tuple[int, int]:
-        """A list item with the sentence that introduces it, or a lead-in with its first item.
+        """A list item with the sentence that introduces it, or a lead-in with its list (its
+        first item when the whole list is long).
 
-        "Three to five weeks in advance for:" means nothing without its item, and "6 hours per pay
-        period" nothing without its lead-in. Joined only while the answer stays short. `rows` are
+        "Three to five weeks in advance for:" means nothing without its item, "6 hours per pay
+        period" nothing without its lead-in, and "Each sample consists of:" half its answer with
+        one of its two items. Joined only while the answer stays short. `rows` are
         the ``(start, end)`` of the chunk's units.
         """
         here = next((i for i, (s, _) in enumerate(rows) if s == start), None)
         if here is None:
             return start, end
         if doc.text[start:end].rstrip().endswith(":") and here + 1 < len(rows):
-            nxt = rows[here + 1]
-            if _is_list_item(doc.text, nxt[0]):
-                return self._if_short(doc, start, nxt[1], (start, end))
+            if _is_list_item(doc.text, rows[here + 1][0]):
+                return self._with_list(doc, rows, here, (start, rows[here + 1][1]), (start, end))
         lead = _lead_in(doc.text, rows, here)
-        if lead is not None:
+        if lead is None:
+            return start, end
+        last = _list_end(doc.text, rows, lead + 1)
+        if not all(_is_phrase_item(doc.text, s, e) for s, e in rows[lead + 1 : last + 1]):
             return self._if_short(doc, rows[lead][0], end, (start, end))
-        return start, end
+        return self._with_list(doc, rows, lead, (rows[lead][0], end), (start, end))
+
+    def _with_list(
+        self,
+        doc: Document,
+        rows: list[tuple[int, int]],
+        lead: int,
+        part: tuple[int, int],
+        alone: tuple[int, int],
+    ) -> tuple[int, int]:
+        """The lead-in `rows[lead]` with its whole list when that is short, else `part` (the
+        lead-in and one item) when that is, else `alone`."""
+        whole = (rows[lead][0], rows[_list_end(doc.text, rows, lead + 1)][1])
+        return self._if_short(doc, *whole, self._if_short(doc, *part, alone))
 
     def _whole_item(
         self, doc: Document, rows: list[tuple[int, int]], start: int, end: int
@@ -432,7 +477,12 @@ class Answerer:
         start, end = extend_anaphora(best, rows, doc.text)
         start, end = self._whole_item(doc, rows, start, end)
         start, end = self._with_list_context(doc, rows, start, end)
-        display = " ".join(self.unit_texts[row] for row, s, e in in_chunk if s >= start and e <= end)
+        # a list item after another unit of the answer keeps its bullet: "consists of: • a … • b"
+        display = " ".join(
+            f"• {self.unit_texts[row]}" if s > start and _is_list_item(doc.text, s) else self.unit_texts[row]
+            for row, s, e in in_chunk
+            if s >= start and e <= end
+        )
         rank = next(p.rank for p in passages if p.chunk_id == cand.chunk_id)
         where = locate(doc, start, end)
         return AnswerSpan(

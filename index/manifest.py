@@ -55,7 +55,8 @@ FORMAT_VERSION = 3
 # 22: pages a Sphinx HTML build generates (genindex, search, module index, _modules/ sources) skipped.
 # 23: Markdown shortcut reference links ([GitHub Pages] with a definition) show their text.
 # 24: Markdown <script>/<style> blocks are not text; ==marked==, ^^inserted^^ and ++keys++ show their words.
-READER_VERSION = 24
+# 25: Markdown backslash escapes (\( \* \_) show the punctuation mark, not the backslash.
+READER_VERSION = 25
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

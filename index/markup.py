@@ -77,6 +77,21 @@ _CLOSING_HASHES = re.compile(r"[ \t]+#+[ \t]*$", re.M)
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$", re.M)
 
 
+# A backslash escape (``\(``, ``\*``, ``\_``): the punctuation mark itself, never markup. Held as a
+# private-use character while the markup is removed; code spans show the backslash as typed.
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_HELD = 0xE000
+_HELD_MARK = re.compile("[\ue021-\ue07e]")
+
+
+def _hold_escape(match: re.Match[str]) -> str:
+    return chr(_HELD + ord(match.group(1)))
+
+
+def _release(text: str, backslash: str = "") -> str:
+    return _HELD_MARK.sub(lambda m: backslash + chr(ord(m.group(0)) - _HELD), text)
+
+
 def _shortcode(match: re.Match[str]) -> str:
     text = _SHORTCODE_TEXT.search(match.group("params"))
     return text.group(1) if text else " "
@@ -103,6 +118,7 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     """Remove inline markup, keeping the words a reader sees. Line structure is kept.
 
     `references` are the document's link labels (`_label`), for shortcut reference links."""
+    text = _ESCAPE.sub(_hold_escape, text)
     text = _COMMENT.sub(" ", text)
     text = _SHORTCODE.sub(_shortcode, text)
     text = _TEMPLATE.sub(" ", text)
@@ -123,13 +139,13 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     text = _ATTRS.sub("", text)
     text = MYST_TARGET.sub(" ", text)
     text = _MYST_ROLE.sub(lambda m: role_text(m.group(2).strip()), text)
-    text = _CODE.sub(r"\2", text)
+    text = _CODE.sub(lambda m: _release(m.group(2), "\\"), text)
     text = _KEYS.sub(r"\1", text)
     for pattern in (_STRONG, _STRIKE, _MARK):
         text = pattern.sub(lambda m: m.group(m.lastindex or 0), text)
     text = _EMPH_STAR.sub(r"\1", text)
     text = _EMPH_UNDER.sub(r"\1", text)
-    return html.unescape(text)
+    return _release(html.unescape(text))
 
 
 def clean_markdown(text: str, references: frozenset[str] = frozenset()) -> str:

@@ -106,3 +106,12 @@ def test_a_list_item_answers_whole_when_it_names_its_subject_in_one_sentence_and
     answer = _answer(regressions_index, "How long may one health check run by default?")
     assert "healthTimeout" in answer and "Defaults to 5 seconds." in answer
     assert "healthInterval" not in answer  # the next item is another setting
+
+
+def test_a_lead_in_answers_with_its_whole_list_when_its_items_are_phrases(regressions_index: Any) -> None:
+    # Either item alone is half the answer; items that are sentences of their own are not joined
+    # (test above: another setting's item stays out).
+    answer = _answer(regressions_index, "What does each rollout event record?")
+    assert answer == (
+        "Each rollout event records: • the instance that was replaced • the time of the replacement"
+    )

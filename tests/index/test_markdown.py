@@ -250,6 +250,19 @@ def test_bold_words_inside_a_sentence_do_not_make_it_a_heading() -> None:
     assert [u.display for u in structure.units] == ["Warning: never restart the primary database"]
 
 
+def test_backslash_escapes_show_the_punctuation_mark() -> None:
+    # GitBook and other editors escape every parenthesis they save: "\\(or over\\)".
+    text = (
+        "# Spending\n\nA purchase of 1000 USD \\(or over\\) is company property.\n\n"
+        "Type \\*not emphasis\\* or run `grep \\(x` and see \\[brackets\\](here).\n"
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == [
+        "A purchase of 1000 USD (or over) is company property.",
+        "Type *not emphasis* or run grep \\(x and see [brackets](here).",  # code keeps its backslash
+    ]
+
+
 def test_a_bold_line_is_a_minor_heading() -> None:
     text = "# Ops\n\n**Deploy checklist**\n\nRun the smoke tests before you merge anything.\n"
     structure = parse_markdown(text)
