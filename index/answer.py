@@ -414,11 +414,88 @@ def _keep_direction(order: list[int], features: Sequence[Mapping[str, float]]) -
     return order
 
 
-def choose(scores: Sequence[float], features: Sequence[Mapping[str, float]]) -> tuple[list[int], bool]:
+# "What is a job?", "What are Pods?": a question that asks what a term is, and only that (a term of
+# at most this many words, without the words that make it a question about something of the term's:
+# "what is the plural of ...", "what is the limit for ...").
+_DEFINITION_Q = re.compile(r"^\s*what(?:\s+is|\s+are|['’]s)\s+(?P<term>[^?]+?)\s*\??\s*$", re.I)
+_TERM_WORDS = 4
+_NOT_IN_TERM = frozenset(
+    "of in for to on at by with from about into than between and or if when where how who which "
+    "that this these those it its i me my we our you your do does can should must will".split()
+)
+_DETERMINERS = frozenset({"a", "an", "the"})
+# "X is ...", "Xs are ...", "X refers to ...", "X means ...": the sentence says what X is.
+_DEFINING_VERBS = frozenset({"is", "are", "refer", "mean", "represent", "denote"})
+# "... is called X", "... named X", "known as X", "we refer to this as X".
+_NAMING_WORDS = frozenset({"called", "named", "termed"})
+_AS_NAMING = frozenset({"known", "refer", "referred"})
+
+
+def _plain_words(text: str) -> list[str]:
+    """Lowercase words without emphasis underscores, plural "s" folded ("Jobs" = "job")."""
+    words = [w.strip("_'’.") for w in re.findall(r"[\w][\w'’+#.-]*", text.lower())]
+    words = [w for w in words if w]
+    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
+
+
+def defined_term(question: str) -> tuple[str, ...] | None:
+    """The term a "what is X?" question asks about (its words as `_plain_words` gives them), or
+    None for any other question."""
+    found = _DEFINITION_Q.match(question)
+    if not found:
+        return None
+    words = _plain_words(found.group("term"))
+    while words and words[0] in _DETERMINERS:
+        words = words[1:]
+    if not words or len(words) > _TERM_WORDS or any(w in _NOT_IN_TERM for w in words):
+        return None
+    return tuple(words)
+
+
+def defines(term: tuple[str, ...], text: str) -> bool:
+    """True when `text` says what `term` is: it opens with the term and a defining verb ("A job
+    is ...", "Jobs are ..."), or it names the term ("... is called a job", "known as jobs").
+    General English only."""
+    words = _plain_words(text)
+    while words and words[0] in _DETERMINERS:
+        words = words[1:]
+    n = len(term)
+    if tuple(words[:n]) == term and len(words) > n and words[n] in _DEFINING_VERBS:
+        return True
+    for i in range(1, len(words) - n + 1):
+        if tuple(words[i : i + n]) != term:
+            continue
+        j = i - 1 if words[i - 1] not in _DETERMINERS or i < 2 else i - 2
+        if words[j] in _NAMING_WORDS or (words[j] == "as" and _AS_NAMING & set(words[max(0, j - 4) : j])):
+            return True
+    return False
+
+
+def _keep_definition(
+    order: list[int], features: Sequence[Mapping[str, float]], defining: Sequence[bool]
+) -> list[int]:
+    """Answer "what is X?" with a sentence that says what X is ("A collection of instances with the
+    same purpose is called a job") rather than one that only shows X ("job: api-server") when one
+    of the model's next best units does and says as much of the question. Definition questions
+    are rare in the fitting data, so the model alone cannot learn what shape answers them."""
+    if not order or not defining or defining[order[0]]:
+        return order
+    best = features[order[0]]
+    for i in order[1:DIRECTION_RIVALS]:
+        if defining[i] and features[i]["lex"] >= best["lex"]:
+            return [i, *(j for j in order if j != i)]
+    return order
+
+
+def choose(
+    scores: Sequence[float], features: Sequence[Mapping[str, float]], defining: Sequence[bool] = ()
+) -> tuple[list[int], bool]:
     """The answer stage's choice among scored units: their order, best first, and whether the corpus
     answers the question only about something else.
 
-    The order is by score, with `_keep_direction` applied, without units about something else: a
+    The order is by score, with `_keep_direction` and `_keep_definition` applied (`defining` says
+    which units say what a "what is X?" question's term is; empty for other questions), without units
+    about something else: a
     unit that names other things of the corpus (acronyms, defined terms) and not the one the question
     names ("the COO earns ..." for "what does a CCO earn") is never the answer. When such a unit is
     the best of all and says more of what is asked than any unit about the right thing, the corpus
@@ -429,6 +506,7 @@ def choose(scores: Sequence[float], features: Sequence[Mapping[str, float]]) -> 
     (``bench/fit_answers.py``) both choose with this function, so the fit measures what is served.
     """
     order = _keep_direction(sorted(range(len(scores)), key=lambda i: -scores[i]), features)
+    order = _keep_definition(order, features, defining)
     kept = [i for i in order if not features[i]["off_topic"]]
     first = features[order[0]] if order else None
     about_other = (

@@ -27,6 +27,8 @@ from index.answer import (
     asks_who,
     choose,
     coverage,
+    defined_term,
+    defines,
     extend_anaphora,
     is_answerable_text,
     question_tokens,
@@ -351,7 +353,9 @@ class Answerer:
             tokens_of,
         )
         scored = rank_units(candidates, features, self.models.answer)
-        order, about_other = choose([u.score for u in scored], [u.features for u in scored])
+        term = defined_term(question)
+        defining = [defines(term, u.candidate.text) for u in scored] if term else []
+        order, about_other = choose([u.score for u in scored], [u.features for u in scored], defining)
         ranked = [scored[i] for i in order]
         evidence = self._evidence(tokens, passages, ranked, chunk_sims, tokens_of)
         if about_other:

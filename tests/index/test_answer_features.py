@@ -13,6 +13,9 @@ from index.answer import (
     Candidate,
     QuestionInfo,
     UnitScore,
+    choose,
+    defined_term,
+    defines,
     extend_anaphora,
     is_answerable_text,
     load_models,
@@ -233,3 +236,45 @@ def test_a_nested_item_hangs_from_the_item_that_introduces_it(text: str) -> None
 )
 def test_which_units_can_be_an_answer(text: str, answerable: bool) -> None:
     assert is_answerable_text(text) is answerable
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("What is a job?", ("job",)),
+        ("What are Pods?", ("pod",)),
+        ("what's a headless Service", ("headless", "service")),
+        ("What is the plural of Prometheus?", None),  # asks about something of the term's
+        ("What is the default integer type in Rust?", None),
+        ("What is my salary?", None),
+        ("How do I delete a Pod?", None),
+    ],
+)
+def test_a_definition_question_names_its_term(question: str, term: tuple[str, ...] | None) -> None:
+    assert defined_term(question) == term
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A collection of instances with the same purpose is called a _job_.", True),
+        ("Jobs are collections of instances.", True),
+        ("A job is a collection of instances.", True),
+        ("We refer to this as a job.", True),
+        ("job: api-server", False),
+        ("For example, an API server job with four replicated instances:", False),
+        ("Such jobs run every night.", False),
+    ],
+)
+def test_a_sentence_that_says_what_a_term_is(text: str, expected: bool) -> None:
+    assert defines(("job",), text) is expected
+
+
+def test_a_definition_question_is_answered_by_a_defining_rival_of_the_best_unit() -> None:
+    same = dict.fromkeys(FEATURES, 0.0) | {"lex": 1.0}
+    features = [same, same, same]
+    # the example line scores best; the sentence that says what the term is comes third
+    assert choose([3.0, 2.0, 1.0], features, [False, False, True])[0] == [2, 0, 1]
+    assert choose([3.0, 2.0, 1.0], features)[0] == [0, 1, 2]  # any other question: by score
+    weaker = [same, same, same | {"lex": 0.5}]  # a rival that says less of the question stays put
+    assert choose([3.0, 2.0, 1.0], weaker, [False, False, True])[0] == [0, 1, 2]
