@@ -42,6 +42,8 @@ _PERMALINK_TEXT = frozenset({"", "¶", "§", "#", "🔗"})
 # ("&amp;") is written as the entity that shows it as it was.
 _LITERAL = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?\w+;)")
 _ESCAPES = {"<": "&lt;", "&": "&amp;"}
+# Inline code, written as a Markdown code span.
+_INLINE_CODE = frozenset({"code", "tt", "kbd", "samp"})
 
 
 @dataclass
@@ -79,6 +81,8 @@ class _MarkdownWriter(HTMLParser):
         self._tables: list[_Table] = []
         self._pre: list[str] | None = None
         self._links: list[tuple[bool, int]] = []  # (points inside the page, where its text starts)
+        self._code: tuple[list[str], int] | None = None  # inline code: its list, where it starts
+        self._code_depth = 0
 
     # -- blocks ----------------------------------------------------------------------------------
     def _flush(self) -> None:
@@ -129,7 +133,12 @@ class _MarkdownWriter(HTMLParser):
         self._enter(self._skipped, tag, left_out)
         if self._skip or self._in_title or self._pre is not None:
             return
-        if tag == "a":
+        if tag in _INLINE_CODE:
+            self._code_depth += 1
+            if self._code_depth == 1:
+                current = self._current()
+                self._code = (current, len(current))
+        elif tag == "a":
             href = attributes.get("href") or ""
             self._links.append((href.startswith("#"), len(self._current())))
         elif tag in _TABLE_TAGS:
@@ -179,6 +188,10 @@ class _MarkdownWriter(HTMLParser):
             self._end_code()
         elif self._pre is not None:
             return
+        elif tag in _INLINE_CODE and self._code_depth:
+            self._code_depth -= 1
+            if self._code_depth == 0:
+                self._end_inline_code()
         elif tag == "a" and self._links:
             inside, start = self._links.pop()
             current = self._current()
@@ -212,6 +225,21 @@ class _MarkdownWriter(HTMLParser):
             fence = "~~~~" if "```" in code else "```"
             self.blocks.append(f"{fence}\n{code}\n{fence}")
 
+    def _end_inline_code(self) -> None:
+        """Write the inline code just closed as a Markdown code span (literal text: the reader
+        shows ``<job-name>`` or ``{.items[0]}`` in it as typed)."""
+        if self._code is None:
+            return
+        into, start = self._code
+        self._code = None
+        code = one_line("".join(into[start:]))
+        del into[start:]
+        if code:
+            runs = [len(run) for run in re.findall(r"`+", code)]
+            fence = "`" * (max(runs, default=0) + 1)
+            pad = " " if code.startswith("`") or code.endswith("`") else ""
+            into.append(f"{fence}{pad}{code}{pad}{fence}")
+
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title = one_line(f"{self.title or ''} {data}")
@@ -219,6 +247,8 @@ class _MarkdownWriter(HTMLParser):
             return
         elif self._pre is not None:
             self._pre.append(data)  # a fenced block: Markdown reads it verbatim
+        elif self._code is not None:
+            self._code[0].append(data)  # a code span: read verbatim too
         else:
             self._current().append(_LITERAL.sub(lambda m: _ESCAPES[m.group()[0]], data))
 

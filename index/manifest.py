@@ -56,7 +56,9 @@ FORMAT_VERSION = 3
 # 23: Markdown shortcut reference links ([GitHub Pages] with a definition) show their text.
 # 24: Markdown <script>/<style> blocks are not text; ==marked==, ^^inserted^^ and ++keys++ show their words.
 # 25: Markdown backslash escapes (\( \* \_) show the punctuation mark, not the backslash.
-READER_VERSION = 25
+# 26: code spans are literal in displays (no tag, attribute list or emphasis removed inside them);
+#     HTML inline <code>, <kbd>, <samp>, <tt> are read as code spans.
+READER_VERSION = 26
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

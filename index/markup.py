@@ -82,6 +82,7 @@ _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ 
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _HELD = 0xE000
 _HELD_MARK = re.compile("[\ue021-\ue07e]")
+_HELD_CODE = re.compile("\ue200(\\d+)\ue201")
 
 
 def _hold_escape(match: re.Match[str]) -> str:
@@ -119,6 +120,16 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
 
     `references` are the document's link labels (`_label`), for shortcut reference links."""
     text = _ESCAPE.sub(_hold_escape, text)
+    text = _MYST_ROLE.sub(lambda m: role_text(m.group(2).strip()), text)
+    # Code spans are literal: no tag, link, emphasis or attribute list inside them is markup
+    # ("`up{job="<job-name>"}`", "`a **b**`"). Held aside while the rest is cleaned.
+    codes: list[str] = []
+
+    def hold_code(match: re.Match[str]) -> str:
+        codes.append(_release(match.group(2), "\\"))
+        return f"\ue200{len(codes) - 1}\ue201"
+
+    text = _CODE.sub(hold_code, text)
     text = _COMMENT.sub(" ", text)
     text = _SHORTCODE.sub(_shortcode, text)
     text = _TEMPLATE.sub(" ", text)
@@ -138,14 +149,12 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     text = _TAG.sub("", text)
     text = _ATTRS.sub("", text)
     text = MYST_TARGET.sub(" ", text)
-    text = _MYST_ROLE.sub(lambda m: role_text(m.group(2).strip()), text)
-    text = _CODE.sub(lambda m: _release(m.group(2), "\\"), text)
     text = _KEYS.sub(r"\1", text)
     for pattern in (_STRONG, _STRIKE, _MARK):
         text = pattern.sub(lambda m: m.group(m.lastindex or 0), text)
     text = _EMPH_STAR.sub(r"\1", text)
     text = _EMPH_UNDER.sub(r"\1", text)
-    return _release(html.unescape(text))
+    return _HELD_CODE.sub(lambda m: codes[int(m.group(1))], _release(html.unescape(text)))
 
 
 def clean_markdown(text: str, references: frozenset[str] = frozenset()) -> str:

@@ -131,8 +131,24 @@ def test_sphinx_cross_references_keep_their_words() -> None:
         'guide</a>. Wikipedia cites<sup class="reference"><a href="#cite-1">[1]</a></sup> like this.</p>'
     )
     text, _ = html_to_markdown(page)
-    assert "Raises HTTPError, if one occurred. See the guide." in text
+    assert "Raises `HTTPError`, if one occurred. See the guide." in text  # code stays a code span
     assert "cites like this." in text
+
+
+def test_inline_code_is_a_code_span_shown_as_typed(tmp_path: Path) -> None:
+    page = (
+        "<main><p>Each scrape writes <code>up{job=&quot;&lt;job-name&gt;&quot;}</code>: <code>1</code>"
+        " when healthy; press <kbd>Ctrl</kbd>+<kbd>C</kbd> to stop <code>a`b</code>.</p></main>"
+    )
+    text, _ = html_to_markdown(page)
+    assert text == (
+        'Each scrape writes `up{job="<job-name>"}`: `1` when healthy; press `Ctrl`+`C` to stop ``a`b``.'
+    )
+    (tmp_path / "p.html").write_text(page, encoding="utf-8")
+    (doc,) = load_corpus(tmp_path)
+    [unit] = parse_structure(doc).units
+    shown = unit.display
+    assert shown == 'Each scrape writes up{job="<job-name>"}: 1 when healthy; press Ctrl+C to stop a`b.'
 
 
 def test_footnote_reference_marks_are_left_out_and_the_footnote_kept() -> None:

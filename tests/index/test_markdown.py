@@ -263,6 +263,20 @@ def test_backslash_escapes_show_the_punctuation_mark() -> None:
     ]
 
 
+def test_code_spans_are_shown_as_typed() -> None:
+    # Inside a code span nothing is markup: not the tag-like <job-name>, not the {…} that would
+    # otherwise be an attribute list, not the ** of emphasis.
+    text = (
+        "# Scrapes\n\n"
+        '- `up{job="<job-name>"}`: `1` if the target is healthy, **else** `0`.\n'
+        "- Run `kubectl get pods -o jsonpath={.items[0].name}` or `a **b** c`.\n"
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        'up{job="<job-name>"}: 1 if the target is healthy, else 0.',
+        "Run kubectl get pods -o jsonpath={.items[0].name} or a **b** c.",
+    ]
+
+
 def test_a_bold_line_is_a_minor_heading() -> None:
     text = "# Ops\n\n**Deploy checklist**\n\nRun the smoke tests before you merge anything.\n"
     structure = parse_markdown(text)
