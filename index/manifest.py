@@ -58,7 +58,8 @@ FORMAT_VERSION = 3
 # 25: Markdown backslash escapes (\( \* \_) show the punctuation mark, not the backslash.
 # 26: code spans are literal in displays (no tag, attribute list or emphasis removed inside them);
 #     HTML inline <code>, <kbd>, <samp>, <tt> are read as code spans.
-READER_VERSION = 26
+# 27: reStructuredText literals and escaped characters are shown as typed (``a *b*``, \*).
+READER_VERSION = 27
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -54,7 +54,8 @@ _EMPH = re.compile(r"(?<![\w*])\*(?=\S)([^*]{1,1000}?)(?<=\S)\*(?![\w*])")
 _SUBSTITUTION = re.compile(r"\|(?=\S)([^|\n]{1,1000}?)(?<=\S)\|(?:__?)?")
 _FOOTNOTE_REF = re.compile(r"[ \t]?\[(?:#[\w-]*|\*|\d+|[\w.-]+)\]_")
 _REFERENCE = re.compile(r"(?<=\w)__?(?=[\s.,;:!?)]|$)")
-_ESCAPE = re.compile(r"\\(.)")
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_HELD = re.compile("\ue300(\\d+)\ue301")
 
 
 def clean_rst(text: str) -> str:
@@ -64,7 +65,16 @@ def clean_rst(text: str) -> str:
     >>> clean_rst("Call :func:`~app.send` with ``--force``, see `the guide <https://x.y>`_ [#]_.")
     'Call send with --force, see the guide.'
     """
-    text = _LITERAL.sub(lambda m: m.group(1), text)
+    # Literals and escaped characters are text as typed ("``a *b*``", "\\*"): held aside while
+    # the markup around them is removed.
+    held: list[str] = []
+
+    def hold(kept: str) -> str:
+        held.append(kept)
+        return f"\ue300{len(held) - 1}\ue301"
+
+    text = _LITERAL.sub(lambda m: hold(m.group(1)), text)
+    text = _ESCAPE.sub(lambda m: hold("" if m.group(1).isspace() else m.group(1)), text)
     text = _ROLE.sub(lambda m: role_text(m.group(1)), text)
     text = _INTERPRETED.sub(lambda m: role_text(m.group(1)), text)
     text = _STRONG.sub(r"\1", text)
@@ -72,7 +82,7 @@ def clean_rst(text: str) -> str:
     text = _SUBSTITUTION.sub(r"\1", text)
     text = _FOOTNOTE_REF.sub("", text)
     text = _REFERENCE.sub("", text)
-    text = _ESCAPE.sub(r"\1", text)
+    text = _HELD.sub(lambda m: held[int(m.group(1))], text)
     text = " ".join(text.split())
     if text.endswith(" ::"):
         text = text[:-3]

@@ -174,6 +174,8 @@ def test_definition_terms_and_object_signatures_head_their_text(chunks: list[Chu
         ("Read the FAQ_ first [1]_.", "Read the FAQ first."),
         ("It is **always** *on*.", "It is always on."),
         ("Copy |product| files\\*.", "Copy product files*."),
+        ('Match ``up{job="<name>"}`` or ``a *b* c\\d``.', 'Match up{job="<name>"} or a *b* c\\d.'),
+        ("An escaped \\*star\\* and \\`tick\\`.", "An escaped *star* and `tick`."),
         ("as follows::", "as follows:"),
         ("as follows ::", "as follows"),
     ],
