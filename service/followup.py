@@ -177,7 +177,38 @@ def _continuation(text: str, previous: str) -> str | None:
         return None
     if _ASKS_WHEN.match(clause):
         return None  # "When should I use it?" asks its own question; "When I travel?" adds a condition
-    return f"{previous.rstrip('?.! ')} {clause[:1].lower()}{clause[1:]}?"
+    return _extended(previous, clause)
+
+
+def _extended(previous: str, clause: str) -> str:
+    """The previous question with a phrase or condition added, or put in place of the parallel one
+    it ends with (`_parallel_phrase`): "And for a cargo bike?" after "What is the limit for a road
+    bike?" asks "What is the limit for a cargo bike?". "ones" there is the replaced phrase's noun
+    ("For domestic ones?" after "... for international transfers?" -> "for domestic transfers")."""
+    clause = clause[:1].lower() + clause[1:]
+    asked = previous.rstrip("?.! ")
+    parallel = _parallel_phrase(asked, clause)
+    if parallel is None:
+        return f"{asked} {clause}?"
+    replaced = asked[parallel[0] : parallel[1]].split()
+    clause = re.sub(r"(?<=\w\s)ones?$", replaced[-1], clause) if len(replaced) > 1 else clause
+    return f"{asked[: parallel[0]]}{clause}?"
+
+
+def _parallel_phrase(question: str, clause: str) -> tuple[int, int] | None:
+    """Where `question` ends with a phrase of the same kind as `clause` ("for a road bike" for "for
+    a cargo bike", "if I'm a contractor" for "if I'm an intern"), which the clause then replaces:
+    the last phrase opening with the clause's preposition or conjunction, when no other
+    preposition follows it ("reimburse for a phone plan in on-call roles": the "for" phrase is
+    what is reimbursed, not a circumstance to swap). None when there is none."""
+    opener = clause.split(maxsplit=1)[0].lower()
+    found = list(re.finditer(rf"\b{re.escape(opener)}\b", question, re.IGNORECASE))
+    if not found or len(clause.split()) < 2 or found[-1].start() == 0:
+        return None
+    rest = question[found[-1].end() :]
+    if _PREPOSITION.match(opener) and re.search(rf"\s{_PREPOSITION.pattern[1:]}", rest, re.IGNORECASE):
+        return None
+    return found[-1].start(), len(question)
 
 
 def resolve(
@@ -348,7 +379,7 @@ def _resolve_fragment(fragment: str, previous: Turn, subjects: Sequence[str], vo
         last = earlier[-1]
         return previous.resolved[: last.start] + frag_mentions[0].surface + previous.resolved[last.end :]
     if _PREPOSITION.match(frag):
-        return f"{previous.resolved.rstrip('?.! ')} {frag}?"
+        return _extended(previous.resolved, frag)
     if _PRONOUN.search(frag):
         return f"What about {substitute_pronouns(frag, subjects)}?"
     noun = frag if _DETERMINER.match(frag) else f"the {frag}"

@@ -265,6 +265,43 @@ def test_a_condition_or_circumstance_continues_the_previous_question(vocab: Voca
 
 
 @pytest.mark.parametrize(
+    ("earlier", "message", "question"),
+    [
+        (
+            "What is the monthly limit for a road bike?",
+            "And for a cargo bike?",
+            "What is the monthly limit for a cargo bike?",
+        ),
+        (
+            "What is the fee for international transfers?",
+            "For domestic ones?",
+            "What is the fee for domestic transfers?",
+        ),
+        (
+            "How many days of leave do I get in Canada?",
+            "And in Spain?",
+            "How many days of leave do I get in Spain?",
+        ),
+        (
+            "How do payouts work if I'm paid by wire?",
+            "And if I'm paid by cheque?",
+            "How do payouts work if I'm paid by cheque?",
+        ),
+        # "for a phone plan" is what is reimbursed, not the circumstance the follow-up swaps
+        (
+            "How much is reimbursed for a phone plan in on-call roles?",
+            "And for other roles?",
+            "How much is reimbursed for a phone plan in on-call roles for other roles?",
+        ),
+    ],
+)
+def test_a_parallel_phrase_takes_the_place_of_the_one_the_question_ended_with(
+    vocab: Vocabulary, earlier: str, message: str, question: str
+) -> None:
+    assert resolve(message, [_turn(earlier, vocab)], vocab, {}).question == question
+
+
+@pytest.mark.parametrize(
     ("earlier", "message", "question", "alternative"),
     [
         # Another subject, the same question; the aspect reading stays as a fallback.
