@@ -59,7 +59,10 @@ FORMAT_VERSION = 3
 # 26: code spans are literal in displays (no tag, attribute list or emphasis removed inside them);
 #     HTML inline <code>, <kbd>, <samp>, <tt> are read as code spans.
 # 27: reStructuredText literals and escaped characters are shown as typed (``a *b*``, \*).
-READER_VERSION = 27
+# 28: Markdown emphasis over hard-wrapped lines and a bold span cut by a sentence end are shown
+#     without their marks; code spans and escapes read left to right (`\` is a code span);
+#     a link's text is never cut into sentences; </br> breaks; link text may hold brackets.
+READER_VERSION = 28
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -11,6 +11,7 @@ visible word) are kept.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -36,25 +37,29 @@ _SHORTCODE_TEXT = re.compile(r"\btext=\"([^\"]*)\"")
 _TEMPLATE = re.compile(r"\{%.*?(?:%\}|\Z)|\{\{.*?\}\}|\{\*.*?\*\}", re.S)
 _FOOTNOTE = re.compile(r"\[\^[^\]\s]+\]:?")
 _IMAGE = re.compile(r"!\[([^\]]{0,1000})\]\([^)]{0,1000}\)")
-_LINK = re.compile(r"\[([^\]]{1,1000})\]\((?:[^()]|\([^)]{0,1000}\)){0,1000}\)")
+# Link text may hold brackets of its own ("[[Draft] Customer list](…)").
+_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]{0,1000}\]){1,1000})\]\((?:[^()]|\([^)]{0,1000}\)){0,1000}\)")
 _REF_LINK = re.compile(r"\[([^\]]{1,1000})\]\[[^\]]{0,1000}\]")
 # A shortcut reference link (``[GitHub Pages]`` with ``[GitHub Pages]: https://…`` elsewhere in the
 # document): its text, when the document defines the label (else the brackets are the text's own).
 _SHORTCUT_LINK = re.compile(r"(?<![\]\\!\w])\[([^\[\]\n]+)\](?![(\[\w])(?!:[ \t]*\S)")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
-_BREAK_TAG = re.compile(r"<br\s*/?>|</?(?:p|div|li|tr|td|th)\b[^>]*>", re.I)
+_BREAK_TAG = re.compile(r"</?br\s*/?>|</?(?:p|div|li|tr|td|th)\b[^>]*>", re.I)
 _TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s[^<>]*)?/?>")
 # Attribute lists (``{ #anchor }``, ``{ .md-button }``, ``{ target=_blank }``): markup, not words.
 _ATTRS = re.compile(r"\{\s*(?:[#.:]|[\w-]+=)[^{}\n]*\}")
-_STRONG = re.compile(r"(\*\*|__)(?=\S)(.{1,1000}?)(?<=\S)\1")
-_EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]{1,1000}?)(?<=\S)\*(?![\w*])")
-_EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_\n]{1,1000}?)(?<=\S)_(?![\w_])")
-_STRIKE = re.compile(r"~~(?=\S)(.{1,1000}?)(?<=\S)~~")
+# Emphasis may run over the line breaks of a hard-wrapped paragraph.
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.{1,1000}?)(?<=\S)\1", re.S)
+_EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*]{1,1000}?)(?<=\S)\*(?![\w*])")
+_EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_]{1,1000}?)(?<=\S)_(?![\w_])")
+_STRIKE = re.compile(r"~~(?=\S)(.{1,1000}?)(?<=\S)~~", re.S)
 # Marked and inserted text (``==text==``, ``^^text^^``) and keys (``++ctrl+alt+del++``) of
 # PyMdown Extensions (MkDocs Material) and other Markdown flavours: their words.
-_MARK = re.compile(r"(==|\^\^)(?=\S)(.{1,1000}?)(?<=\S)\1")
+_MARK = re.compile(r"(==|\^\^)(?=\S)(.{1,1000}?)(?<=\S)\1", re.S)
+# The half of a strong emphasis that a sentence boundary cut off ("**Submissions are closed." …
+# "Submissions reopen later.**"): the marks at the start or end of a span without their pair.
+_HALF_EMPHASIS = re.compile(r"^(?:\*\*\*?|___?|~~)(?=\S)|(?<=\S)(?:\*\*\*?|___?|~~)$")
 _KEYS = re.compile(r"\+\+([A-Za-z0-9][\w-]*(?:\+[\w-]+)*)\+\+")
-_CODE = re.compile(r"(`+)\s?(.{1,1000}?)\s?\1", re.S)
 # A role of MyST Markdown (``{ref}`Install <install-guide>` ``, ``{py:func}`~app.send` ``): its words.
 # Never right after a letter, digit, slash or brace: ``CSIMigration{provider}`` and
 # ``/users/{user_id}`` are names, in code spans or not.
@@ -78,19 +83,62 @@ _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ 
 
 
 # A backslash escape (``\(``, ``\*``, ``\_``): the punctuation mark itself, never markup. Held as a
-# private-use character while the markup is removed; code spans show the backslash as typed.
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+# private-use character while the markup is removed (`_hold_literals`).
 _HELD = 0xE000
 _HELD_MARK = re.compile("[\ue021-\ue07e]")
 _HELD_CODE = re.compile("\ue200(\\d+)\ue201")
 
 
-def _hold_escape(match: re.Match[str]) -> str:
-    return chr(_HELD + ord(match.group(1)))
+def _release(text: str) -> str:
+    return _HELD_MARK.sub(lambda m: chr(ord(m.group(0)) - _HELD), text)
 
 
-def _release(text: str, backslash: str = "") -> str:
-    return _HELD_MARK.sub(lambda m: backslash + chr(ord(m.group(0)) - _HELD), text)
+_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_LITERAL_START = re.compile(r"[\\`]")
+_CODE_HELD_AT = "\ue200{}\ue201"
+_CODE_CHARS = 1000  # a code span is at most this long (bounds the search for its closing backticks)
+
+
+@functools.lru_cache(maxsize=16)
+def _closing(run: int) -> re.Pattern[str]:
+    return re.compile(rf"(?<!`)`{{{run}}}(?!`)")
+
+
+def _hold_literals(text: str, codes: list[str]) -> str:
+    """Hold backslash escapes and code spans aside, read left to right as CommonMark does: an
+    escaped backtick opens no code span, and inside a code span a backslash is just a backslash
+    (``\\`` in `` `\\` `` is the span's whole text). Each code span's text goes to `codes`."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        found = _LITERAL_START.search(text, i)
+        if found is None:
+            out.append(text[i:])
+            return "".join(out)
+        j = found.start()
+        out.append(text[i:j])
+        if text[j] == "\\":
+            if j + 1 < n and text[j + 1] in _ASCII_PUNCTUATION:
+                out.append(chr(_HELD + ord(text[j + 1])))
+                i = j + 2
+            else:
+                out.append("\\")
+                i = j + 1
+            continue
+        k = j
+        while k < n and text[k] == "`":
+            k += 1
+        close = _closing(k - j).search(text, k, min(n, k + _CODE_CHARS + k - j))
+        if close is None:
+            out.append(text[j:k])  # backticks with no closing run are text
+            i = k
+            continue
+        code = text[k : close.start()].replace("\n", " ")
+        if len(code) > 2 and code[0] == code[-1] == " " and code.strip():
+            code = code[1:-1]
+        codes.append(code)
+        out.append(_CODE_HELD_AT.format(len(codes) - 1))
+        i = close.end()
 
 
 def _shortcode(match: re.Match[str]) -> str:
@@ -119,17 +167,11 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     """Remove inline markup, keeping the words a reader sees. Line structure is kept.
 
     `references` are the document's link labels (`_label`), for shortcut reference links."""
-    text = _ESCAPE.sub(_hold_escape, text)
     text = _MYST_ROLE.sub(lambda m: role_text(m.group(2).strip()), text)
     # Code spans are literal: no tag, link, emphasis or attribute list inside them is markup
     # ("`up{job="<job-name>"}`", "`a **b**`"). Held aside while the rest is cleaned.
     codes: list[str] = []
-
-    def hold_code(match: re.Match[str]) -> str:
-        codes.append(_release(match.group(2), "\\"))
-        return f"\ue200{len(codes) - 1}\ue201"
-
-    text = _CODE.sub(hold_code, text)
+    text = _hold_literals(text, codes)
     text = _COMMENT.sub(" ", text)
     text = _SHORTCODE.sub(_shortcode, text)
     text = _TEMPLATE.sub(" ", text)
@@ -172,7 +214,7 @@ def clean_markdown(text: str, references: frozenset[str] = frozenset()) -> str:
     text = _LINE_MARKERS.sub("", text)
     text = _strip_inline(text, references)
     text = text.replace("\\\n", " ").replace("|", " ")
-    return " ".join(text.split())
+    return _HALF_EMPHASIS.sub("", " ".join(text.split()))
 
 
 def clean_cell(text: str, references: frozenset[str] = frozenset()) -> str:

@@ -25,9 +25,12 @@ _HARD_BREAK = re.compile(r"(?:  +|\\|<br\s*/?>)[ \t]*\n", re.I)
 _BULLET_RE = re.compile(r"\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
 # An ordered-list number at the start of a line ("1. Install the agent."): a marker, not a sentence.
 _LIST_NUMBER = re.compile(r"[\s>]*\d{1,3}[.)]")
-# Markup a Markdown sentence never ends inside: comments, template tags, code spans, link targets.
+# Markup a Markdown sentence never ends inside: comments, template tags, code spans, links (their
+# text too: "[OMG! Prometheus](…)" is one title) and link targets.
 _MARKUP_SPAN = re.compile(
-    r"<!--.*?(?:-->|\Z)|\{\{.*?\}\}|\{%.*?%\}|\{\*.*?\*\}|(`+)[^`].*?\1|\]\([^)\n]*\)", re.S
+    r"<!--.*?(?:-->|\Z)|\{\{.*?\}\}|\{%.*?%\}|\{\*.*?\*\}|(`+)[^`].*?\1"
+    r"|\[[^\[\]]{1,300}\]\([^)\n]*\)|\]\([^)\n]*\)",
+    re.S,
 )
 # Trailing characters that do not tell how a line ends: emoji, symbols, closing quotes and brackets.
 _TRAILING_CATEGORIES = frozenset({"So", "Sk", "Mn", "Me", "Cf", "Pe", "Pf", "Zs"})

@@ -277,6 +277,34 @@ def test_code_spans_are_shown_as_typed() -> None:
     ]
 
 
+def test_emphasis_over_wrapped_lines_and_cut_by_a_sentence_end_shows_no_marks() -> None:
+    text = (
+        "# Pushing\n\n**Usually, the only valid use is for capturing the\noutcome of a batch job**.\n\n"
+        "Data is stored as [_time\nseries_](https://x.example): streams of values.\n\n"
+        "**Submissions are closed. They reopen next year.**\n"
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        "Usually, the only valid use is for capturing the outcome of a batch job.",
+        "Data is stored as time series: streams of values.",
+        "Submissions are closed.",
+        "They reopen next year.",
+    ]
+
+
+def test_links_code_spans_and_escapes_read_as_commonmark_does() -> None:
+    text = (
+        "# Links\n\n"
+        "- [OMG! Prometheus](https://x.example/talk.pdf) explains the case.\n"
+        "- See [[Draft] Customer list](https://x.example/977) first.</br>Then report.\n"
+        '- Escape `\\`, `\\n` and `"` with a backslash, not \\`this\\`.\n'
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        "OMG! Prometheus explains the case.",  # a link's text is never cut into sentences
+        "See [Draft] Customer list first. Then report.",
+        'Escape \\, \\n and " with a backslash, not `this`.',
+    ]
+
+
 def test_a_bold_line_is_a_minor_heading() -> None:
     text = "# Ops\n\n**Deploy checklist**\n\nRun the smoke tests before you merge anything.\n"
     structure = parse_markdown(text)
