@@ -62,7 +62,9 @@ FORMAT_VERSION = 3
 # 28: Markdown emphasis over hard-wrapped lines and a bold span cut by a sentence end are shown
 #     without their marks; code spans and escapes read left to right (`\` is a code span);
 #     a link's text is never cut into sentences; </br> breaks; link text may hold brackets.
-READER_VERSION = 28
+# 29: Liquid tags and Hugo shortcodes are removed inside code spans too (the site generator runs
+#     them first); bold around a removed tag leaves no "** **".
+READER_VERSION = 29
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

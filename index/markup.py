@@ -34,7 +34,12 @@ _COMMENT = re.compile(r"<!--.*?(?:-->|$)|\{/\*.*?(?:\*/\}|$)", re.S)
 # An unclosed tag runs to the end of the span (a span may end inside one).
 _SHORTCODE = re.compile(r"\{\{[<%]\s*/?\s*[\w./-]*(?P<params>.*?)(?:[%>]\}\}|\Z)", re.S)
 _SHORTCODE_TEXT = re.compile(r"\btext=\"([^\"]*)\"")
-_TEMPLATE = re.compile(r"\{%.*?(?:%\}|\Z)|\{\{.*?\}\}|\{\*.*?\*\}", re.S)
+# Liquid/Jinja tags and Hugo shortcodes are run by the site generator before Markdown is read,
+# inside code spans too; ``{{ … }}`` and MkDocs ``{* … *}`` are left as typed inside code.
+_TAG_TEMPLATE = re.compile(r"\{%.*?(?:%\}|\Z)", re.S)
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{\*.*?\*\}", re.S)
+# Emphasis around nothing left (``**{% slack_channel "x" %}**`` once its tag is gone).
+_EMPTY_EMPHASIS = re.compile(r"(\*\*|__)\s*\1")
 _FOOTNOTE = re.compile(r"\[\^[^\]\s]+\]:?")
 _IMAGE = re.compile(r"!\[([^\]]{0,1000})\]\([^)]{0,1000}\)")
 # Link text may hold brackets of its own ("[[Draft] Customer list](…)").
@@ -170,11 +175,13 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     text = _MYST_ROLE.sub(lambda m: role_text(m.group(2).strip()), text)
     # Code spans are literal: no tag, link, emphasis or attribute list inside them is markup
     # ("`up{job="<job-name>"}`", "`a **b**`"). Held aside while the rest is cleaned.
+    text = _SHORTCODE.sub(_shortcode, text)
+    text = _TAG_TEMPLATE.sub(" ", text)
     codes: list[str] = []
     text = _hold_literals(text, codes)
     text = _COMMENT.sub(" ", text)
-    text = _SHORTCODE.sub(_shortcode, text)
     text = _TEMPLATE.sub(" ", text)
+    text = _EMPTY_EMPHASIS.sub(" ", text)
     text = _ADMONITION.sub(" ", text)
     text = TAB_LABEL.sub(r"\1", text)
     text = _ICON.sub("", text)

@@ -305,6 +305,19 @@ def test_links_code_spans_and_escapes_read_as_commonmark_does() -> None:
     ]
 
 
+def test_site_generator_tags_go_even_from_code_spans_and_bold() -> None:
+    # Jekyll and Hugo run their tags before Markdown is read: inside a code span too.
+    text = (
+        "# Help\n\n"
+        '1. The\n   **{% slack_channel "g-consulting" %}** -\n   gives first-line project support.\n'
+        "2. Pull `registry.example/test:v{{< skew latestVersion >}}` or use `{{method}}` as legend.\n"
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        "The - gives first-line project support.",
+        "Pull registry.example/test:v or use {{method}} as legend.",
+    ]
+
+
 def test_a_bold_line_is_a_minor_heading() -> None:
     text = "# Ops\n\n**Deploy checklist**\n\nRun the smoke tests before you merge anything.\n"
     structure = parse_markdown(text)
