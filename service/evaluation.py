@@ -43,6 +43,7 @@ class QuestionOutcome:
     clarified: bool | None
     citations_ok: bool
     answer: str | None
+    answer_display: str | None = None  # what people read (markup and link targets left out)
 
 
 @dataclass
@@ -154,6 +155,7 @@ def _run_one(index: Index, chat: ChatService, row: dict[str, Any], top_k: int, m
         clarified=_clarified(result, row["term"], row["meanings"]) if row["kind"] == "ambiguous" else None,
         citations_ok=citations_intact(index, result),
         answer=result.answer.text if result.answer else None,
+        answer_display=result.answer.display if result.answer else None,
     )
 
 
@@ -189,7 +191,8 @@ def _aggregate(outcomes: list[QuestionOutcome], top_k: int) -> dict[str, float |
         "clarification_rate": _ratio(sum(bool(o.clarified) for o in ambiguous), len(ambiguous)),
         "chat_hit_rate": _ratio(sum(o.hit_rank is not None for o in chats), len(chats)),
         "chat_answer_rate": _ratio(sum(bool(o.answer_correct) for o in chats), len(chats)),
-        "answer_words_p90": _p90([len(o.answer.split()) for o in outcomes if o.answer]),
+        # Words a reader reads: the display (a link's URL or a table's pipes are not words).
+        "answer_words_p90": _p90([len((o.answer_display or o.answer).split()) for o in outcomes if o.answer]),
         "citation_integrity": _ratio(sum(o.citations_ok for o in outcomes), len(outcomes)),
     }
 
