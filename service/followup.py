@@ -35,6 +35,8 @@ _ABOUT = re.compile(r"^(?:what|how)\s+about\s+|^what\s+of\s+", re.IGNORECASE)
 _PREPOSITION = re.compile(
     r"^(in|for|at|on|within|during|among|without|with|inside|outside|across|under|compared)\b", re.IGNORECASE
 )
+# A preposition inside a topic phrase ("default value *for* spec.duration").
+_TOPIC_PREPOSITION = re.compile(r"(?:of|for|in|on|at|to|with|from|by|per)", re.IGNORECASE)
 # A follow-up that only adds a condition or a circumstance continues the previous question.
 _SUBORDINATE = re.compile(r"^(if|unless|when|whenever|while|once|in case)\b", re.IGNORECASE)
 _ASKS_WHEN = re.compile(
@@ -137,7 +139,24 @@ def _new_subject(text: str, previous: str, topic: str) -> str | None:
     if found is None:
         return None
     before, _, after = found  # the follow-up's own article (or none) stands for the topic's
-    return _capitalise(before + phrase + after)
+    return _capitalise(before + _in_place_of(topic, phrase) + after)
+
+
+def _in_place_of(topic: str, phrase: str) -> str:
+    """What a follow-up's noun phrase stands for in place of the topic. It replaces the topic's
+    words up to the noun they share ("the maximum value" for "default value for spec.duration":
+    "the maximum value for spec.duration"), else the part of the topic before its own preposition
+    (a topic "default value for spec.duration" asked about "the minimum" keeps "for
+    spec.duration"), else the whole topic."""
+    words = topic.split()
+    head = tokenize(phrase.split()[-1])
+    shared = [i for i, word in enumerate(words) if head and tokenize(word) == head]
+    if shared:
+        return " ".join([phrase, *words[shared[-1] + 1 :]])
+    inner = next((i for i, word in enumerate(words) if i > 0 and _TOPIC_PREPOSITION.fullmatch(word)), None)
+    if inner is not None:
+        return " ".join([phrase, *words[inner:]])
+    return phrase
 
 
 def _topic_in(previous: str, topic: str) -> tuple[str, str, str] | None:

@@ -343,6 +343,22 @@ def test_the_new_subject_takes_the_place_of_the_topic_and_its_article(vocab: Voc
     )
 
 
+@pytest.mark.parametrize(
+    ("message", "question"),
+    [
+        ("And the maximum value?", "What is the maximum value for spec.duration?"),  # the noun they share
+        ("And the minimum?", "What is the minimum for spec.duration?"),  # the topic's own phrase stays
+    ],
+)
+def test_a_new_noun_phrase_replaces_the_part_of_the_topic_it_stands_for(
+    vocab: Vocabulary, message: str, question: str
+) -> None:
+    # The documents say "Default value for spec.duration": that whole phrase is the topic.
+    earlier = "What is the default value for spec.duration?"
+    history = [Turn(earlier, earlier, (), (), "default value for spec.duration")]
+    assert resolve(message, history, vocab, {}).question == question
+
+
 def test_when_with_an_auxiliary_asks_its_own_question(vocab: Vocabulary) -> None:
     history = [_turn("What is a DaemonSet?", vocab)]
     assert resolve("When should I use it instead of a Deployment?", history, vocab, {}).question == (
