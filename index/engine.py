@@ -265,13 +265,25 @@ class Index:
                 return word
             if len(word) < 5:
                 # A short unknown word is most often a misspelt question word ("wat", "wen", "hw"):
-                # corrected only to one of those, never to a content word (too many near misses).
+                # corrected to one of those, or (four letters) to a word of the corpus only when two
+                # of its letters were typed in the wrong order ("donw" -> "down"); other near misses
+                # are too many, and three letters swap into other words ("die" -> "ide").
                 near = difflib.get_close_matches(word.lower(), _SHORT_FUNCTION_WORDS, n=1, cutoff=0.8)
-                return f"{word} \u2060{near[0]}" if near else word
+                swapped = near[0] if near else self._transposed(word.lower()) if len(word) == 4 else None
+                return f"{word} \u2060{swapped}" if swapped else word
             nearest = self._closest_token(tokens[0])
             return f"{word} \u2060{self._surface(nearest)}" if nearest else word
 
         return re.sub(r"[^\W\d_]{3,}", fix, question)
+
+    def _transposed(self, word: str) -> str | None:
+        """The corpus's word that `word` is with two adjacent letters swapped back, if any."""
+        for i in range(len(word) - 1):
+            candidate = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+            tokens = tokenize(candidate)
+            if candidate != word and len(tokens) == 1 and tokens[0] in self._idf:
+                return candidate
+        return None
 
     def _for_scoring(self, corrected: str) -> str:
         """The corrected question with each misspelt word replaced by its correction, not followed by it.

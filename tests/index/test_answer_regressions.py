@@ -79,6 +79,14 @@ def test_a_question_with_typos_is_answered(regressions_index: Any) -> None:
     assert "March 31" in answer
 
 
+def test_a_short_word_typed_with_two_letters_swapped_is_corrected(regressions_index: Any) -> None:
+    # Short unknown words are corrected only to question words, or (four letters) when two
+    # adjacent letters were swapped ("tmie" -> "time"); "tme" stays (too many near misses).
+    corrected = regressions_index._for_scoring(regressions_index._with_corrections("pause at any tmie"))
+    assert corrected.split()[-1] == "time"
+    assert regressions_index._with_corrections("pause at any tme").split()[-1] == "tme"
+
+
 def test_off_topic_questions_abstain(regressions_index: Any) -> None:
     for question in ("What is the tallest mountain in Africa?", "How many strings does a violin have?"):
         result = regressions_index.query(question)
