@@ -35,6 +35,10 @@ _ABOUT = re.compile(r"^(?:what|how)\s+about\s+|^what\s+of\s+", re.IGNORECASE)
 _PREPOSITION = re.compile(
     r"^(in|for|at|on|within|during|among|without|with|inside|outside|across|under|compared)\b", re.IGNORECASE
 )
+# A possessive ("the router's", "Express’s") and how many words back its noun phrase may open.
+_POSSESSIVE_END = re.compile(r"\w['’]s$")
+_POSSESSOR = re.compile(r"[\w.-]+['’]s\b")
+_OWNER_WORDS = 4
 # A preposition inside a topic phrase ("default value *for* spec.duration").
 _TOPIC_PREPOSITION = re.compile(r"(?:of|for|in|on|at|to|with|from|by|per)", re.IGNORECASE)
 # A follow-up that only adds a condition or a circumstance continues the previous question.
@@ -159,6 +163,33 @@ def _in_place_of(topic: str, phrase: str) -> str:
     return phrase
 
 
+def _new_owner(text: str, previous: str) -> str | None:
+    """The previous question with its last possessor replaced by the one an elliptical follow-up
+    names: "And the CFO's?" after "What is the CEO's salary?" asks "What is the CFO's salary?".
+    The possessor is the word with "'s" and the determiner opening its noun phrase, if any ("the
+    chief executive officer's"). None when the follow-up is not a bare possessive or the previous
+    question has none."""
+    fragment = _fragment(text)
+    return None if fragment is None else _owner_swapped(fragment.rstrip("?.! ").strip(), previous)
+
+
+def _owner_swapped(phrase: str, previous: str) -> str | None:
+    """`_new_owner` for the follow-up's bare phrase ("the CFO's")."""
+    if not _POSSESSIVE_END.search(phrase) or _QUESTION_WORD.search(phrase) or _PRONOUN.search(phrase):
+        return None
+    owners = list(_POSSESSOR.finditer(previous))
+    if not owners:
+        return None
+    last = owners[-1]
+    words = previous[: last.start()].split(" ")
+    start = last.start()
+    for back in range(1, min(_OWNER_WORDS, len(words)) + 1):
+        if _DETERMINER.fullmatch(words[-back]):
+            start = len(" ".join(words[:-back])) + (1 if len(words) > back else 0)
+            break
+    return _capitalise(previous[:start] + phrase + previous[last.end() :])
+
+
 def _topic_in(previous: str, topic: str) -> tuple[str, str, str] | None:
     """The previous question around its topic: the text before it (its article left out), that
     article ("the", "a", "an" or ""), and the text after it; None when the topic is not in it as
@@ -275,6 +306,12 @@ def resolve(
     if changed or not topic or vocab.mentions(text):
         resolution.topic = topic_phrase(resolution.question, idf, occurs) if vocab.mentions(text) else topic
         return resolution
+    owner = _new_owner(text, previous.resolved)
+    if owner is not None:
+        # "And the router's?" after "How do I see Express's internal logs?": the same thing, owned
+        # by another ("How do I see the router's internal logs?").
+        resolution.question, resolution.topic = owner, topic_phrase(owner, idf, occurs)
+        return resolution
     swapped = _new_subject(resolution.question, previous.resolved, topic)
     if swapped is not None:
         # "What about a StatefulSet?" after "What is a Deployment?": the same question about another
@@ -385,6 +422,9 @@ def substitute_pronouns(text: str, subjects: Sequence[str], *, include_it: bool 
 
 def _resolve_fragment(fragment: str, previous: Turn, subjects: Sequence[str], vocab: Vocabulary) -> str:
     frag = fragment.rstrip("?.! ")
+    owned = _owner_swapped(frag.strip(), previous.resolved)
+    if owned is not None:
+        return owned
     frag_mentions = vocab.mentions(frag)
     if frag_mentions:
         leftover = frag

@@ -359,6 +359,28 @@ def test_a_new_noun_phrase_replaces_the_part_of_the_topic_it_stands_for(
     assert resolve(message, history, vocab, {}).question == question
 
 
+@pytest.mark.parametrize(
+    ("earlier", "message", "question"),
+    [
+        (
+            "How do I see Express's internal logs?",
+            "And only the router's?",
+            "How do I see only the router's internal logs?",
+        ),
+        ("What is the head of sales's salary?", "What about the auditor's?", "What is the auditor's salary?"),
+        (
+            "What is the chief executive officer's salary?",
+            "And the treasurer's?",
+            "What is the treasurer's salary?",
+        ),
+    ],
+)
+def test_a_possessive_follow_up_asks_about_the_same_thing_of_another_owner(
+    vocab: Vocabulary, earlier: str, message: str, question: str
+) -> None:
+    assert resolve(message, [_turn(earlier, vocab)], vocab, {}).question == question
+
+
 def test_when_with_an_auxiliary_asks_its_own_question(vocab: Vocabulary) -> None:
     history = [_turn("What is a DaemonSet?", vocab)]
     assert resolve("When should I use it instead of a Deployment?", history, vocab, {}).question == (
