@@ -64,7 +64,9 @@ FORMAT_VERSION = 3
 #     a link's text is never cut into sentences; </br> breaks; link text may hold brackets.
 # 29: Liquid tags and Hugo shortcodes are removed inside code spans too (the site generator runs
 #     them first); bold around a removed tag leaves no "** **".
-READER_VERSION = 29
+# 30: an HTML table whose last row runs past the end of its HTML block (a ``<td markdown="1">``
+#     cell with blank lines) gives that row's text as prose instead of losing it.
+READER_VERSION = 30
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

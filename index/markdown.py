@@ -59,6 +59,7 @@ _OPTION_LINE = re.compile(r"^[ \t]*:[\w-]+:(?:[ \t].*)?$")
 _MYST_COMMENT = re.compile(r"^[ \t]*%(?:[ \t].*)?$")
 _LIST_NUMBER_ONLY = re.compile(r"\d{1,3}[.)]")
 _HTML_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr\s*>", re.I | re.S)
+_HTML_OPEN_ROW = re.compile(r"<tr\b", re.I)  # a row left open where the HTML block ends
 _HTML_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
 # Block quote and list item markers at the start of a paragraph's first line.
 _MARKERS = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*(?:\[[ xX]\][ \t]+)?")
@@ -335,9 +336,13 @@ def _html_block(reader: _Reader, token: Token) -> None:
 
 
 def _html_table(reader: _Reader, start: int, end: int) -> None:
+    """An HTML table's rows, each with its column names; text after the last closed row (a cell
+    whose Markdown content runs past a blank line, as ``<td markdown="1">`` does) is prose."""
     reader.add_block(start, end, "table")
     header: list[str] = []
+    rows_end = start
     for row in _HTML_ROW.finditer(reader.text, start, end):
+        rows_end = row.end()
         cells = [
             (m.group(1).lower(), reader.cell(reader.clean(m.group(2))))
             for m in _HTML_CELL.finditer(row.group(1))
@@ -351,6 +356,12 @@ def _html_table(reader: _Reader, start: int, end: int) -> None:
         if display:
             reader.units.append(Unit(row.start(), row.end(), display))
             reader.views.append(Unit(row.start(), row.end(), display))
+    opened = _HTML_OPEN_ROW.search(reader.text, rows_end, end)
+    if opened is not None:
+        display = reader.clean(reader.text[opened.start() : end])
+        if any(ch.isalnum() for ch in display):
+            reader.views.append(Unit(opened.start(), end, display))
+            reader.add_sentences(opened.start(), end)
 
 
 def _top_level(reader: _Reader, tokens: list[Token], i: int) -> int:

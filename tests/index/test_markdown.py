@@ -318,6 +318,22 @@ def test_site_generator_tags_go_even_from_code_spans_and_bold() -> None:
     ]
 
 
+def test_an_html_table_row_left_open_by_its_block_keeps_its_text() -> None:
+    # A cell written in Markdown (``<td markdown="1">``) ends the HTML block at its first blank
+    # line; the row's text up to there is read as prose, not lost.
+    text = (
+        "# Proxies\n\n"
+        "<table>\n  <thead><tr><th>Type</th><th>Value</th></tr></thead>\n  <tr>\n    <td>Boolean</td>\n"
+        '<td markdown="1">\nIf `true`, the address is the left-most entry of the header.\n\n'
+        "If `false`, the address is the socket's. This is the default setting.\n\n</td>\n  </tr>\n</table>\n"
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        "Boolean If true, the address is the left-most entry of the header.",
+        "If false, the address is the socket's.",
+        "This is the default setting.",
+    ]
+
+
 def test_a_bold_line_is_a_minor_heading() -> None:
     text = "# Ops\n\n**Deploy checklist**\n\nRun the smoke tests before you merge anything.\n"
     structure = parse_markdown(text)
