@@ -66,7 +66,8 @@ FORMAT_VERSION = 3
 #     them first); bold around a removed tag leaves no "** **".
 # 30: an HTML table whose last row runs past the end of its HTML block (a ``<td markdown="1">``
 #     cell with blank lines) gives that row's text as prose instead of losing it.
-READER_VERSION = 30
+# 31: private-use characters (icon-font glyphs) are left out of displays.
+READER_VERSION = 31
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

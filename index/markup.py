@@ -6,7 +6,8 @@ of the common static-site generators (Hugo ``{{< … >}}``, Liquid/Jinja ``{% �
 MkDocs ``{* … *}`` includes and ``///``/``!!!`` admonition lines), HTML comments and tags, link
 targets, footnote markers (``[^1]``), heading attributes (``{ #anchor }``) and emphasis markers are
 removed; link and image text, inline code and a shortcode's ``text="…"`` parameter (a tooltip's
-visible word) are kept.
+visible word) are kept. Code spans and backslash escapes are read as CommonMark reads them (left
+to right; nothing inside a code span is markup) and shown as typed.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ 
 _HELD = 0xE000
 _HELD_MARK = re.compile("[\ue021-\ue07e]")
 _HELD_CODE = re.compile("\ue200(\\d+)\ue201")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
 def _release(text: str) -> str:
@@ -172,11 +174,12 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     """Remove inline markup, keeping the words a reader sees. Line structure is kept.
 
     `references` are the document's link labels (`_label`), for shortcut reference links."""
+    text = _PRIVATE_USE.sub("", text)  # icon-font glyphs: no words, and the markers used below
     text = _MYST_ROLE.sub(lambda m: role_text(m.group(2).strip()), text)
-    # Code spans are literal: no tag, link, emphasis or attribute list inside them is markup
-    # ("`up{job="<job-name>"}`", "`a **b**`"). Held aside while the rest is cleaned.
     text = _SHORTCODE.sub(_shortcode, text)
     text = _TAG_TEMPLATE.sub(" ", text)
+    # Code spans are literal: no tag, link, emphasis or attribute list inside them is markup
+    # ("`up{job="<job-name>"}`", "`a **b**`"). Held aside, with escapes, while the rest is cleaned.
     codes: list[str] = []
     text = _hold_literals(text, codes)
     text = _COMMENT.sub(" ", text)

@@ -250,6 +250,13 @@ def test_bold_words_inside_a_sentence_do_not_make_it_a_heading() -> None:
     assert [u.display for u in structure.units] == ["Warning: never restart the primary database"]
 
 
+def test_icon_font_glyphs_are_no_words() -> None:
+    # Private-use characters (icon fonts copied from a web page) are not read, nor taken for
+    # the marks the cleaner holds escapes with ("\ue021" is never shown as "!").
+    structure = parse_markdown("# Icons\n\nClick the \ue021 icon, then \uf0c7 save.\n")
+    assert [u.display for u in structure.units] == ["Click the icon, then save."]
+
+
 def test_backslash_escapes_show_the_punctuation_mark() -> None:
     # GitBook and other editors escape every parenthesis they save: "\\(or over\\)".
     text = (
