@@ -533,11 +533,42 @@ def test_follow_ups_about_non_acronym_subjects_through_the_live_chat(markdown_se
         assert body["resolved_question"] == "What is the monthly limit for a cargo bike?"
         assert body["answer"] is not None and "150 euros" in body["answer"]["display"]
 
+        # a phrase parallel to the one the question ended with takes its place
+        cargo = http.post(
+            "/v1/chat", json={"session_id": road["session_id"], "message": "And for a road bike?"}
+        )
+        assert cargo.json()["resolved_question"] == "What is the monthly limit for a road bike?"
+        assert "80 euros" in cargo.json()["answer"]["display"]
+
         kiln = http.post("/v1/chat", json={"message": "What is the kiln room?"}).json()
         days = http.post("/v1/chat", json={"session_id": kiln["session_id"], "message": "And on which days?"})
         body = days.json()
         assert "kiln room" in body["resolved_question"].lower()
         assert body["answer"] is not None and "Tuesdays and Thursdays" in body["answer"]["display"]
+
+
+@pytest.mark.integration
+def test_a_possessive_follow_up_through_the_live_chat(tmp_path: Path, service_env: dict[str, str]) -> None:
+    """ "And the school's?" after "What is the studio's firing fee?", through a real server's /v1/chat."""
+    from tests.live_server import live_server
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "fees.md").write_text(
+        "# Kiln fees\n\nThe studio's firing fee is 12 euros a load. The school's firing fee is 8\n"
+        "euros a load.\n\n## Booking\n\nBook a firing slot with the warden a week ahead.\n",
+        encoding="utf-8",
+    )
+    with (
+        live_server(service_env, corpus_dir=corpus, index_dir=tmp_path / "index") as url,
+        httpx.Client(base_url=url, timeout=60.0) as http,
+    ):
+        first = http.post("/v1/chat", json={"message": "What is the studio's firing fee?"}).json()
+        body = http.post(
+            "/v1/chat", json={"session_id": first["session_id"], "message": "And the school's?"}
+        ).json()
+        assert body["resolved_question"] == "What is the school's firing fee?"
+        assert body["answer"] is not None and "8 euros" in body["answer"]["display"]
 
 
 @pytest.mark.integration
