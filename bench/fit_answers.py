@@ -39,7 +39,7 @@ from sklearn.linear_model import LogisticRegression
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from index import load_index  # noqa: E402
-from index.answer import CONFIDENCE_FEATURES, FEATURES, choose, defined_term, defines, sigmoid  # noqa: E402
+from index.answer import CONFIDENCE_FEATURES, FEATURES, choose, shaped_as_asked, sigmoid  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.evaluation import load_questions, normalise  # noqa: E402
 
@@ -61,7 +61,7 @@ def collect(name: str, questions: Path, index_dir: Path, model: str) -> list[dic
             continue
         phrases = [normalise(p) for p in q.get("expect_any") or []]
         passages, answered = index.answer_evidence(q["question"])
-        term = defined_term(q["question"])
+        shaped = shaped_as_asked(q["question"])
         units = []
         # In passage and document order, not in the shipped model's order: the collected data, and
         # so every fit and tie among equal scores, must not depend on the weights shipped when it
@@ -85,7 +85,7 @@ def collect(name: str, questions: Path, index_dir: Path, model: str) -> list[dic
                     "ok": int(any(p in shown_text for p in phrases)),
                     "len": len(shown.display.split()),
                     "text": u.candidate.text[:160],
-                    "defines": bool(term) and defines(term, u.candidate.text),
+                    "shaped": shaped(u.candidate.text),
                 }
             )
         rows.append(
@@ -169,7 +169,7 @@ def _evidence_row(r: dict[str, object], answer: dict[str, object]) -> tuple[list
         order, about_other = choose(
             list(scores),
             [dict(zip(FEATURES, u["x"], strict=True)) for u in units],
-            [bool(u.get("defines")) for u in units],
+            [bool(u.get("shaped")) for u in units],
         )
         # No unit left, or the corpus answers about something else only: the service abstains.
         best = order[0] if order and not about_other else None

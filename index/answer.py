@@ -278,6 +278,7 @@ def asks_who(question: str) -> bool:
 
 # "Label: value" (a field of a reference entry: "Default: None", "Required: yes").
 _FIELD_VALUE = re.compile(r"^[^:\n]{1,30}:\s+\S")
+_FIELD_LABEL = re.compile(r"^([A-Za-z][\w -]{0,29}):\s+\S")
 
 
 def is_answerable_text(text: str) -> bool:
@@ -471,31 +472,52 @@ def defines(term: tuple[str, ...], text: str) -> bool:
     return False
 
 
-def _keep_definition(
-    order: list[int], features: Sequence[Mapping[str, float]], defining: Sequence[bool]
+def asked_field(question_tokens: Sequence[str], text: str) -> bool:
+    """True when `text` is a reference field ("Default: 5173", "Type: boolean") whose label the
+    question names ("What is the default port …?"): under its subject's heading, that field is the
+    value asked for, though alone it embeds far from the question."""
+    found = _FIELD_LABEL.match(text)
+    label = tokenize(found.group(1)) if found else []
+    return bool(label) and set(label) <= set(question_tokens)
+
+
+def shaped_as_asked(question: str) -> Callable[[str], bool]:
+    """Which units have the shape the question asks for: for a "what is X?" question, a sentence
+    that says what X is (`defines`; a field labelled X, "job: api-server", only shows one); for
+    any other, a field the question names (`asked_field`)."""
+    term = defined_term(question)
+    if term:
+        return lambda text: defines(term, text)
+    tokens = tokenize(question)
+    return lambda text: asked_field(tokens, text)
+
+
+def _keep_shape(
+    order: list[int], features: Sequence[Mapping[str, float]], shaped: Sequence[bool]
 ) -> list[int]:
-    """Answer "what is X?" with a sentence that says what X is ("A collection of instances with the
-    same purpose is called a job") rather than one that only shows X ("job: api-server") when one
-    of the model's next best units does and says as much of the question. Definition questions
-    are rare in the fitting data, so the model alone cannot learn what shape answers them."""
-    if not order or not defining or defining[order[0]]:
+    """Answer with a unit of the shape the question asks for (`shaped_as_asked`) rather than one
+    that only names its subject ("job: api-server" for "what is a job?", "Specify server port."
+    for "what is the default port?") when one of the model's two next best units has it and says
+    as much of the question with its headings. Such questions are rare in the fitting data, so the
+    model alone cannot learn what shape answers them."""
+    if not order or not shaped or shaped[order[0]]:
         return order
     best = features[order[0]]
     for i in order[1:DIRECTION_RIVALS]:
-        if defining[i] and features[i]["lex"] >= best["lex"]:
+        if shaped[i] and features[i]["lex_ctx"] >= best["lex_ctx"]:
             return [i, *(j for j in order if j != i)]
     return order
 
 
 def choose(
-    scores: Sequence[float], features: Sequence[Mapping[str, float]], defining: Sequence[bool] = ()
+    scores: Sequence[float], features: Sequence[Mapping[str, float]], shaped: Sequence[bool] = ()
 ) -> tuple[list[int], bool]:
     """The answer stage's choice among scored units: their order, best first, and whether the corpus
     answers the question only about something else.
 
-    The order is by score, with `_keep_direction` and `_keep_definition` applied (`defining` says
-    which units say what a "what is X?" question's term is; empty for other questions), without units
-    about something else: a
+    The order is by score, with `_keep_direction` and `_keep_shape` applied (`shaped` says which
+    units have the shape the question asks for, `shaped_as_asked`), without units about something
+    else: a
     unit that names other things of the corpus (acronyms, defined terms) and not the one the question
     names ("the COO earns ..." for "what does a CCO earn") is never the answer. When such a unit is
     the best of all and says more of what is asked than any unit about the right thing, the corpus
@@ -506,7 +528,7 @@ def choose(
     (``bench/fit_answers.py``) both choose with this function, so the fit measures what is served.
     """
     order = _keep_direction(sorted(range(len(scores)), key=lambda i: -scores[i]), features)
-    order = _keep_definition(order, features, defining)
+    order = _keep_shape(order, features, shaped)
     kept = [i for i in order if not features[i]["off_topic"]]
     first = features[order[0]] if order else None
     about_other = (

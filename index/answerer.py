@@ -27,12 +27,11 @@ from index.answer import (
     asks_who,
     choose,
     coverage,
-    defined_term,
-    defines,
     extend_anaphora,
     is_answerable_text,
     question_tokens,
     rank_units,
+    shaped_as_asked,
     sigmoid,
     unit_features,
     wants_number,
@@ -353,9 +352,12 @@ class Answerer:
             tokens_of,
         )
         scored = rank_units(candidates, features, self.models.answer)
-        term = defined_term(question)
-        defining = [defines(term, u.candidate.text) for u in scored] if term else []
-        order, about_other = choose([u.score for u in scored], [u.features for u in scored], defining)
+        shaped = shaped_as_asked(question)
+        order, about_other = choose(
+            [u.score for u in scored],
+            [u.features for u in scored],
+            [shaped(u.candidate.text) for u in scored],
+        )
         ranked = [scored[i] for i in order]
         evidence = self._evidence(tokens, passages, ranked, chunk_sims, tokens_of)
         if about_other:

@@ -13,6 +13,7 @@ from index.answer import (
     Candidate,
     QuestionInfo,
     UnitScore,
+    asked_field,
     choose,
     defined_term,
     defines,
@@ -20,6 +21,7 @@ from index.answer import (
     is_answerable_text,
     load_models,
     question_tokens,
+    shaped_as_asked,
     unit_features,
 )
 from index.answerer import _introduces_code, _lead_in
@@ -271,10 +273,31 @@ def test_a_sentence_that_says_what_a_term_is(text: str, expected: bool) -> None:
 
 
 def test_a_definition_question_is_answered_by_a_defining_rival_of_the_best_unit() -> None:
-    same = dict.fromkeys(FEATURES, 0.0) | {"lex": 1.0}
+    same = dict.fromkeys(FEATURES, 0.0) | {"lex": 1.0, "lex_ctx": 1.0}
     features = [same, same, same]
     # the example line scores best; the sentence that says what the term is comes third
     assert choose([3.0, 2.0, 1.0], features, [False, False, True])[0] == [2, 0, 1]
     assert choose([3.0, 2.0, 1.0], features)[0] == [0, 1, 2]  # any other question: by score
-    weaker = [same, same, same | {"lex": 0.5}]  # a rival that says less of the question stays put
+    weaker = [same, same, same | {"lex_ctx": 0.5}]  # a rival that says less of the question stays put
     assert choose([3.0, 2.0, 1.0], weaker, [False, False, True])[0] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        ("What is the default port of the dev server?", "Default: 5173", True),
+        ("Which type does server.open take?", "Type: boolean | string", True),
+        ("What is the default port of the dev server?", "Type: number", False),  # another field
+        ("What is the default port of the dev server?", "Specify server port.", False),
+        ("What is a job?", "job: api-server", False),  # shows a job; says nothing of what one is
+        ("What is a job?", "A collection of instances is called a job.", True),
+    ],
+)
+def test_the_shape_a_question_asks_for(question: str, text: str, expected: bool) -> None:
+    assert shaped_as_asked(question)(text) is expected
+
+
+def test_a_field_is_named_by_its_label() -> None:
+    tokens = question_tokens("What is the default value of build.sourcemap?")
+    assert asked_field(tokens, "Default: false")
+    assert not asked_field(tokens, "Note: the default may change.")  # the label is not asked
