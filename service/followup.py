@@ -33,7 +33,8 @@ _WH_OR_AUX = re.compile(
 _LEADING_CONJ = re.compile(r"^(?:and|but|also|so|ok(?:ay)?|then|now)\b[\s,]*", re.IGNORECASE)
 _ABOUT = re.compile(r"^(?:what|how)\s+about\s+|^what\s+of\s+", re.IGNORECASE)
 _PREPOSITION = re.compile(
-    r"^(in|for|at|on|within|during|among|without|with|inside|outside|across|under|compared)\b", re.IGNORECASE
+    r"^(in|for|at|on|of|within|during|among|without|with|inside|outside|across|under|compared)\b",
+    re.IGNORECASE,
 )
 # A possessive ("the router's", "Express’s") and how many words back its noun phrase may open.
 _POSSESSIVE_END = re.compile(r"\w['’]s$")

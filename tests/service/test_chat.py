@@ -283,6 +283,11 @@ def test_a_condition_or_circumstance_continues_the_previous_question(vocab: Voca
             "How many days of leave do I get in Spain?",
         ),
         (
+            "What is the default value of server.host?",
+            "And of server.port?",
+            "What is the default value of server.port?",
+        ),
+        (
             "How do payouts work if I'm paid by wire?",
             "And if I'm paid by cheque?",
             "How do payouts work if I'm paid by cheque?",
