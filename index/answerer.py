@@ -160,6 +160,11 @@ def _is_phrase_item(text: str, start: int, end: int) -> bool:
     return _is_list_item(text, start) and not _ENDS_SENTENCE.search(text, start, end)
 
 
+def _blank_line_between(text: str, end: int, start: int) -> bool:
+    """True when a blank (or whitespace-only) line separates `text[:end]` from `text[start:]`."""
+    return "\n\n" in text[end:start].replace(" ", "").replace("\t", "")
+
+
 def _list_end(text: str, rows: list[tuple[int, int]], here: int) -> int:
     """The last unit of the list that begins at `rows[here]`: its items, the items nested in
     them and each item's wrapped continuation, up to the first unit that is none of these."""
@@ -168,8 +173,7 @@ def _list_end(text: str, rows: list[tuple[int, int]], here: int) -> int:
     for j in range(here + 1, len(rows)):
         other = _item_depth(text, rows[j][0])
         if other is None:
-            gap = text[rows[j - 1][1] : rows[j][0]]
-            if "\n\n" in gap.replace(" ", "").replace("\t", ""):
+            if _blank_line_between(text, rows[j - 1][1], rows[j][0]):
                 break
         elif depth is None or other < depth:
             break
@@ -418,26 +422,21 @@ class Answerer:
             return start, end
         if doc.text[start:end].rstrip().endswith(":") and here + 1 < len(rows):
             if _is_list_item(doc.text, rows[here + 1][0]):
-                return self._with_list(doc, rows, here, (start, rows[here + 1][1]), (start, end))
+                last = _list_end(doc.text, rows, here + 1)
+                return self._with_list(doc, (start, rows[last][1]), (start, rows[here + 1][1]), (start, end))
         lead = _lead_in(doc.text, rows, here)
         if lead is None:
             return start, end
         last = _list_end(doc.text, rows, lead + 1)
         if not all(_is_phrase_item(doc.text, s, e) for s, e in rows[lead + 1 : last + 1]):
             return self._if_short(doc, rows[lead][0], end, (start, end))
-        return self._with_list(doc, rows, lead, (rows[lead][0], end), (start, end))
+        return self._with_list(doc, (rows[lead][0], rows[last][1]), (rows[lead][0], end), (start, end))
 
     def _with_list(
-        self,
-        doc: Document,
-        rows: list[tuple[int, int]],
-        lead: int,
-        part: tuple[int, int],
-        alone: tuple[int, int],
+        self, doc: Document, whole: tuple[int, int], part: tuple[int, int], alone: tuple[int, int]
     ) -> tuple[int, int]:
-        """The lead-in `rows[lead]` with its whole list when that is short, else `part` (the
-        lead-in and one item) when that is, else `alone`."""
-        whole = (rows[lead][0], rows[_list_end(doc.text, rows, lead + 1)][1])
+        """`whole` (a lead-in with its whole list) when that is short, else `part` (the lead-in
+        and one item) when that is, else `alone`."""
         return self._if_short(doc, *whole, self._if_short(doc, *part, alone))
 
     def _whole_item(
@@ -456,8 +455,7 @@ class Answerer:
             return start, end
 
         def joined(i: int) -> bool:  # unit i continues the item of unit i - 1
-            gap = doc.text[rows[i - 1][1] : rows[i][0]]
-            return "\n\n" not in gap.replace(" ", "").replace("\t", "") and not _is_list_item(
+            return not _blank_line_between(doc.text, rows[i - 1][1], rows[i][0]) and not _is_list_item(
                 doc.text, rows[i][0]
             )
 
