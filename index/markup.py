@@ -92,7 +92,6 @@ _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ 
 # private-use character while the markup is removed (`_hold_literals`).
 _HELD = 0xE000
 _HELD_MARK = re.compile("[\ue021-\ue07e]")
-_HELD_CODE = re.compile("\ue200(\\d+)\ue201")
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
@@ -100,9 +99,28 @@ def _release(text: str) -> str:
     return _HELD_MARK.sub(lambda m: chr(ord(m.group(0)) - _HELD), text)
 
 
+class HeldAside:
+    """Pieces of text set aside while the markup around them is removed (code spans, literals,
+    escaped characters), each replaced by a marker of private-use characters, put back by
+    `release`."""
+
+    _MARKER = re.compile("\ue200(\\d+)\ue201")
+
+    def __init__(self) -> None:
+        self._pieces: list[str] = []
+
+    def hold(self, piece: str) -> str:
+        """The marker that stands for `piece` until `release`."""
+        self._pieces.append(piece)
+        return f"\ue200{len(self._pieces) - 1}\ue201"
+
+    def release(self, text: str) -> str:
+        """`text` with every marker replaced by the piece it stands for."""
+        return self._MARKER.sub(lambda m: self._pieces[int(m.group(1))], text)
+
+
 _ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _LITERAL_START = re.compile(r"[\\`]")
-_CODE_HELD_AT = "\ue200{}\ue201"
 _CODE_CHARS = 1000  # a code span is at most this long (bounds the search for its closing backticks)
 
 
@@ -111,10 +129,10 @@ def _closing(run: int) -> re.Pattern[str]:
     return re.compile(rf"(?<!`)`{{{run}}}(?!`)")
 
 
-def _hold_literals(text: str, codes: list[str]) -> str:
+def _hold_literals(text: str, codes: HeldAside) -> str:
     """Hold backslash escapes and code spans aside, read left to right as CommonMark does: an
     escaped backtick opens no code span, and inside a code span a backslash is just a backslash
-    (``\\`` in `` `\\` `` is the span's whole text). Each code span's text goes to `codes`."""
+    (``\\`` in `` `\\` `` is the span's whole text). Each code span is held in `codes`."""
     out: list[str] = []
     i, n = 0, len(text)
     while True:
@@ -143,8 +161,7 @@ def _hold_literals(text: str, codes: list[str]) -> str:
         code = text[k : close.start()].replace("\n", " ")
         if len(code) > 2 and code[0] == code[-1] == " " and code.strip():
             code = code[1:-1]
-        codes.append(code)
-        out.append(_CODE_HELD_AT.format(len(codes) - 1))
+        out.append(codes.hold(code))
         i = close.end()
 
 
@@ -180,7 +197,7 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     text = _TAG_TEMPLATE.sub(" ", text)
     # Code spans are literal: no tag, link, emphasis or attribute list inside them is markup
     # ("`up{job="<job-name>"}`", "`a **b**`"). Held aside, with escapes, while the rest is cleaned.
-    codes: list[str] = []
+    codes = HeldAside()
     text = _hold_literals(text, codes)
     text = _COMMENT.sub(" ", text)
     text = _TEMPLATE.sub(" ", text)
@@ -206,7 +223,7 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
         text = pattern.sub(lambda m: m.group(m.lastindex or 0), text)
     text = _EMPH_STAR.sub(r"\1", text)
     text = _EMPH_UNDER.sub(r"\1", text)
-    return _HELD_CODE.sub(lambda m: codes[int(m.group(1))], _release(html.unescape(text)))
+    return codes.release(_release(html.unescape(text)))
 
 
 def clean_markdown(text: str, references: frozenset[str] = frozenset()) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from corpus.source_titles import ADORNMENT as _ADORNMENT
 from corpus.source_titles import is_underline
 from index.line_reader import At, LineReader, indent_of
-from index.markup import CODE_DIRECTIVES, SILENT_DIRECTIVES, role_text
+from index.markup import CODE_DIRECTIVES, SILENT_DIRECTIVES, HeldAside, role_text
 from index.structure import Structure, Unit
 
 _BULLET = re.compile(r"^([ \t]*)([-*+•‣⁃])([ \t]+)\S")
@@ -55,7 +55,6 @@ _SUBSTITUTION = re.compile(r"\|(?=\S)([^|\n]{1,1000}?)(?<=\S)\|(?:__?)?")
 _FOOTNOTE_REF = re.compile(r"[ \t]?\[(?:#[\w-]*|\*|\d+|[\w.-]+)\]_")
 _REFERENCE = re.compile(r"(?<=\w)__?(?=[\s.,;:!?)]|$)")
 _ESCAPE = re.compile(r"\\(.)", re.S)
-_HELD = re.compile("\ue300(\\d+)\ue301")
 
 
 def clean_rst(text: str) -> str:
@@ -67,14 +66,9 @@ def clean_rst(text: str) -> str:
     """
     # Literals and escaped characters are text as typed ("``a *b*``", "\\*"): held aside while
     # the markup around them is removed.
-    held: list[str] = []
-
-    def hold(kept: str) -> str:
-        held.append(kept)
-        return f"\ue300{len(held) - 1}\ue301"
-
-    text = _LITERAL.sub(lambda m: hold(m.group(1)), text)
-    text = _ESCAPE.sub(lambda m: hold("" if m.group(1).isspace() else m.group(1)), text)
+    held = HeldAside()
+    text = _LITERAL.sub(lambda m: held.hold(m.group(1)), text)
+    text = _ESCAPE.sub(lambda m: held.hold("" if m.group(1).isspace() else m.group(1)), text)
     text = _ROLE.sub(lambda m: role_text(m.group(1)), text)
     text = _INTERPRETED.sub(lambda m: role_text(m.group(1)), text)
     text = _STRONG.sub(r"\1", text)
@@ -82,7 +76,7 @@ def clean_rst(text: str) -> str:
     text = _SUBSTITUTION.sub(r"\1", text)
     text = _FOOTNOTE_REF.sub("", text)
     text = _REFERENCE.sub("", text)
-    text = _HELD.sub(lambda m: held[int(m.group(1))], text)
+    text = held.release(text)
     text = " ".join(text.split())
     if text.endswith(" ::"):
         text = text[:-3]
