@@ -67,7 +67,8 @@ FORMAT_VERSION = 3
 # 30: an HTML table whose last row runs past the end of its HTML block (a ``<td markdown="1">``
 #     cell with blank lines) gives that row's text as prose instead of losing it.
 # 31: private-use characters (icon-font glyphs) are left out of displays.
-READER_VERSION = 31
+# 32: emphasis by one mark (``_…_``, ``*…*``) that a sentence boundary cut in two leaves no mark behind.
+READER_VERSION = 32
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

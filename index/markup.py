@@ -65,6 +65,10 @@ _MARK = re.compile(r"(==|\^\^)(?=\S)(.{1,1000}?)(?<=\S)\1", re.S)
 # The half of a strong emphasis that a sentence boundary cut off ("**Submissions are closed." …
 # "Submissions reopen later.**"): the marks at the start or end of a span without their pair.
 _HALF_EMPHASIS = re.compile(r"^(?:\*\*\*?|___?|~~)(?=\S)|(?<=\S)(?:\*\*\*?|___?|~~)$")
+# The same for emphasis by one mark ("_Note, the docs come from Sprig." … "Sprig is a library._"):
+# at the start before a plain word ("_helpers.tpl" is a file's name), at the end after a sentence's
+# last punctuation.
+_HALF_SINGLE = re.compile(r"^(?:\*_|_\*|[*_])(?=[A-Za-z][A-Za-z'’-]*(?![\w.]))|(?<=[.!?)])(?:\*_|_\*|[*_])$")
 _KEYS = re.compile(r"\+\+([A-Za-z0-9][\w-]*(?:\+[\w-]+)*)\+\+")
 # A role of MyST Markdown (``{ref}`Install <install-guide>` ``, ``{py:func}`~app.send` ``): its words.
 # Never right after a letter, digit, slash or brace: ``CSIMigration{provider}`` and
@@ -241,7 +245,7 @@ def clean_markdown(text: str, references: frozenset[str] = frozenset()) -> str:
     text = _LINE_MARKERS.sub("", text)
     text = _strip_inline(text, references)
     text = text.replace("\\\n", " ").replace("|", " ")
-    return _HALF_EMPHASIS.sub("", " ".join(text.split()))
+    return _HALF_SINGLE.sub("", _HALF_EMPHASIS.sub("", " ".join(text.split())))
 
 
 def clean_cell(text: str, references: frozenset[str] = frozenset()) -> str:

@@ -409,13 +409,14 @@ def substitute_pronouns(text: str, subjects: Sequence[str], *, include_it: bool 
         ]
     rules += [
         (r"\b(they|them)\b", group),
-        (r"\b(their|theirs)\b", _possessive(group)),
+        # "on its own" / "on their own" means "alone": there is no owner to spell out.
+        (r"(?<!\bon )\btheirs?\b|\btheirs?\b(?! own\b)", _possessive(group)),
         (r"\b(his|hers)\b", _possessive(single)),
         (r"\bher(?=\s+[a-z])", _possessive(single)),
         (r"\b(he|she|him|her)\b", single),
     ]
     if include_it:
-        rules += [(r"\bits\b", _possessive(single)), (r"\bit\b", single)]
+        rules += [(r"(?<!\bon )\bits\b|\bits\b(?! own\b)", _possessive(single)), (r"\bit\b", single)]
     for pattern, replacement in rules:
         text = re.sub(pattern, replacement, text, flags=re.IGNORECASE)
     return text

@@ -37,6 +37,13 @@ _AUXILIARIES = frozenset("do does did can could should would will shall may migh
 _SUBJECTS = frozenset("i you we they".split())
 _QUESTION_WORDS = frozenset("how what where when why which who".split())
 _DETERMINERS = frozenset("the a an this that these those my your our their its every each".split())
+# Light verbs in their bare form (of `_FUNCTION_WORDS`): after "do"/"can"/"will" and a noun subject,
+# the first of them not after "to" is the question's verb ("When do impact reviews *take* place?";
+# "How does the cycle to work scheme *work*?").
+_BARE_VERBS = frozenset(
+    """get make use work happen mean need count handle take give go know see find keep let put set want
+    say tell ask""".split()
+)
 
 
 # A word of a topic: letters joined by ' . / + - or :: ("std::fs", "e-mail"), with a type's parameters
@@ -96,6 +103,12 @@ def _verb_positions(words: list[str]) -> set[int]:
         # "How does the scheduler *pick* a node?": after a noun subject, the word that a determiner
         # follows is the verb (a noun phrase does not run on into "a node").
         verb = next((k for k in range(4, len(lower) - 1) if lower[k + 1] in _DETERMINERS), None)
+        if verb is not None:
+            positions.add(verb)
+    aux = next((a for a in range(min(3, len(lower))) if lower[a] in _AUXILIARIES), None)
+    if aux is not None and all(w in _QUESTION_WORDS or w in _FUNCTION_WORDS for w in lower[:aux]):
+        bare = (k for k in range(aux + 2, len(lower)) if lower[k] in _BARE_VERBS and lower[k - 1] != "to")
+        verb = next(bare, None)
         if verb is not None:
             positions.add(verb)
     return positions

@@ -298,6 +298,21 @@ def test_emphasis_over_wrapped_lines_and_cut_by_a_sentence_end_shows_no_marks() 
     ]
 
 
+def test_emphasis_by_one_mark_cut_by_a_sentence_end_shows_no_marks() -> None:
+    text = (
+        "# Functions\n\n_Note, these come from [Sprig](https://x.example). Sprig is a\n"
+        "library for Go applications._\n\n*Under the hood, the index is fetched. It is cached.*\n\n"
+        "- _helpers.tpl: a place for template helpers.\n"
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        "Note, these come from Sprig.",
+        "Sprig is a library for Go applications.",
+        "Under the hood, the index is fetched.",
+        "It is cached.",
+        "_helpers.tpl: a place for template helpers.",
+    ]
+
+
 def test_links_code_spans_and_escapes_read_as_commonmark_does() -> None:
     text = (
         "# Links\n\n"

@@ -241,6 +241,33 @@ def test_the_verb_of_a_how_to_question_is_not_part_of_its_topic(vocab: Vocabular
     )
 
 
+def test_a_light_verb_after_a_noun_subject_ends_the_topic(vocab: Vocabulary) -> None:
+    # The documents say "impact reviews take place", but "take" is the question's verb.
+    said = {"impact reviews take place", "cycle to work scheme"}.__contains__
+    assert topic_phrase("When do impact reviews take place?", None, said) == "impact reviews"
+    assert topic_phrase("How long do impact reviews take?", None, said) == "impact reviews"
+    # A verb after "to" is inside the subject; the last one is the question's.
+    assert topic_phrase("How does the cycle to work scheme work?", None, said) == "cycle to work scheme"
+    history = [Turn("When do impact reviews take place?", "When do impact reviews take place?", (), ())]
+    assert resolve("Am I eligible for one?", history, vocab, {}, occurs=said).question == (
+        "Am I eligible for the impact reviews?"
+    )
+
+
+def test_on_its_own_has_no_owner_to_spell_out(vocab: Vocabulary) -> None:
+    history = [_turn("What is a library chart?", vocab)]
+    assert resolve("Can it be installed on its own?", history, vocab, {}).question == (
+        "Can the library chart be installed on its own?"
+    )
+    assert resolve("Does it have its own values file?", history, vocab, {}).question == (
+        "Does the library chart have the library chart's own values file?"
+    )
+    history = [_turn("Who are the interns?", vocab)]
+    assert resolve("Can they work on their own?", history, vocab, {}).question == (
+        "Can the interns work on their own?"
+    )
+
+
 def test_a_plural_topic_keeps_its_verbs_plural(vocab: Vocabulary) -> None:
     history = [_turn("How does the registry handle deletion requests from partners?", vocab)]
     assert resolve("Are they logged?", history, vocab, {}).question == "Are the deletion requests logged?"
