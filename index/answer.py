@@ -279,6 +279,8 @@ def asks_who(question: str) -> bool:
 # "Label: value" (a field of a reference entry: "Default: None", "Required: yes").
 _FIELD_VALUE = re.compile(r"^[^:\n]{1,30}:\s+\S")
 _FIELD_LABEL = re.compile(r"^([A-Za-z][\w -]{0,29}):\s+\S")
+# The same field in parentheses after a description ("Output directory (default: dist)").
+_FIELD_IN_PARENS = re.compile(r"[(\[]\s*([A-Za-z][\w -]{0,29}):\s*[^\s)\]]")
 
 
 def is_answerable_text(text: str) -> bool:
@@ -472,13 +474,16 @@ def defines(term: tuple[str, ...], text: str) -> bool:
     return False
 
 
-def asked_field(question_tokens: Sequence[str], text: str) -> bool:
+def asked_field(question_tokens: Sequence[str], text: str, not_naming: Sequence[str] = ()) -> bool:
     """True when `text` is a reference field ("Default: 5173", "Type: boolean") whose label the
     question names ("What is the default port …?"): under its subject's heading, that field is the
     value asked for, though alone it embeds far from the question."""
-    found = _FIELD_LABEL.match(text)
-    label = tokenize(found.group(1)) if found else []
-    return bool(label) and set(label) <= set(question_tokens)
+    asked = set(question_tokens)
+    for found in (_FIELD_LABEL.match(text), *_FIELD_IN_PARENS.finditer(text)):
+        label = set(tokenize(found.group(1))) if found else set()
+        if label and label <= asked and not label & set(not_naming):
+            return True
+    return False
 
 
 def shaped_as_asked(question: str) -> Callable[[str], bool]:
@@ -486,9 +491,12 @@ def shaped_as_asked(question: str) -> Callable[[str], bool]:
     that says what X is (`defines`; a field labelled X, "job: api-server", only shows one); for
     any other, a field the question names (`asked_field`)."""
     term = defined_term(question)
-    if term:
-        return lambda text: defines(term, text)
     tokens = tokenize(question)
+    if term:
+        # "What is the default output directory?": a field labelled "Default" shows the value asked
+        # for; one labelled with the term's head word ("Directory: ...") only names it.
+        head = tokenize(term[-1])
+        return lambda text: defines(term, text) or asked_field(tokens, text, head)
     return lambda text: asked_field(tokens, text)
 
 
@@ -497,14 +505,21 @@ def _keep_shape(
 ) -> list[int]:
     """Answer with a unit of the shape the question asks for (`shaped_as_asked`) rather than one
     that only names its subject ("job: api-server" for "what is a job?", "Specify server port."
-    for "what is the default port?") when one of the model's two next best units has it and says
-    as much of the question with its headings. Such questions are rare in the fitting data, so the
-    model alone cannot learn what shape answers them."""
+    for "what is the default port?") when one of the model's two next best units, or a unit of the
+    best one's own passage, has it and says as much of the question with its headings. Such
+    questions are rare in the fitting data, so the model alone cannot learn what shape answers them."""
     if not order or not shaped or shaped[order[0]]:
         return order
     best = features[order[0]]
     for i in order[1:DIRECTION_RIVALS]:
         if shaped[i] and features[i]["lex_ctx"] >= best["lex_ctx"]:
+            return [i, *(j for j in order if j != i)]
+    # Further down, a unit of the best one's own passage (the same rank): the field under the same
+    # heading ("Default: false" below "Generate production source maps." for "default value of
+    # build.sourcemap").
+    for i in order[DIRECTION_RIVALS:]:
+        same_passage = features[i]["rank_inv"] == best["rank_inv"]
+        if same_passage and shaped[i] and features[i]["lex_ctx"] >= best["lex_ctx"]:
             return [i, *(j for j in order if j != i)]
     return order
 

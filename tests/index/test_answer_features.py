@@ -291,10 +291,41 @@ def test_a_definition_question_is_answered_by_a_defining_rival_of_the_best_unit(
         ("What is the default port of the dev server?", "Specify server port.", False),
         ("What is a job?", "job: api-server", False),  # shows a job; says nothing of what one is
         ("What is a job?", "A collection of instances is called a job.", True),
+        # a field in parentheses after a description; a "what is the default X?" question
+        ("What is the default port of the dev server?", "Port to listen on (default: 5173) (number)", True),
+        (
+            "What is the default output directory?",
+            "Options: --outDir · Output directory (default: dist)",
+            True,
+        ),
+        ("What is the default output directory?", "Default: dist", True),
+        ("What is the default output directory?", "Directory: the folder", False),  # names the term only
+        ("What is a job?", "Jobs (default: none)", False),
     ],
 )
 def test_the_shape_a_question_asks_for(question: str, text: str, expected: bool) -> None:
     assert shaped_as_asked(question)(text) is expected
+
+
+def test_a_field_of_the_best_units_own_passage_answers_a_question_about_that_field() -> None:
+    best = dict.fromkeys(FEATURES, 0.0) | {"lex": 1.0, "lex_ctx": 0.6, "rank_inv": 1.0}
+    other = best | {"rank_inv": 0.5}
+    field = best | {"lex_ctx": 0.7}
+    # the field comes fifth, below the description of the option it belongs to
+    assert (
+        choose([5.0, 4.0, 3.0, 2.0, 1.0], [best, other, other, other, field], [False] * 4 + [True])[0][0] == 4
+    )
+    # from another passage, or saying less of the question, it stays where the model put it
+    elsewhere = field | {"rank_inv": 0.5}
+    assert (
+        choose([5.0, 4.0, 3.0, 2.0, 1.0], [best, other, other, other, elsewhere], [False] * 4 + [True])[0][0]
+        == 0
+    )
+    weaker = field | {"lex_ctx": 0.5}
+    assert (
+        choose([5.0, 4.0, 3.0, 2.0, 1.0], [best, other, other, other, weaker], [False] * 4 + [True])[0][0]
+        == 0
+    )
 
 
 def test_a_field_is_named_by_its_label() -> None:
