@@ -13,9 +13,12 @@ sentence an anaphor needs) does (the grade of the held-out scores).
 Folds: for each corpus, both models are fitted on the other corpora only and scored on it:
 - answer model: L2 logistic regression, one row per candidate unit (label: contains a phrase),
   fitted on answerable questions that have at least one correct candidate;
-- confidence model: L2 logistic regression, one row per question (label: answerable), the
-  threshold chosen on the training corpora as the lowest probability that abstains on every
-  unanswerable training question, capped so that no answerable training question abstains.
+- confidence model: L2 logistic regression, one row per question (label: answerable), each
+  weight kept on the side of its evidence (`index.answer.CONFIDENCE_SIGNS`); besides the real
+  questions, every answerable one asked again without the passages that answer it (a near-domain
+  question, labelled unanswerable, weighing as much in all as the real unanswerable ones); the
+  threshold chosen on the real training questions as the lowest probability that abstains on every
+  unanswerable one, capped so that no answerable one abstains.
 Each ``--check NAME=QUESTIONS:INDEX`` is a corpus never fitted on: it is scored by the models fitted
 on all ``--set`` corpora (the shipped ones, with ``--write``), a check on documentation the weights
 have not seen (``bench/data/rust-book/`` holds such a set).
@@ -34,12 +37,22 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from index import load_index  # noqa: E402
-from index.answer import CONFIDENCE_FEATURES, FEATURES, choose, shaped_as_asked, sigmoid  # noqa: E402
+from index import Index, load_index  # noqa: E402
+from index.answer import (  # noqa: E402
+    CONFIDENCE_FEATURES,
+    CONFIDENCE_SIGNS,
+    FEATURES,
+    choose,
+    shaped_as_asked,
+    sigmoid,
+)
+from index.answerer import Answered  # noqa: E402
+from index.types import Passage  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.evaluation import load_questions, normalise  # noqa: E402
 
@@ -53,7 +66,13 @@ MODEL_DEPENDENT = ("best_p", "best_sim", "best_lex_ctx", "off_topic")
 
 
 def collect(name: str, questions: Path, index_dir: Path, model: str) -> list[dict[str, object]]:
-    """Run every single question of a set through the engine; keep features and labels."""
+    """Run every single question of a set through the engine; keep features and labels.
+
+    Each answerable question whose answer is in its top passages is also asked without the
+    passages that hold an expected phrase (`Index.answer_evidence` with ``leave_out``): a
+    near-domain question, whose subject the corpus has and whose answer it lacks. Such rows
+    ("unanswered": True) train the confidence model as unanswerable; they are never scored.
+    """
     index = load_index(index_dir, model)
     rows = []
     for q in load_questions(questions):
@@ -61,45 +80,63 @@ def collect(name: str, questions: Path, index_dir: Path, model: str) -> list[dic
             continue
         phrases = [normalise(p) for p in q.get("expect_any") or []]
         passages, answered = index.answer_evidence(q["question"])
-        shaped = shaped_as_asked(q["question"])
-        units = []
-        # In passage and document order, not in the shipped model's order: the collected data, and
-        # so every fit and tie among equal scores, must not depend on the weights shipped when it
-        # was collected (in model order, refits of the same code differed by a held-out answer).
-        in_order = sorted(answered.scored, key=lambda u: (u.candidate.rank, u.candidate.start))
-        for u in in_order:
-            # Trained ("y") on the unit itself. Graded ("ok") by the answer the service would
-            # return for it (with its list lead-in or first item, or the sentence an anaphor needs),
-            # as `docqa eval` grades it. Training on that shown answer instead was tried
-            # (2026-11-30): LOCO +3 questions on ghp, -1 on k8s, and "This includes ..." units
-            # credited with their predecessor's answer reversed direction on the demo corpus.
-            cand = u.candidate
-            doc = index.documents[index.chunks[cand.chunk_id].doc_id]
-            text = normalise(f"{doc.text[cand.start : cand.end]}\n{cand.text}")
-            shown = index.answer_span(u, passages)
-            shown_text = normalise(f"{shown.text}\n{shown.display}")
-            units.append(
-                {
-                    "x": [u.features[f] for f in FEATURES],
-                    "y": int(any(p in text for p in phrases)),
-                    "ok": int(any(p in shown_text for p in phrases)),
-                    "len": len(shown.display.split()),
-                    "text": u.candidate.text[:160],
-                    "shaped": shaped(u.candidate.text),
-                }
-            )
-        rows.append(
+        rows.append(_question_row(index, name, q, phrases, passages, answered))
+
+        def answers(passage: Passage, phrases: list[str] = phrases) -> bool:
+            return any(p in normalise(f"{passage.text}\n{passage.display}") for p in phrases)
+
+        if phrases and any(answers(p) for p in passages):
+            without, unanswered = index.answer_evidence(q["question"], leave_out=answers)
+            row = _question_row(index, name, q, [], without, unanswered)
+            rows.append(row | {"id": f"{q['id']}-unanswered", "answerable": 0, "unanswered": True})
+    return rows
+
+
+def _question_row(
+    index: Index,
+    name: str,
+    q: dict[str, object],
+    phrases: list[str],
+    passages: list[Passage],
+    answered: Answered,
+) -> dict[str, object]:
+    """One question's row: every candidate unit's features and labels, and the confidence evidence."""
+    shaped = shaped_as_asked(str(q["question"]))
+    units = []
+    # In passage and document order, not in the shipped model's order: the collected data, and
+    # so every fit and tie among equal scores, must not depend on the weights shipped when it
+    # was collected (in model order, refits of the same code differed by a held-out answer).
+    in_order = sorted(answered.scored, key=lambda u: (u.candidate.rank, u.candidate.start))
+    for u in in_order:
+        # Trained ("y") on the unit itself. Graded ("ok") by the answer the service would
+        # return for it (with its list lead-in or first item, or the sentence an anaphor needs),
+        # as `docqa eval` grades it. Training on that shown answer instead was tried
+        # (2026-11-30): LOCO +3 questions on ghp, -1 on k8s, and "This includes ..." units
+        # credited with their predecessor's answer reversed direction on the demo corpus.
+        cand = u.candidate
+        doc = index.documents[index.chunks[cand.chunk_id].doc_id]
+        text = normalise(f"{doc.text[cand.start : cand.end]}\n{cand.text}")
+        shown = index.answer_span(u, passages)
+        shown_text = normalise(f"{shown.text}\n{shown.display}")
+        units.append(
             {
-                "corpus": name,
-                "id": q["id"],
-                "kind": q["kind"],
-                "question": q["question"],
-                "answerable": int(q["kind"] != "abstain"),
-                "units": units,
-                "evidence": answered.evidence,
+                "x": [u.features[f] for f in FEATURES],
+                "y": int(any(p in text for p in phrases)),
+                "ok": int(any(p in shown_text for p in phrases)),
+                "len": len(shown.display.split()),
+                "text": u.candidate.text[:160],
+                "shaped": shaped(u.candidate.text),
             }
         )
-    return rows
+    return {
+        "corpus": name,
+        "id": q["id"],
+        "kind": q["kind"],
+        "question": q["question"],
+        "answerable": int(q["kind"] != "abstain"),
+        "units": units,
+        "evidence": answered.evidence,
+    }
 
 
 def _fit_listwise(
@@ -155,6 +192,26 @@ def _fit(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
     return {"mean": mean, "scale": scale, "coef": model.coef_[0], "bias": float(model.intercept_[0])}
 
 
+def _fit_signed(x: np.ndarray, y: np.ndarray, weight: np.ndarray, signs: list[int]) -> dict[str, object]:
+    """L2 logistic regression (the same C as `_fit`) whose every weight keeps the side `signs`
+    gives it (or is 0): a bounded quasi-Newton fit of the weighted log loss."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-1], theta[-1]
+        s = z @ w + b
+        p = 1 / (1 + np.exp(-s))
+        value = float(np.sum(weight * (np.logaddexp(0, s) - y * s)) + 0.5 / C * w @ w)
+        return value, np.append(z.T @ (weight * (p - y)) + w / C, np.sum(weight * (p - y)))
+
+    bounds = [(0.0, None) if sign > 0 else (None, 0.0) for sign in signs] + [(None, None)]
+    found = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+    return {"mean": mean, "scale": scale, "coef": found.x[:-1], "bias": float(found.x[-1])}
+
+
 def _logits(m: dict[str, object], x: np.ndarray) -> np.ndarray:
     return ((x - m["mean"]) / m["scale"]) @ m["coef"] + m["bias"]
 
@@ -206,9 +263,15 @@ def fit_models(train: list[dict[str, object]]) -> tuple[dict[str, object], dict[
     answer = _fit_listwise(train) if LISTWISE else _fit(*_unit_matrix(train))
     xs = np.asarray([_evidence_row(r, answer)[0] for r in train])
     ys = np.asarray([r["answerable"] for r in train])
-    conf = _fit(xs, ys)
+    asked = np.asarray([not r.get("unanswered") for r in train])
+    # The questions asked without their answer weigh as much in all as the real unanswerable ones
+    # (each 1/n of their count): half or twice that gave the same held-out figures on every fold,
+    # four times lost one unanswerable question of k8s (leave-one-corpus-out, 2026-12-01).
+    left_out = int((~asked).sum())
+    weight = np.where(asked, 1.0, max(int((ys[asked] == 0).sum()), 1) / max(left_out, 1))
+    conf = _fit_signed(xs, ys, weight, [CONFIDENCE_SIGNS[f] for f in CONFIDENCE_FEATURES])
     probs = 1 / (1 + np.exp(-_logits(conf, xs)))
-    return answer, conf, _threshold(probs, ys)
+    return answer, conf, _threshold(probs[asked], ys[asked])
 
 
 def score(
@@ -255,7 +318,7 @@ def collect_sets(specs: list[str], model: str) -> list[dict[str, object]]:
 
 def held_out(data: list[dict[str, object]], corpus: str) -> dict[str, object]:
     """Scores on `corpus` of the models fitted on the other corpora of `data`."""
-    test = [r for r in data if r["corpus"] == corpus]
+    test = [r for r in data if r["corpus"] == corpus and not r.get("unanswered")]
     return score(test, *fit_models([r for r in data if r["corpus"] != corpus]))
 
 
@@ -293,6 +356,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "fit-data.json")
     parser.add_argument("--reuse", action="store_true", help="Reuse the collected features in --cache.")
     parser.add_argument("--write", action="store_true", help="Write index/answer_weights.json.")
+    parser.add_argument(
+        "--tag", default="", help="Added to the results' file names (DATE_TAG_answer_fit.md)."
+    )
     args = parser.parse_args()
     model = Settings().model_path
     if args.reuse and args.cache.exists():
@@ -302,7 +368,7 @@ def main() -> None:
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         args.cache.write_text(json.dumps(data))
     checked = {spec.split("=", 1)[0] for spec in args.check}
-    unseen = [r for r in data if r["corpus"] in checked]
+    unseen = [r for r in data if r["corpus"] in checked and not r.get("unanswered")]
     data = [r for r in data if r["corpus"] not in checked]
     corpora = list(dict.fromkeys(r["corpus"] for r in data))
     folds = {}
@@ -310,14 +376,16 @@ def main() -> None:
         folds[held] = held_out(data, held)
         print(held, folds[held], flush=True)
     answer, conf, thr = fit_models(data)
-    final_in_sample = {c: score([r for r in data if r["corpus"] == c], answer, conf, thr) for c in corpora}
+    asked = [r for r in data if not r.get("unanswered")]
+    final_in_sample = {c: score([r for r in asked if r["corpus"] == c], answer, conf, thr) for c in corpora}
     never_fitted = {
         c: score([r for r in unseen if r["corpus"] == c], answer, conf, thr)
         for c in dict.fromkeys(r["corpus"] for r in unseen)
     }
     for c, f in never_fitted.items():
         print(c, "(never fitted on)", f, flush=True)
-    stamp = time.strftime("%Y-%m-%d")
+    day = time.strftime("%Y-%m-%d")
+    stamp = day + (f"_{args.tag}" if args.tag else "")
     out = {
         "folds_held_out": folds,
         "all_corpora_in_sample": final_in_sample,
@@ -361,8 +429,10 @@ def main() -> None:
             json.dumps(
                 {
                     "fitted": (
-                        f"bench/fit_answers.py on {stamp}: L2 logistic regressions (C={C}) fitted on all of "
-                        f"{', '.join(corpora)}; held-out estimates by leave-one-corpus-out are in "
+                        f"bench/fit_answers.py on {day}: L2 logistic regressions (C={C}) fitted on all of "
+                        f"{', '.join(corpora)} (the confidence model's weights kept on the side of their "
+                        "evidence, every answerable question also asked without its answer as an "
+                        "unanswerable one); held-out estimates by leave-one-corpus-out are in "
                         f"bench/results/{stamp}_answer_fit.md"
                     ),
                     "answer": _as_json(answer, FEATURES),

@@ -21,7 +21,10 @@ the best unit is the answer.
 Confidence is a second logistic model over question-level evidence (`CONFIDENCE_FEATURES`): the
 answer model's probability for the best unit, its similarity and coverage, how much of the
 question's rare vocabulary the top passages contain at all (a question whose key terms appear
-nowhere is not answered by this corpus), and the best chunk's similarity.
+nowhere is not answered by this corpus), and the best chunk's similarity. Each of its weights keeps
+the side its evidence is on (`CONFIDENCE_SIGNS`), and it learns what an unanswered question looks
+like also from every answerable training question asked again without the passages that answer it
+(its subject is in the corpus, its answer is not: a near-domain question).
 
 Both models are fitted by ``bench/fit_answers.py`` with leave-one-corpus-out folds over four
 labelled sets (the demo corpus's dev set and three real documentation sets); the weights ship in
@@ -78,6 +81,21 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
     "ctx_sim_top",
     "off_topic",
 )
+# Which way each piece of evidence may move the confidence: up with how well the best unit and the
+# top passages match the question, down with its key words missing and with an answer about
+# something else. The fit keeps every weight on its side (0 at most); a free fit on 17 unanswerable
+# questions gave several the other sign (a surer answer model lowered the confidence).
+CONFIDENCE_SIGNS: dict[str, int] = {
+    "best_p": 1,
+    "best_sim": 1,
+    "best_lex_ctx": 1,
+    "top_cover": 1,
+    "found_share": 1,
+    "max_missing_idf": -1,
+    "answer_missing_idf": -1,
+    "ctx_sim_top": 1,
+    "off_topic": -1,
+}
 
 _QUANTITY_Q = re.compile(
     r"\b(how (much|many|long|old|often|soon|far|big|large)|what (percentage|number))\b", re.I

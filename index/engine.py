@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +34,9 @@ logger = logging.getLogger(__name__)
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 _SHORT_FUNCTION_WORDS = sorted(w for w in STOPWORDS if 2 <= len(w) <= 5)
+# `Index.answer_evidence(leave_out=...)` ranks this many times `top_k` passages to fill the places
+# of the ones it leaves out.
+LEAVE_OUT_DEPTH = 6
 
 
 class Index:
@@ -389,12 +394,20 @@ class Index:
         )
 
     # -- answers ----------------------------------------------------------------------------
-    def answer_evidence(self, question: str, top_k: int = 5) -> tuple[list[Passage], Answered]:
+    def answer_evidence(
+        self, question: str, top_k: int = 5, leave_out: Callable[[Passage], bool] | None = None
+    ) -> tuple[list[Passage], Answered]:
         """Passages and the answer stage's full result (every scored unit, the confidence evidence).
 
+        With `leave_out`, the passages it accepts are dropped from a deeper ranking and the next
+        ones take their places: the question as asked of the corpus without them.
         Used by ``bench/fit_answers.py`` to fit the answer and confidence models.
         """
-        passages, q_vector, _, clean = self._retrieve(question, top_k, "hybrid", 10**6)
+        depth = top_k if leave_out is None else top_k * LEAVE_OUT_DEPTH
+        passages, q_vector, _, clean = self._retrieve(question, depth, "hybrid", 10**6)
+        if leave_out is not None:
+            kept = [p for p in passages if not leave_out(p)][:top_k]
+            passages = [dataclasses.replace(p, rank=rank) for rank, p in enumerate(kept, 1)]
         return passages, self._answerer.answer(self._for_scoring(clean), q_vector, passages)
 
     def answer_span(self, unit: UnitScore, passages: list[Passage]) -> AnswerSpan:

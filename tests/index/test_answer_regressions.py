@@ -123,3 +123,16 @@ def test_a_lead_in_answers_with_its_whole_list_when_its_items_are_phrases(regres
     assert answer == (
         "Each rollout event records: • the instance that was replaced • the time of the replacement"
     )
+
+
+def test_a_question_asked_without_the_passages_that_answer_it(regressions_index: Any) -> None:
+    # How the confidence model learns near-domain questions (bench/fit_answers.py): the same
+    # question, its answering passages left out, the next ones ranked in their places.
+    question = "When does unused leave expire?"
+    passages, _ = regressions_index.answer_evidence(question)
+    assert any("March 31" in p.text for p in passages)
+    without, answered = regressions_index.answer_evidence(question, leave_out=lambda p: "March 31" in p.text)
+    assert without and not any("March 31" in p.text for p in without)
+    assert [p.rank for p in without] == list(range(1, len(without) + 1))
+    assert all("March 31" not in u.candidate.text for u in answered.scored)
+    assert answered.confidence < regressions_index.query(question).confidence
