@@ -165,6 +165,8 @@ class UnitScore:
     candidate: Candidate
     score: float
     features: dict[str, float]
+    # Similarity to the question of each of `candidate.neighbours`, in their order.
+    neighbour_sims: tuple[float, ...] = ()
 
     @property
     def sim(self) -> float:

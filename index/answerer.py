@@ -356,6 +356,13 @@ class Answerer:
             tokens_of,
         )
         scored = rank_units(candidates, features, self.models.answer)
+        # Each unit's neighbours' similarity to the question, for the answer span (`span`).
+        near = sorted({r for u in scored for r in u.candidate.neighbours})
+        near_sim = dict(zip(near, (self.unit_vectors[near] @ q_vector).tolist(), strict=True)) if near else {}
+        scored = [
+            dataclasses.replace(u, neighbour_sims=tuple(near_sim[r] for r in u.candidate.neighbours))
+            for u in scored
+        ]
         shaped = shaped_as_asked(question)
         order, about_other = choose(
             [u.score for u in scored],
@@ -439,6 +446,34 @@ class Answerer:
         and one item) when that is, else `alone`."""
         return self._if_short(doc, *whole, self._if_short(doc, *part, alone))
 
+    def _with_closer_neighbour(
+        self, best: UnitScore, doc: Document, in_chunk: list[tuple[int, int, int]]
+    ) -> tuple[int, int]:
+        """A prose answer sentence with the sentence beside it in its paragraph when that one is
+        closer in meaning to the question (and is no question itself), while the two stay short.
+
+        The answer model often picks a sentence for what its neighbour says ("The -w option sets
+        how many workers run." for "How many workers start by default?", before "The default is
+        one worker."): shown alone, it misses the answer its score came from. Lists, table rows and
+        answers already joined (an anaphor, a list item) keep their shape.
+        """
+        cand = best.candidate
+        start, end = cand.start, cand.end
+        if _is_list_item(doc.text, cand.start) or cand.cells is not None:
+            return start, end
+        where = {row: (s, e) for row, s, e in in_chunk}
+        closer = [
+            (sim, row)
+            for row, sim in zip(cand.neighbours, best.neighbour_sims, strict=False)
+            if sim > best.sim and row in where and is_answerable_text(self.unit_texts[row])
+        ]
+        if not closer:
+            return start, end
+        s, e = where[max(closer)[1]]
+        if _is_list_item(doc.text, s) or _blank_line_between(doc.text, min(e, end), max(s, start)):
+            return start, end
+        return self._if_short(doc, min(s, start), max(e, end), (start, end))
+
     def _whole_item(
         self, doc: Document, rows: list[tuple[int, int]], start: int, end: int
     ) -> tuple[int, int]:
@@ -481,6 +516,8 @@ class Answerer:
         start, end = extend_anaphora(best, rows, doc.text)
         start, end = self._whole_item(doc, rows, start, end)
         start, end = self._with_list_context(doc, rows, start, end)
+        if (start, end) == (cand.start, cand.end):
+            start, end = self._with_closer_neighbour(best, doc, in_chunk)
         # a list item after another unit of the answer keeps its bullet: "consists of: • a … • b"
         display = " ".join(
             f"• {self.unit_texts[row]}" if s > start and _is_list_item(doc.text, s) else self.unit_texts[row]

@@ -136,3 +136,33 @@ def test_a_question_asked_without_the_passages_that_answer_it(regressions_index:
     assert [p.rank for p in without] == list(range(1, len(without) + 1))
     assert all("March 31" not in u.candidate.text for u in answered.scored)
     assert answered.confidence < regressions_index.query(question).confidence
+
+
+def test_an_answer_sentence_comes_with_the_sentence_beside_it_that_is_closer_to_the_question(
+    regressions_index: Any,
+) -> None:
+    import dataclasses
+
+    def shown(question: str, starts: str, sims: list[float]) -> str:
+        passages, answered = regressions_index.answer_evidence(question)
+        unit = next(u for u in answered.scored if u.candidate.text.startswith(starts))
+        assert len(unit.neighbour_sims) == len(unit.candidate.neighbours) == len(sims)
+        raised = dataclasses.replace(unit, neighbour_sims=tuple(unit.sim + d for d in sims))
+        return str(regressions_index.answer_span(raised, passages).display)
+
+    lwop = "Leave without pay (LWOP) is unpaid time away from work that your manager approves in advance."
+    question = "What is leave without pay granted for?"
+    assert shown(question, "Leave without pay (LWOP)", [0.1]) == (
+        lwop + " It is granted for personal reasons, for study or for caring duties."
+    )
+    assert shown(question, "Leave without pay (LWOP)", [-0.1]) == lwop  # no neighbour closer: alone
+    order = "Instances are replaced in the order they were created."
+    question = "In what order are instances restarted?"
+    assert shown(question, "Instances are", [0.1, -0.1]).endswith("without changing the template. " + order)
+    # the next sentence starts another paragraph: never joined, however close
+    assert shown(question, "Instances are", [-0.1, 0.3]) == order
+    # a list item keeps its own shape (its lead-in), whatever its neighbours say
+    question = "How much leave do I earn after 5 years?"
+    item = shown(question, "Between 2 and 10 years", [0.2, 0.2])
+    assert item == shown(question, "Between 2 and 10 years", [-0.2, -0.2])
+    assert item.startswith("Leave accrues based on how long you have worked here:")
