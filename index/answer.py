@@ -165,8 +165,10 @@ class UnitScore:
     candidate: Candidate
     score: float
     features: dict[str, float]
-    # Similarity to the question of each of `candidate.neighbours`, in their order.
+    # Similarity to the question of each of `candidate.neighbours`, in their order, and how much of
+    # the question's words each says (its ``lex`` feature; 0 for a neighbour that is no candidate).
     neighbour_sims: tuple[float, ...] = ()
+    neighbour_lex: tuple[float, ...] = ()
 
     @property
     def sim(self) -> float:

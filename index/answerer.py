@@ -359,8 +359,15 @@ class Answerer:
         # Each unit's neighbours' similarity to the question, for the answer span (`span`).
         near = sorted({r for u in scored for r in u.candidate.neighbours})
         near_sim = dict(zip(near, (self.unit_vectors[near] @ q_vector).tolist(), strict=True)) if near else {}
+        lex_of = {(u.candidate.chunk_id, u.candidate.row): u.features["lex"] for u in scored}
         scored = [
-            dataclasses.replace(u, neighbour_sims=tuple(near_sim[r] for r in u.candidate.neighbours))
+            dataclasses.replace(
+                u,
+                neighbour_sims=tuple(near_sim[r] for r in u.candidate.neighbours),
+                neighbour_lex=tuple(
+                    lex_of.get((u.candidate.chunk_id, r), 0.0) for r in u.candidate.neighbours
+                ),
+            )
             for u in scored
         ]
         shaped = shaped_as_asked(question)
@@ -450,22 +457,27 @@ class Answerer:
         self, best: UnitScore, doc: Document, in_chunk: list[tuple[int, int, int]]
     ) -> tuple[int, int]:
         """A prose answer sentence with the sentence beside it in its paragraph when that one is
-        closer in meaning to the question (and is no question itself), while the two stay short.
+        closer in meaning to the question or says more of its words (and is no question itself),
+        while the two stay short.
 
         The answer model often picks a sentence for what its neighbour says ("The -w option sets
         how many workers run." for "How many workers start by default?", before "The default is
-        one worker."): shown alone, it misses the answer its score came from. Lists, table rows and
-        answers already joined (an anaphor, a list item) keep their shape.
+        one worker."; "The output is hidden during normal compilation." before "To see the output
+        in your terminal, use -vv."): shown alone, it misses the answer its score came from. Lists,
+        table rows and answers already joined (an anaphor, a list item) keep their shape.
         """
         cand = best.candidate
         start, end = cand.start, cand.end
         if _is_list_item(doc.text, cand.start) or cand.cells is not None:
             return start, end
         where = {row: (s, e) for row, s, e in in_chunk}
+        lex = best.neighbour_lex or (0.0,) * len(cand.neighbours)
         closer = [
             (sim, row)
-            for row, sim in zip(cand.neighbours, best.neighbour_sims, strict=False)
-            if sim > best.sim and row in where and is_answerable_text(self.unit_texts[row])
+            for row, sim, said in zip(cand.neighbours, best.neighbour_sims, lex, strict=False)
+            if (sim > best.sim or said > best.features["lex"])
+            and row in where
+            and is_answerable_text(self.unit_texts[row])
         ]
         if not closer:
             return start, end

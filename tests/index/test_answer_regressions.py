@@ -143,11 +143,20 @@ def test_an_answer_sentence_comes_with_the_sentence_beside_it_that_is_closer_to_
 ) -> None:
     import dataclasses
 
-    def shown(question: str, starts: str, sims: list[float]) -> str:
+    def shown(question: str, starts: str, sims: list[float], said: list[float] | None = None) -> str:
+        """The answer `starts` gives with its neighbours this much closer in meaning to the question
+        (`sims`) and saying this much more of its words (`said`, default: less than it)."""
         passages, answered = regressions_index.answer_evidence(question)
         unit = next(u for u in answered.scored if u.candidate.text.startswith(starts))
-        assert len(unit.neighbour_sims) == len(unit.candidate.neighbours) == len(sims)
-        raised = dataclasses.replace(unit, neighbour_sims=tuple(unit.sim + d for d in sims))
+        assert (
+            len(unit.neighbour_sims) == len(unit.neighbour_lex) == len(unit.candidate.neighbours) == len(sims)
+        )
+        lex = unit.features["lex"]
+        raised = dataclasses.replace(
+            unit,
+            neighbour_sims=tuple(unit.sim + d for d in sims),
+            neighbour_lex=tuple(lex + d for d in (said or [-0.1] * len(sims))),
+        )
         return str(regressions_index.answer_span(raised, passages).display)
 
     lwop = "Leave without pay (LWOP) is unpaid time away from work that your manager approves in advance."
@@ -156,11 +165,13 @@ def test_an_answer_sentence_comes_with_the_sentence_beside_it_that_is_closer_to_
         lwop + " It is granted for personal reasons, for study or for caring duties."
     )
     assert shown(question, "Leave without pay (LWOP)", [-0.1]) == lwop  # no neighbour closer: alone
+    # a neighbour further in meaning that says more of the question's words joins too
+    assert shown(question, "Leave without pay (LWOP)", [-0.1], [0.2]).startswith(lwop + " It is granted")
     order = "Instances are replaced in the order they were created."
     question = "In what order are instances restarted?"
     assert shown(question, "Instances are", [0.1, -0.1]).endswith("without changing the template. " + order)
     # the next sentence starts another paragraph: never joined, however close
-    assert shown(question, "Instances are", [-0.1, 0.3]) == order
+    assert shown(question, "Instances are", [-0.1, 0.3], [-0.1, 0.3]) == order
     # a list item keeps its own shape (its lead-in), whatever its neighbours say
     question = "How much leave do I earn after 5 years?"
     item = shown(question, "Between 2 and 10 years", [0.2, 0.2])
