@@ -457,8 +457,8 @@ class Answerer:
         self, best: UnitScore, doc: Document, in_chunk: list[tuple[int, int, int]]
     ) -> tuple[int, int]:
         """A prose answer sentence with the sentence beside it in its paragraph when that one is
-        closer in meaning to the question or says as many of its words or more (and is no question
-        itself), while the two stay short.
+        closer in meaning to the question or says more of its words, or follows it and says as many
+        (the answer saying some), and is no question itself, while the two stay short.
 
         The answer model often picks a sentence for what its neighbour says ("The -w option sets
         how many workers run." for "How many workers start by default?", before "The default is
@@ -475,8 +475,12 @@ class Answerer:
         closer = [
             (sim, row)
             for row, sim, said in zip(cand.neighbours, best.neighbour_sims, lex, strict=False)
-            if (sim > best.sim or 0 < said >= best.features["lex"])
-            and row in where
+            if row in where
+            and (
+                sim > best.sim
+                or said > best.features["lex"]
+                or (0 < said == best.features["lex"] and where[row][0] > start)
+            )
             and is_answerable_text(self.unit_texts[row])
         ]
         if not closer:

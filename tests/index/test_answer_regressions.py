@@ -167,11 +167,13 @@ def test_an_answer_sentence_comes_with_the_sentence_beside_it_that_is_closer_to_
     assert shown(question, "Leave without pay (LWOP)", [-0.1]) == lwop  # no neighbour closer: alone
     # a neighbour further in meaning that says more of the question's words joins too
     assert shown(question, "Leave without pay (LWOP)", [-0.1], [0.2]).startswith(lwop + " It is granted")
-    # ... and so does one that says as many of them (the answer says some)
+    # ... and so does the next one when it says as many of them (the answer says some)
     assert shown(question, "Leave without pay (LWOP)", [-0.1], [0.0]).startswith(lwop + " It is granted")
     order = "Instances are replaced in the order they were created."
     question = "In what order are instances restarted?"
     assert shown(question, "Instances are", [0.1, -0.1]).endswith("without changing the template. " + order)
+    # the sentence before, saying as many words but further in meaning, stays out
+    assert shown(question, "Instances are", [-0.1, -0.1], [0.0, -0.1]) == order
     # the next sentence starts another paragraph: never joined, however close
     assert shown(question, "Instances are", [-0.1, 0.3], [-0.1, 0.3]) == order
     # a list item keeps its own shape (its lead-in), whatever its neighbours say
