@@ -333,6 +333,18 @@ class QuestionInfo:
     entities: frozenset[str]
 
 
+def unit_sims(
+    vector: npt.NDArray[np.float32], candidates: list[Candidate], unit_vectors: npt.NDArray[np.float32]
+) -> dict[int, float]:
+    """Similarity to the question (`vector`) of every candidate unit and of its neighbours, by
+    unit row, in one product."""
+    needed = list(
+        dict.fromkeys([*(c.row for c in candidates), *(r for c in candidates for r in c.neighbours)])
+    )
+    all_sims = np.asarray(unit_vectors[needed], np.float32) @ vector if needed else np.zeros(0)
+    return dict(zip(needed, all_sims.tolist(), strict=True))
+
+
 def unit_features(
     question: QuestionInfo,
     candidates: list[Candidate],
@@ -342,18 +354,16 @@ def unit_features(
     idf: Callable[[str], float],
     entities: Callable[[list[str]], set[str]] | None = None,
     tokens_of: Callable[[str], list[str]] = tokenize,
+    sims: Mapping[int, float] | None = None,
 ) -> npt.NDArray[np.float64]:
     """The `FEATURES` matrix of the candidates (one row each, in order).
 
-    `tokens_of` tokenizes a unit or its context (the engine adds acronym equivalents there).
+    `tokens_of` tokenizes a unit or its context (the engine adds acronym equivalents there);
+    `sims` are `unit_sims` when the caller has them already.
     """
     q = question.tokens
     rows: list[list[float]] = []
-    rows_idx = [c.row for c in candidates]
-    # Every unit scored here or next to a candidate, embedded against the question in one product.
-    needed = list(dict.fromkeys([*rows_idx, *(r for c in candidates for r in c.neighbours)]))
-    all_sims = np.asarray(unit_vectors[needed], np.float32) @ question.vector if needed else np.zeros(0)
-    sim_of = dict(zip(needed, all_sims.tolist(), strict=True))
+    sim_of = unit_sims(question.vector, candidates, unit_vectors) if sims is None else sims
     weight = {t: idf(t) for t in set(q)}
     total = sum(weight.values())
 
@@ -533,15 +543,12 @@ def _keep_shape(
     if not order or not shaped or shaped[order[0]]:
         return order
     best = features[order[0]]
-    for i in order[1:DIRECTION_RIVALS]:
-        if shaped[i] and features[i]["lex_ctx"] >= best["lex_ctx"]:
-            return [i, *(j for j in order if j != i)]
-    # Further down, a unit of the best one's own passage (the same rank): the field under the same
-    # heading ("Default: false" below "Generate production source maps." for "default value of
-    # build.sourcemap").
-    for i in order[DIRECTION_RIVALS:]:
-        same_passage = features[i]["rank_inv"] == best["rank_inv"]
-        if same_passage and shaped[i] and features[i]["lex_ctx"] >= best["lex_ctx"]:
+    for place, i in enumerate(order[1:], 1):
+        # Further down than the two rivals, only a unit of the best one's own passage (the same
+        # rank): the field under the same heading ("Default: false" below "Generate production
+        # source maps." for "default value of build.sourcemap").
+        near = place < DIRECTION_RIVALS or features[i]["rank_inv"] == best["rank_inv"]
+        if near and shaped[i] and features[i]["lex_ctx"] >= best["lex_ctx"]:
             return [i, *(j for j in order if j != i)]
     return order
 

@@ -34,6 +34,7 @@ from index.answer import (
     shaped_as_asked,
     sigmoid,
     unit_features,
+    unit_sims,
     wants_number,
 )
 from index.markup import CODE_DIRECTIVES
@@ -345,6 +346,7 @@ class Answerer:
         top_ids = [p.chunk_id for p in passages[:ANSWER_PASSAGES]]
         sims = self.chunk_vectors(top_ids) @ q_vector if top_ids else np.zeros(0)
         chunk_sims = {cid: float(s) for cid, s in zip(top_ids, sims, strict=True)}
+        sim_of = unit_sims(q_vector, candidates, self.unit_vectors)
         features = unit_features(
             info,
             candidates,
@@ -354,16 +356,15 @@ class Answerer:
             self.idf,
             self.entities,
             tokens_of,
+            sim_of,
         )
         scored = rank_units(candidates, features, self.models.answer)
-        # Each unit's neighbours' similarity to the question, for the answer span (`span`).
-        near = sorted({r for u in scored for r in u.candidate.neighbours})
-        near_sim = dict(zip(near, (self.unit_vectors[near] @ q_vector).tolist(), strict=True)) if near else {}
+        # Each unit's neighbours' similarity to the question and words said, for the answer span.
         lex_of = {(u.candidate.chunk_id, u.candidate.row): u.features["lex"] for u in scored}
         scored = [
             dataclasses.replace(
                 u,
-                neighbour_sims=tuple(near_sim[r] for r in u.candidate.neighbours),
+                neighbour_sims=tuple(sim_of[r] for r in u.candidate.neighbours),
                 neighbour_lex=tuple(
                     lex_of.get((u.candidate.chunk_id, r), 0.0) for r in u.candidate.neighbours
                 ),
@@ -471,10 +472,9 @@ class Answerer:
         if _is_list_item(doc.text, cand.start) or cand.cells is not None:
             return start, end
         where = {row: (s, e) for row, s, e in in_chunk}
-        lex = best.neighbour_lex or (0.0,) * len(cand.neighbours)
         closer = [
             (sim, row)
-            for row, sim, said in zip(cand.neighbours, best.neighbour_sims, lex, strict=False)
+            for row, sim, said in zip(cand.neighbours, best.neighbour_sims, best.neighbour_lex, strict=False)
             if row in where
             and (
                 sim > best.sim

@@ -409,17 +409,21 @@ def substitute_pronouns(text: str, subjects: Sequence[str], *, include_it: bool 
         ]
     rules += [
         (r"\b(they|them)\b", group),
-        # "on its own" / "on their own" means "alone": there is no owner to spell out.
-        (r"(?<!\bon )\btheirs?\b|\btheirs?\b(?! own\b)", _possessive(group)),
+        (_owning("theirs?"), _possessive(group)),
         (r"\b(his|hers)\b", _possessive(single)),
         (r"\bher(?=\s+[a-z])", _possessive(single)),
         (r"\b(he|she|him|her)\b", single),
     ]
     if include_it:
-        rules += [(r"(?<!\bon )\bits\b|\bits\b(?! own\b)", _possessive(single)), (r"\bit\b", single)]
+        rules += [(_owning("its"), _possessive(single)), (r"\bit\b", single)]
     for pattern, replacement in rules:
         text = re.sub(pattern, replacement, text, flags=re.IGNORECASE)
     return text
+
+
+def _owning(word: str) -> str:
+    """A possessive pronoun that names an owner: not in "on its own" / "on their own" ("alone")."""
+    return rf"(?<!\bon )\b{word}\b|\b{word}\b(?! own\b)"
 
 
 def _resolve_fragment(fragment: str, previous: Turn, subjects: Sequence[str], vocab: Vocabulary) -> str:
