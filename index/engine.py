@@ -236,10 +236,12 @@ class Index:
         match = difflib.get_close_matches(token, candidates, n=1, cutoff=0.8)
         return match[0] if match else None
 
-    def _surface(self, stem: str) -> str:
-        """The corpus's most frequent word with this stem ("expir" -> "expires"), so that the model
-        embeds a real word; the stem itself when none is found."""
-        cache: dict[str, str] = self.__dict__.setdefault("_surface_cache", {})
+    def _surface(self, stem: str, typed: str) -> str:
+        """The corpus's word with this stem spelt nearest to what was typed, the most frequent of
+        equally near ones ("expir" for "expries" -> "expires"; "accept" for "acept" -> "accept", not
+        the more frequent "acceptance"), so that the model embeds a real word; the stem itself when
+        none is found."""
+        cache: dict[str, dict[str, int]] = self.__dict__.setdefault("_surface_cache", {})
         if stem not in cache:
             counts: dict[str, int] = {}
             pattern = re.compile(rf"\b{re.escape(stem)}\w*", re.IGNORECASE)
@@ -247,9 +249,14 @@ class Index:
                 for match in pattern.finditer(doc.text):
                     word = match.group(0).lower()
                     counts[word] = counts.get(word, 0) + 1
-            words = sorted(counts, key=lambda w: -counts[w])
-            cache[stem] = next((w for w in words if tokenize(w) == [stem]), stem)
-        return cache[stem]
+            cache[stem] = {w: n for w, n in counts.items() if tokenize(w) == [stem]}
+        words = cache[stem]
+        typed = typed.lower()
+        return max(
+            words,
+            key=lambda w: (difflib.SequenceMatcher(None, typed, w).ratio(), words[w]),
+            default=stem,
+        )
 
     # A correction is inserted after its word, marked by a word joiner (U+2060) that tokenization ignores.
     _CORRECTION = re.compile("(\\S+) \u2060(\\S+)")
@@ -277,7 +284,7 @@ class Index:
                 swapped = near[0] if near else self._transposed(word.lower()) if len(word) == 4 else None
                 return f"{word} \u2060{swapped}" if swapped else word
             nearest = self._closest_token(tokens[0])
-            return f"{word} \u2060{self._surface(nearest)}" if nearest else word
+            return f"{word} \u2060{self._surface(nearest, word)}" if nearest else word
 
         return re.sub(r"[^\W\d_]{3,}", fix, question)
 

@@ -68,7 +68,8 @@ FORMAT_VERSION = 3
 #     cell with blank lines) gives that row's text as prose instead of losing it.
 # 31: private-use characters (icon-font glyphs) are left out of displays.
 # 32: emphasis by one mark (``_…_``, ``*…*``) that a sentence boundary cut in two leaves no mark behind.
-READER_VERSION = 32
+# 33: a word whose stem is a stopword ("whats", "thats", "its") gives no term.
+READER_VERSION = 33
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

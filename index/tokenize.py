@@ -17,7 +17,10 @@ Steps, in order (each exists because a real query failed without it):
    well, so the spelling with and without the hyphen both match ("back-off delay" in a question,
    "backoff delay" in the docs).
 6. Case folding, a small stopword list, then the Snowball English stemmer (PyStemmer), so plurals and
-   inflections meet (``reports``/``reporting`` -> ``report``).
+   inflections meet (``reports``/``reporting`` -> ``report``). A stem that is itself a stopword goes
+   too: "whats", "thats", "theres" are "what's", "that's", "there's" typed without the apostrophe
+   (the possessive rule makes those "what", "that", "there"), and as words of their own they made
+   a question look as if it asked about a rare term the corpus never uses.
 
 The stopword list is deliberately small: Lucene's classic English list (33 function words) plus the
 question words (who, what, when, ...) and a few auxiliaries that every question carries
@@ -111,4 +114,4 @@ def tokenize(text: str) -> list[str]:
         ['report', 'compani', 'coo']
     """
     words = [w for w in _words(text) if w not in STOPWORDS]
-    return list(_stemmer().stemWords(words))
+    return [t for t in _stemmer().stemWords(words) if t not in STOPWORDS]

@@ -123,6 +123,11 @@ def test_typos_are_corrected_against_the_corpus_vocabulary(index, question: str,
     assert answer is not None and phrase in answer.text
 
 
+def test_a_typo_is_corrected_to_the_nearest_spelling_of_its_stem(index) -> None:
+    # The corpus says "reports" most often; "reportng" was meant as "reporting".
+    assert "\u2060reporting " in index._with_corrections("who is reportng to the coo")
+
+
 def test_answer_sentence_is_about_the_role_asked(index) -> None:
     answer = index.query("How much does a CCO make?").answer
     assert answer is not None and "CCO" in answer.text and "150,000" in answer.text

@@ -78,6 +78,12 @@ def test_question_words_are_stopwords(word: str) -> None:
     assert tokenize(word.upper()) == []
 
 
+@pytest.mark.parametrize("typed", ["whats", "Thats", "theres", "its"])
+def test_contractions_typed_without_apostrophe_are_stopwords_too(typed: str) -> None:
+    # "whats" stems to "what": kept, it read as a rare word the corpus never uses.
+    assert tokenize(f"{typed} the max value") == tokenize(f"{typed[:-1]}'s the max value") == ["max", "valu"]
+
+
 @pytest.mark.parametrize("word", ["not", "no", "before", "after", "against"])
 def test_meaningful_function_words_are_kept(word: str) -> None:
     assert tokenize(word) != []
