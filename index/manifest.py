@@ -69,7 +69,8 @@ FORMAT_VERSION = 3
 # 31: private-use characters (icon-font glyphs) are left out of displays.
 # 32: emphasis by one mark (``_…_``, ``*…*``) that a sentence boundary cut in two leaves no mark behind.
 # 33: a word whose stem is a stopword ("whats", "thats", "its") gives no term.
-READER_VERSION = 33
+# 34: number words up to twelve are indexed as digits ("seven" -> "7").
+READER_VERSION = 34
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

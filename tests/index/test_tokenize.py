@@ -36,6 +36,9 @@ from index.tokenize import STOPWORDS, tokenize
         ("responsibilities", "responsibility"),
         # accents
         ("naïve café", "naive cafe"),
+        # numbers spelt out or in digits
+        ("one CPU unit", "1 CPU unit"),
+        ("within seven calendar days", "within 7 calendar days"),
     ],
 )
 def test_variants_give_the_same_terms(left: str, right: str) -> None:
