@@ -59,12 +59,17 @@ _STRONG = re.compile(r"(\*\*|__)(?=\S)(.{1,1000}?)(?<=\S)\1", re.S)
 _EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*]{1,1000}?)(?<=\S)\*(?![\w*])")
 _EMPH_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_]{1,1000}?)(?<=\S)_(?![\w_])")
 _STRIKE = re.compile(r"~~(?=\S)(.{1,1000}?)(?<=\S)~~", re.S)
+# Strong emphasis whose closing marks the author typed after a space ("**All teammates: **Please
+# ...", "**<span>Month 1: </span>**"): CommonMark leaves both marks as text, the author meant bold.
+# On one line, around no other mark, never inside a word ("2**8", "__init__").
+_STRONG_LOOSE = re.compile(r"(?<![\w*_\\])(\*\*|__)(?=[^\s*_])([^*_\n]{1,300}?)\s+\1(?![*_])")
 # Marked and inserted text (``==text==``, ``^^text^^``) and keys (``++ctrl+alt+del++``) of
 # PyMdown Extensions (MkDocs Material) and other Markdown flavours: their words.
 _MARK = re.compile(r"(==|\^\^)(?=\S)(.{1,1000}?)(?<=\S)\1", re.S)
 # The half of a strong emphasis that a sentence boundary cut off ("**Submissions are closed." …
-# "Submissions reopen later.**"): the marks at the start or end of a span without their pair.
-_HALF_EMPHASIS = re.compile(r"^(?:\*\*\*?|___?|~~)(?=\S)|(?<=\S)(?:\*\*\*?|___?|~~)$")
+# "Submissions reopen later.**"): the marks at the start or end of a span without their pair (a
+# space between them and the words is the author's: "seriously. **").
+_HALF_EMPHASIS = re.compile(r"^(?:\*\*\*?|___?|~~)(?:(?=\S)|\s+)|(?:(?<=\S)|\s+)(?:\*\*\*?|___?|~~)$")
 # The same for emphasis by one mark ("_Note, the docs come from Sprig." … "Sprig is a library._"):
 # at the start before a plain word ("_helpers.tpl" is a file's name), at the end after a sentence's
 # last punctuation.
@@ -225,6 +230,7 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     text = _KEYS.sub(r"\1", text)
     for pattern in (_STRONG, _STRIKE, _MARK):
         text = pattern.sub(lambda m: m.group(m.lastindex or 0), text)
+    text = _STRONG_LOOSE.sub(r"\2 ", text)
     text = _EMPH_STAR.sub(r"\1", text)
     text = _EMPH_UNDER.sub(r"\1", text)
     return codes.release(_release(html.unescape(text)))

@@ -25,6 +25,9 @@ _HARD_BREAK = re.compile(r"(?:  +|\\|<br\s*/?>)[ \t]*\n", re.I)
 _BULLET_RE = re.compile(r"\s*(?:[•\-–*·▪◦]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
 # An ordered-list number at the start of a line ("1. Install the agent."): a marker, not a sentence.
 _LIST_NUMBER = re.compile(r"[\s>]*\d{1,3}[.)]")
+# A number opening emphasis ("within the **03. Provide PO details** section", "from **2. Enable
+# the server**"): a step's or form section's number, not a sentence's end.
+_EMPHASIZED_NUMBER = re.compile(r"(?:(?<=\s)|^)(?:\*\*?|__?)\d{1,3}\.$")
 # Markup a Markdown sentence never ends inside: comments, template tags, code spans, links (their
 # text too: "[OMG! Prometheus](…)" is one title) and link targets.
 _MARKUP_SPAN = re.compile(
@@ -129,6 +132,7 @@ def split_sentences(
                 _is_abbreviation(text, match.start())
                 or _inside(match.start(), protected or [])
                 or _LIST_NUMBER.fullmatch(text, cursor, match.end())
+                or _EMPHASIZED_NUMBER.search(text, max(line_start, match.start() - 8), match.start() + 1)
             ):
                 continue
             spans.append(_trim(text, cursor, match.end()))

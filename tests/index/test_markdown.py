@@ -298,6 +298,26 @@ def test_emphasis_over_wrapped_lines_and_cut_by_a_sentence_end_shows_no_marks() 
     ]
 
 
+def test_bold_closed_after_a_space_and_numbered_bold_read_as_meant() -> None:
+    # CommonMark leaves "**Label: **Text" as typed; its author meant a bold label.
+    text = (
+        "# Leave\n\n- **All teammates: **Rest while you are out.\n"
+        '- **<span style="x">Month 1: </span>**\n\n'
+        "We treat reports seriously. **Every report is read. **\n\n"
+        "Complete the fields within the **03. Provide PO details** section. Then submit.\n\n"
+        "Compute 2**8 with `a ** b`.\n"
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        "All teammates: Rest while you are out.",
+        "Month 1:",
+        "We treat reports seriously.",
+        "Every report is read.",
+        "Complete the fields within the 03. Provide PO details section.",
+        "Then submit.",
+        "Compute 2**8 with a ** b.",
+    ]
+
+
 def test_emphasis_by_one_mark_cut_by_a_sentence_end_shows_no_marks() -> None:
     text = (
         "# Functions\n\n_Note, these come from [Sprig](https://x.example). Sprig is a\n"
