@@ -77,13 +77,24 @@ def topic_phrase(
                 continue
             phrase = " ".join(words[i : j + 1])
             mass = sum(weight(t) for t in tokenize(phrase))
-            found = bool(occurs and j > i and occurs(phrase))
-            if not found and any(_is_function(w) for w in words[i : j + 1]):
+            spans_function = any(_is_function(w) for w in words[i : j + 1])
+            found = bool(occurs and j > i and _said(words[i : j + 1], spans_function, occurs))
+            if not found and spans_function:
                 continue  # "Job in Kubernetes" is one phrase only if the documents say so
             key = (found, mass, j - i, phrase)
             if key[:3] > best[:3]:
                 best = key
     return best[3]
+
+
+def _said(words: list[str], spans_function: bool, occurs: Callable[[str], bool]) -> bool:
+    """Whether the documents say a phrase: verbatim, or for a phrase of content words only, each
+    two words of it that stand together ("specific log entries" where the documents say "specific
+    log" and "log entries"), so that a phrase the documents say is not preferred to the longer
+    one that continues it."""
+    if occurs(" ".join(words)):
+        return True
+    return not spans_function and all(occurs(f"{a} {b}") for a, b in zip(words, words[1:], strict=False))
 
 
 def _verb_positions(words: list[str]) -> set[int]:

@@ -254,6 +254,13 @@ def test_a_light_verb_after_a_noun_subject_ends_the_topic(vocab: Vocabulary) -> 
     )
 
 
+def test_a_phrase_the_documents_say_does_not_cut_the_topic_short() -> None:
+    # The documents say "specific log" and "log entries", never the three words together.
+    said = {"specific log", "log entries", "virtual manifest", "cargo workspace"}.__contains__
+    assert topic_phrase("How do I delete specific log entries in Loki?", None, said) == "specific log entries"
+    assert topic_phrase("What is a virtual manifest in a Cargo workspace?", None, said) == "virtual manifest"
+
+
 def test_on_its_own_has_no_owner_to_spell_out(vocab: Vocabulary) -> None:
     history = [_turn("What is a library chart?", vocab)]
     assert resolve("Can it be installed on its own?", history, vocab, {}).question == (
