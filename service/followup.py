@@ -506,10 +506,18 @@ def _subjects(text: str, vocab: Vocabulary) -> tuple[str, ...]:
 
 
 def _last_subjects(history: Sequence[Turn]) -> tuple[str, ...]:
+    """The entities of the latest turn that had any; one that turn's topic phrase names with words
+    before it ("What is a fractional COO?": "fractional COO") is that phrase, so that "they" is
+    the fractional COO, not any COO."""
     for turn in reversed(history):
         if turn.subjects:
-            return turn.subjects
+            return tuple(_as_in_topic(subject, turn.topic) for subject in turn.subjects)
     return ()
+
+
+def _as_in_topic(subject: str, topic: str) -> str:
+    words = topic.split()
+    return topic if len(words) > 1 and words[-1].casefold() == subject.casefold() else subject
 
 
 def _strip_conjunction(text: str) -> str:

@@ -254,6 +254,16 @@ def test_a_light_verb_after_a_noun_subject_ends_the_topic(vocab: Vocabulary) -> 
     )
 
 
+def test_a_pronoun_means_the_entity_as_the_topic_named_it(vocab: Vocabulary) -> None:
+    # "they" is the fractional COO asked about, not any COO.
+    first = _turn("What is a fractional COO?", vocab)
+    history = [Turn(first.message, first.resolved, first.subjects, (), topic_phrase(first.resolved))]
+    assert history[0].topic == "fractional COO"
+    assert resolve("Who do they work for?", history, vocab, {}).question == (
+        "Who does the fractional COO work for?"
+    )
+
+
 def test_a_phrase_the_documents_say_does_not_cut_the_topic_short() -> None:
     # The documents say "specific log" and "log entries", never the three words together.
     said = {"specific log", "log entries", "virtual manifest", "cargo workspace"}.__contains__
