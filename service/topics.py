@@ -66,6 +66,14 @@ def topic_phrase(
     words = _WORD.findall(question)
     verbs = _verb_positions(words)
     weight = idf or (lambda _t: 1.0)
+    # Each lookup scans the corpus's text; a word pair is asked again for every phrase holding it.
+    looked_up: dict[str, bool] = {}
+
+    def said(phrase: str) -> bool:
+        if phrase not in looked_up and occurs is not None:
+            looked_up[phrase] = occurs(phrase)
+        return looked_up.get(phrase, False)
+
     best: tuple[bool, float, int, str] = (False, 0.0, 0, "")
     for i, first in enumerate(words):
         if _is_function(first) or i in verbs:
@@ -78,7 +86,7 @@ def topic_phrase(
             phrase = " ".join(words[i : j + 1])
             mass = sum(weight(t) for t in tokenize(phrase))
             spans_function = any(_is_function(w) for w in words[i : j + 1])
-            found = bool(occurs and j > i and _said(words[i : j + 1], spans_function, occurs))
+            found = bool(occurs and j > i and _said(words[i : j + 1], spans_function, said))
             if not found and spans_function:
                 continue  # "Job in Kubernetes" is one phrase only if the documents say so
             key = (found, mass, j - i, phrase)
