@@ -48,6 +48,7 @@ from index.answer import (  # noqa: E402
     CONFIDENCE_SIGNS,
     FEATURES,
     choose,
+    quantity_check,
     shaped_as_asked,
     sigmoid,
 )
@@ -102,6 +103,7 @@ def _question_row(
 ) -> dict[str, object]:
     """One question's row: every candidate unit's features and labels, and the confidence evidence."""
     shaped = shaped_as_asked(str(q["question"]))
+    quantity = quantity_check(str(q["question"]))
     units = []
     # In passage and document order, not in the shipped model's order: the collected data, and
     # so every fit and tie among equal scores, must not depend on the weights shipped when it
@@ -126,6 +128,7 @@ def _question_row(
                 "len": len(shown.display.split()),
                 "text": u.candidate.text[:160],
                 "shaped": shaped(u.candidate.text),
+                "counts": quantity is None or quantity(shown.display, cand.context),
             }
         )
     return {
@@ -283,7 +286,9 @@ def score(
     for r in test:
         x, best = _evidence_row(r, answer)
         p = float(1 / (1 + np.exp(-_logits(conf, np.asarray([x]))[0])))
-        abstained = best is None or p < thr
+        # As the service: a "how many ...?" or "what is the maximum ...?" question answered
+        # without such a number abstains, whatever the confidence (`quantity_check`).
+        abstained = best is None or p < thr or not r["units"][best].get("counts", True)
         if r["answerable"]:
             graded += 1
             false_abst += int(abstained)

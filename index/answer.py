@@ -518,12 +518,103 @@ def asked_field(question_tokens: Sequence[str], text: str, not_naming: Sequence[
     return False
 
 
+# "How many weeks of leave ...?", "What is the maximum number of owners ...?": a question that asks
+# for a count of something, named by the words after "how many" / "number of" up to the first
+# function word. General English only; "how many times" names no counted thing a text would repeat.
+_COUNT_Q = re.compile(r"\bhow\s+many\s+(?P<many>[^?]*)|\bnumber\s+of\s+(?P<number>[^?]*)", re.I)
+_NOT_COUNTED = frozenset({"times", "more", "less", "fewer", "of"})
+_ENDS_COUNTED = _NOT_IN_TERM | frozenset(
+    "a an the is are was were be been per each get have has may could would did there they their "
+    "them than".split()
+)
+# Tokens (stemmed, as `tokenize` leaves them) that state a count without digits: number words
+# become digits in `tokenize`; these are the rest ("a single instance", "a few entries").
+_COUNT_WORDS = frozenset(
+    t
+    for w in ("single", "few", "several", "dozen", "hundred", "thousand", "million", "unlimited")
+    for t in tokenize(w)
+)
+# A count stands at most this many tokens before the counted word ("up to 13 days", "5 trustee
+# positions", "a maximum of 5 keywords").
+COUNT_WINDOW = 3
+
+
+def counted_words(question: str) -> frozenset[str]:
+    """The tokens of what a "how many ...?" question counts (empty for any other question)."""
+    found = _COUNT_Q.search(question)
+    if not found:
+        return frozenset()
+    words = []
+    for word in re.findall(r"[\w'’-]+", found.group("many") or found.group("number") or ""):
+        if word.lower() in _ENDS_COUNTED or any(c.isdigit() for c in "".join(tokenize(word))):
+            break  # "... names one certificate can hold": a number starts another phrase
+        words.append(word)
+    if not words or words[0].lower() in _NOT_COUNTED:
+        return frozenset()
+    return frozenset(tokenize(" ".join(words)))
+
+
+def _is_count(token: str) -> bool:
+    return any(c.isdigit() for c in token) or token in _COUNT_WORDS
+
+
+# A number anywhere in a text, in figures or words; "one" is left out: alone, it is as often a
+# pronoun ("a new one", "no one") as a number (next to what it counts, `states_count` reads it).
+_NUMBER = re.compile(
+    r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|"
+    r"eigh|nine)teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million)\b",
+    re.I,
+)
+
+
+def states_count(counted: frozenset[str], text: str, context: str = "") -> bool:
+    """True when `text` gives a number of one of the `counted` things ("up to 4 weeks of leave",
+    "a single instance") — what a "how many ...?" question asks for, whichever number it is — or,
+    under a heading that names one of them (the last of the heading path `context`), any number
+    ("The default is 16" under "codegen-units")."""
+    heading = context.rsplit("›", 1)[-1]
+    if counted & set(tokenize(heading)) and _NUMBER.search(text):
+        return True
+    tokens = tokenize(text)
+    return any(
+        token in counted and any(map(_is_count, tokens[max(0, i - COUNT_WINDOW) : i]))
+        for i, token in enumerate(tokens)
+    )
+
+
+# "What is the maximum size of ...?": a question about a limit, answered by a number (or by there
+# being none). Asked as "what is the ...", not "how do I set the maximum ...".
+_LIMIT_Q = re.compile(r"\bwhat(?:['’]?s|\s+is|\s+are)\s+the\s+(?:maximum|minimum|max|min)\b", re.I)
+_NO_LIMIT = re.compile(r"\b(?:unlimited|no\s+(?:limit|maximum|minimum)|not\s+limited)\b", re.I)
+
+
+def quantity_check(question: str) -> Callable[[str, str], bool] | None:
+    """For a question that asks how many of something there are or what a limit is, whether an
+    answer (its readable text, and its chunk's heading path) gives one: a number of what is
+    counted (`states_count`) or any number for a limit (`_NUMBER`; "a few" is none), or that
+    there is no limit. None for any other question.
+
+    A "how many"/"maximum" question answered without one is a question the corpus does not
+    answer, however many of its words the answer shares: the service abstains on it
+    (`index.answerer.Answerer.answer`, and so does the fit, ``bench/fit_answers.py``)."""
+    counted = counted_words(question)
+    if counted:
+        return lambda text, context: states_count(counted, text, context) or bool(_NO_LIMIT.search(text))
+    if _LIMIT_Q.search(question):
+        return lambda text, _context: bool(_NUMBER.search(text) or _NO_LIMIT.search(text))
+    return None
+
+
 def shaped_as_asked(question: str) -> Callable[[str], bool]:
-    """Which units have the shape the question asks for: for a "what is X?" question, a sentence
-    that says what X is (`defines`; a field labelled X, "job: api-server", only shows one); for
-    any other, a field the question names (`asked_field`)."""
+    """Which units have the shape the question asks for: for a "how many"/"maximum" question, one
+    that gives such a number (`quantity_check`); for a "what is X?" question, a sentence that says
+    what X is (`defines`; a field labelled X, "job: api-server", only shows one); for any, a field
+    the question names (`asked_field`)."""
     term = defined_term(question)
     tokens = tokenize(question)
+    quantity = quantity_check(question)
+    if quantity:
+        return lambda text: quantity(text, "") or asked_field(tokens, text)
     if term:
         # "What is the default output directory?": a field labelled "Default" shows the value asked
         # for; one labelled with the term's head word ("Directory: ...") only names it.

@@ -29,6 +29,7 @@ from index.answer import (
     coverage,
     extend_anaphora,
     is_answerable_text,
+    quantity_check,
     question_tokens,
     rank_units,
     shaped_as_asked,
@@ -384,6 +385,11 @@ class Answerer:
         x = np.asarray([[evidence[name] for name in CONFIDENCE_FEATURES]], dtype=np.float64)
         conf = sigmoid(float(self.models.confidence.logits(x)[0])) if ranked else 0.0
         span = self.span(ranked[0], passages) if ranked else None
+        quantity = quantity_check(question)
+        if span is not None and quantity and not quantity(span.display, ranked[0].candidate.context):
+            # A "how many ...?" or "what is the maximum ...?" question whose answer gives no such
+            # number: the corpus does not say, whatever the words in common (`quantity_check`).
+            return Answered(None, 0.0, evidence, tuple(ranked), tuple(scored))
         return Answered(span, conf, evidence, tuple(ranked), tuple(scored))
 
     def _evidence(

@@ -15,13 +15,16 @@ from index.answer import (
     UnitScore,
     asked_field,
     choose,
+    counted_words,
     defined_term,
     defines,
     extend_anaphora,
     is_answerable_text,
     load_models,
+    quantity_check,
     question_tokens,
     shaped_as_asked,
+    states_count,
     unit_features,
 )
 from index.answerer import _introduces_code, _lead_in
@@ -326,6 +329,60 @@ def test_a_field_of_the_best_units_own_passage_answers_a_question_about_that_fie
         choose([5.0, 4.0, 3.0, 2.0, 1.0], [best, other, other, other, weaker], [False] * 4 + [True])[0][0]
         == 0
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [
+        ("How many weeks of paid leave do I get?", {"week"}),
+        ("How many free build minutes do accounts get each month?", {"free", "build", "minut"}),
+        ("What is the maximum number of owners a crate can have?", {"owner"}),
+        ("What is the maximum number of names one certificate can hold?", {"name"}),
+        ("How many times does the job retry?", set()),  # nothing a text would count
+        ("How long is the grace period?", set()),
+        ("What is a Pod?", set()),
+    ],
+)
+def test_what_a_how_many_question_counts(question: str, counted: set[str]) -> None:
+    assert counted_words(question) == counted
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        ("What is the maximum size of a file?", "Files are limited to 100 MB.", True),
+        ("What's the minimum age?", "You must be at least thirteen.", True),
+        ("What is the maximum size of a file?", "There is no limit on file size.", True),
+        ("What is the maximum size of a file?", "Large files are stored in a separate bucket.", False),
+        ("What is the maximum size of a file?", "Replace a worn bag with a new one.", False),
+        ("What is the maximum size of a file?", "There are a few drawbacks.", False),
+        ("How do I set the maximum size of a file?", "Set max_size in the config.", None),  # no limit asked
+        ("What is a file?", "A file is a named sequence of bytes.", None),
+    ],
+)
+def test_a_question_about_a_limit_needs_a_number(question: str, text: str, expected: bool | None) -> None:
+    check = quantity_check(question)
+    assert (check(text, "") if check else None) is expected
+
+
+@pytest.mark.parametrize(
+    ("asked", "text", "context", "expected"),
+    [
+        ("How many weeks of leave?", "You can take up to 26 weeks of unpaid leave.", "", True),
+        ("How many trustee positions?", "There are five trustee positions.", "", True),
+        ("How many instances should I run?", "We recommend running a single instance per cluster.", "", True),
+        ("How many weeks' notice?", "Give two weeks' notice.", "", True),
+        ("How many weeks are paid?", "The first 4-weeks are paid.", "", True),
+        ("How many weeks of leave?", "Leave is granted for study or caring duties.", "", False),
+        ("How many weeks of leave?", "Leave is granted 3 times a year.", "", False),  # a number, not of weeks
+        # under a heading that names what is counted, any number
+        ("How many codegen units?", "The default is 16.", "Profiles › Settings › codegen-units", True),
+        ("How many codegen units?", "The default is 16.", "Codegen units › Settings", False),
+        ("How many codegen units?", "The default is set per profile.", "Settings › codegen-units", False),
+    ],
+)
+def test_a_text_states_a_count_of_what_is_asked(asked: str, text: str, context: str, expected: bool) -> None:
+    assert states_count(counted_words(asked), text, context) is expected
 
 
 def test_a_field_is_named_by_its_label() -> None:
