@@ -584,8 +584,18 @@ def states_count(counted: frozenset[str], text: str, context: str = "") -> bool:
 
 # "What is the maximum size of ...?": a question about a limit, answered by a number (or by there
 # being none). Asked as "what is the ...", not "how do I set the maximum ...".
-_LIMIT_Q = re.compile(r"\bwhat(?:['’]?s|\s+is|\s+are)\s+the\s+(?:maximum|minimum|max|min)\b", re.I)
-_NO_LIMIT = re.compile(r"\b(?:unlimited|no\s+(?:limit|maximum|minimum)|not\s+limited)\b", re.I)
+# "How much does/is/will ...?" (not "how much time ..."): a question about an amount, answered
+# the same way (or by it costing nothing).
+_LIMIT_Q = re.compile(
+    r"\bwhat(?:['’]?s|\s+is|\s+are)\s+the\s+(?:maximum|minimum|max|min)\b"
+    r"|\bhow\s+much\s+(?:do|does|did|is|are|was|will|would|can|could|should)\b",
+    re.I,
+)
+_NO_LIMIT = re.compile(
+    r"\b(?:unlimited|no\s+(?:limit|maximum|minimum|cost|charge)|not\s+limited|free\s+of\s+charge)\b"
+    r"|\b(?:is|are)\s+free\b",
+    re.I,
+)
 
 
 def quantity_check(question: str) -> Callable[[str, str], bool] | None:

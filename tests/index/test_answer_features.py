@@ -358,6 +358,11 @@ def test_what_a_how_many_question_counts(question: str, counted: set[str]) -> No
         ("What is the maximum size of a file?", "There are a few drawbacks.", False),
         ("How do I set the maximum size of a file?", "Set max_size in the config.", None),  # no limit asked
         ("What is a file?", "A file is a named sequence of bytes.", None),
+        # an amount: how much something costs, pays, matches
+        ("How much does the plan cost?", "The plan costs 20 USD a month.", True),
+        ("How much does the plan cost?", "The plan is free for students.", True),
+        ("How much does the plan cost?", "The plan covers dental care.", False),
+        ("How much time off do I get?", "Your absence does not count against your leave.", None),
     ],
 )
 def test_a_question_about_a_limit_needs_a_number(question: str, text: str, expected: bool | None) -> None:
