@@ -73,7 +73,9 @@ FORMAT_VERSION = 3
 # 35: bold closed after a space ("**Label: **Text") and a span's lone end marks after a space are
 #     shown without their marks; a number opening bold ("the **03. Provide details** section") ends
 #     no sentence.
-READER_VERSION = 35
+# 36: an HTML block's text breaks at block-level tags and at tags alone on their line (a cell, a
+#     row, ``<Alert>``): no sentence runs from one table cell into the next.
+READER_VERSION = 36
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

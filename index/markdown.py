@@ -65,6 +65,16 @@ _HTML_CELL = re.compile(r"<(t[hd])\b[^>]*>(.*?)</t[hd]\s*>", re.I | re.S)
 _MARKERS = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*(?:\[[ xX]\][ \t]+)?")
 # An HTML block that holds a program or a style sheet (CommonMark ends it at its closing tag).
 _HTML_PROGRAM = re.compile(r"\A<(script|style|textarea)\b", re.I)
+# Where the text of an HTML block breaks: a block-level element's tag (a cell, a row, a list item,
+# a division, a line break) or any tag alone on its line (a component, ``<Alert type="warning">``).
+# Text on either side belongs to different sentences ("... any value.</td></tr><tr><td>IP
+# addresses</td>"); inline tags (``<a>``, ``<b>``, ``<code>``) do not break it.
+_HTML_BREAK = re.compile(
+    r"</?(?:address|article|aside|blockquote|br|caption|center|dd|details|dialog|div|dl|dt|fieldset|"
+    r"figcaption|figure|footer|form|h[1-6]|header|hr|li|main|nav|ol|p|section|summary|table|tbody|td|"
+    r"tfoot|th|thead|tr|ul)\b[^>]*>|^[ \t]*</?[A-Za-z][\w.:-]*(?:\s[^>]*)?/?>[ \t]*$",
+    re.I | re.M,
+)
 _HTML_HEADING = re.compile(r"\A<h([1-6])\b[^>]*>(.*?)</h\1\s*>\Z", re.I | re.S)
 # Images alone (a screenshot, a row of badges): their alt text is shown, but it answers nothing.
 _IMAGES_ONLY = re.compile(r"\A(?:\s*\[?!\[[^\]]*\]\([^)]*\)(?:\]\([^)]*\))?)+\s*\Z")
@@ -331,8 +341,18 @@ def _html_block(reader: _Reader, token: Token) -> None:
         reader.add_block(start, end, "boilerplate")
         return
     reader.add_block(start, end, "para")
-    reader.views.append(Unit(start, end, display))
-    reader.add_sentences(start, end)
+    _html_text(reader, start, end)
+
+
+def _html_text(reader: _Reader, start: int, end: int) -> None:
+    """The readable text of HTML, a view and sentences for each stretch between breaks
+    (`_HTML_BREAK`)."""
+    cuts = [start, *(p for m in _HTML_BREAK.finditer(reader.text, start, end) for p in m.span()), end]
+    for s, e in zip(cuts[::2], cuts[1::2], strict=True):
+        display = reader.clean(reader.text[s:e])
+        if any(ch.isalnum() for ch in display):
+            reader.views.append(Unit(s, e, display))
+            reader.add_sentences(s, e)
 
 
 def _html_table(reader: _Reader, start: int, end: int) -> None:
@@ -358,10 +378,7 @@ def _html_table(reader: _Reader, start: int, end: int) -> None:
             reader.views.append(Unit(row.start(), row.end(), display))
     opened = _HTML_OPEN_ROW.search(reader.text, rows_end, end)
     if opened is not None:
-        display = reader.clean(reader.text[opened.start() : end])
-        if any(ch.isalnum() for ch in display):
-            reader.views.append(Unit(opened.start(), end, display))
-            reader.add_sentences(opened.start(), end)
+        _html_text(reader, opened.start(), end)
 
 
 def _top_level(reader: _Reader, tokens: list[Token], i: int) -> int:

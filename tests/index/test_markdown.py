@@ -370,10 +370,36 @@ def test_an_html_table_row_left_open_by_its_block_keeps_its_text() -> None:
         "If `false`, the address is the socket's. This is the default setting.\n\n</td>\n  </tr>\n</table>\n"
     )
     assert [u.display for u in parse_markdown(text).units] == [
-        "Boolean If true, the address is the left-most entry of the header.",
+        "Boolean",  # a cell of its own: no sentence runs from one cell into the next
+        "If true, the address is the left-most entry of the header.",
         "If false, the address is the socket's.",
         "This is the default setting.",
     ]
+
+
+def test_no_sentence_runs_across_the_cells_rows_or_components_of_an_html_block() -> None:
+    # The blank lines inside ``<td markdown="1">`` cut the table into HTML blocks that no longer
+    # start with <table>: their text still breaks at every cell, row and tag alone on its line.
+    text = (
+        "# Proxies\n\n<table>\n  <tr>\n    <td>Boolean</td>\n"
+        '<td markdown="1">\nIf `true`, the address is the left-most entry of the header.\n\n'
+        '<Alert type="warning">\nWhen set to `true`, strip the headers a client could forge\n</Alert>\n'
+        "</td>\n  </tr>\n  <tr>\n    <td>IP addresses</td>\n"
+        '<td markdown="1">\nAn address or a subnet to trust, with <a href="/x">its <b>mask</b></a>.\n\n'
+        "</td>\n  </tr>\n</table>\n"
+    )
+    structure = parse_markdown(text)
+    expected = [
+        "Boolean",
+        "If true, the address is the left-most entry of the header.",
+        "When set to true, strip the headers a client could forge",
+        "IP addresses",
+        "An address or a subnet to trust, with its mask.",  # inline tags break nothing
+    ]
+    assert [u.display for u in structure.units] == expected
+    assert [v.display for v in structure.views] == expected
+    for unit in structure.units:
+        assert "<" not in unit.display and ">" not in unit.display
 
 
 def test_a_bold_line_is_a_minor_heading() -> None:
