@@ -76,6 +76,10 @@ FORMATS: tuple[Format, ...] = (
 )
 
 _BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}
+# A page kept as a template of a site generator (Middleman's ``logging.html.md.erb``, Jinja's
+# ``page.md.j2``): read as the format its name carries under the template's suffix; the reader
+# leaves the template's tags out of what it shows.
+TEMPLATE_SUFFIXES: tuple[str, ...] = (".erb", ".j2", ".jinja", ".jinja2", ".njk", ".liquid", ".tmpl")
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_BY_SUFFIX)
 
 
@@ -88,8 +92,13 @@ def format_for(path: Path) -> Format | None:
     """The format that reads `path` (by its suffix, any case), or None.
 
     A text file named for another text format (``advanced.rst.txt``, ``notes.md.txt``: how Sphinx
-    and download buttons keep sources) is read as that format."""
-    fmt = _BY_SUFFIX.get(path.suffix.lower())
+    and download buttons keep sources) is read as that format; a Markdown or text page kept as a
+    template (`TEMPLATE_SUFFIXES`: ``logging.html.md.erb``) as Markdown or text."""
+    suffix = path.suffix.lower()
+    if suffix in TEMPLATE_SUFFIXES:
+        inner = _BY_SUFFIX.get(Path(path.stem).suffix.lower())
+        return inner if inner is not None and inner.name in ("markdown", "text") else None
+    fmt = _BY_SUFFIX.get(suffix)
     if fmt is not None and fmt.name == "text":
         inner = _BY_SUFFIX.get(Path(path.stem).suffix.lower())
         if inner is not None and not inner.isolated:

@@ -75,7 +75,9 @@ FORMAT_VERSION = 3
 #     no sentence.
 # 36: an HTML block's text breaks at block-level tags and at tags alone on their line (a cell, a
 #     row, ``<Alert>``): no sentence runs from one table cell into the next.
-READER_VERSION = 36
+# 37: ERB tags (``<%= current_page.data.title %>``) are template tags outside code; Markdown pages
+#     kept as templates (``.html.md.erb``, ``.md.j2``) are read.
+READER_VERSION = 37
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

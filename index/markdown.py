@@ -84,7 +84,7 @@ _IMAGES_ONLY = re.compile(r"\A(?:\s*\[?!\[[^\]]*\]\([^)]*\)(?:\]\([^)]*\))?)+\s*
 # (At most 1,000 characters: a tag is never longer, and an unclosed one must not make every later
 # "{{<" scan to the end of the file.)
 _MULTILINE_TAG = re.compile(
-    r"(?:\{\{[<%]|\{%)(?:[^\n]|\n(?![ \t>]*(?:\n|`{3}|~{3}))){0,1000}?(?:[%>]\}\}|%\})"
+    r"(?:\{\{[<%]|\{%|<%)(?:[^\n]|\n(?![ \t>]*(?:\n|`{3}|~{3}))){0,1000}?(?:[%>]\}\}|%\}|%>)"
 )
 _CONTAINERS: dict[str, BlockKind] = {
     "bullet_list_open": "list",

@@ -3,6 +3,7 @@
 Citations point into the verbatim file, so markup stays in the document text; this module turns any
 span of it into clean words for display (`display` in the JSON), embedding and BM25. Template tags
 of the common static-site generators (Hugo ``{{< … >}}``, Liquid/Jinja ``{% … %}`` and ``{{ … }}``,
+ERB ``<% … %>``,
 MkDocs ``{* … *}`` includes and ``///``/``!!!`` admonition lines), HTML comments and tags, link
 targets, footnote markers (``[^1]``), heading attributes (``{ #anchor }``) and emphasis markers are
 removed; link and image text, inline code and a shortcode's ``text="…"`` parameter (a tooltip's
@@ -37,8 +38,10 @@ _SHORTCODE = re.compile(r"\{\{[<%]\s*/?\s*[\w./-]*(?P<params>.*?)(?:[%>]\}\}|\Z)
 _SHORTCODE_TEXT = re.compile(r"\btext=\"([^\"]*)\"")
 # Liquid/Jinja tags and Hugo shortcodes are run by the site generator before Markdown is read,
 # inside code spans too; ``{{ … }}`` and MkDocs ``{* … *}`` are left as typed inside code.
+# ERB/EJS tags (``<%= partial 'banner' %>``, ``# <%= current_page.data.title %>`` in a Middleman
+# ``.html.md.erb`` page) likewise, outside code (Markdown about templates quotes them in code).
 _TAG_TEMPLATE = re.compile(r"\{%.*?(?:%\}|\Z)", re.S)
-_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{\*.*?\*\}", re.S)
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{\*.*?\*\}|<%.*?%>", re.S)
 # Emphasis around nothing left (``**{% slack_channel "x" %}**`` once its tag is gone).
 _EMPTY_EMPHASIS = re.compile(r"(\*\*|__)\s*\1")
 _FOOTNOTE = re.compile(r"\[\^[^\]\s]+\]:?")

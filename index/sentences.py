@@ -31,7 +31,7 @@ _EMPHASIZED_NUMBER = re.compile(r"(?:(?<=\s)|^)(?:\*\*?|__?)\d{1,3}\.$")
 # Markup a Markdown sentence never ends inside: comments, template tags, code spans, links (their
 # text too: "[OMG! Prometheus](…)" is one title) and link targets.
 _MARKUP_SPAN = re.compile(
-    r"<!--.*?(?:-->|\Z)|\{\{.*?\}\}|\{%.*?%\}|\{\*.*?\*\}|(`+)[^`].*?\1"
+    r"<!--.*?(?:-->|\Z)|\{\{.*?\}\}|\{%.*?%\}|\{\*.*?\*\}|<%.*?%>|(`+)[^`].*?\1"
     r"|\[[^\[\]]{1,300}\]\([^)\n]*\)|\]\([^)\n]*\)",
     re.S,
 )

@@ -31,6 +31,12 @@ from corpus.registry import FORMATS, SUPPORTED_SUFFIXES, format_for, load_file, 
         ("notes.md.txt", "markdown"),
         ("report.pdf.txt", "text"),
         ("v1.2.txt", "text"),
+        # A Markdown or text page kept as a site generator's template (Middleman, Jinja, Nunjucks).
+        ("logging.html.md.erb", "markdown"),
+        ("page.md.j2", "markdown"),
+        ("notes.txt.njk", "text"),
+        ("layout.html.erb", None),  # an HTML template: its tags are the page's markup
+        ("helper.erb", None),
     ],
 )
 def test_formats_are_chosen_by_suffix_in_any_case(name: str, fmt: str | None) -> None:

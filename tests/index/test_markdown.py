@@ -402,6 +402,25 @@ def test_no_sentence_runs_across_the_cells_rows_or_components_of_an_html_block()
         assert "<" not in unit.display and ">" not in unit.display
 
 
+def test_erb_tags_of_a_middleman_page_are_template_tags() -> None:
+    # A page of a Middleman site (``logging.html.md.erb``): its title heading is an ERB tag, and
+    # tags stand between and inside paragraphs; one quoted in a code span is shown as typed.
+    text = (
+        "---\ntitle: How to store and query logs\n---\n\n# <%= current_page.data.title %>\n\n"
+        "<%= partial 'partials/site-banner' %>\n\n"
+        "Keep logs for <%= retention_days %> days. Ship them to the store.\n"
+        "Write `<%= Time.current.year %>` in the notice.\n"
+    )
+    structure = parse_markdown(text)
+    assert structure.title == "How to store and query logs"
+    assert [b.label for b in structure.blocks if b.kind == "heading"] == []
+    assert [u.display for u in structure.units] == [
+        "Keep logs for days.",
+        "Ship them to the store.",
+        "Write <%= Time.current.year %> in the notice.",
+    ]
+
+
 def test_a_bold_line_is_a_minor_heading() -> None:
     text = "# Ops\n\n**Deploy checklist**\n\nRun the smoke tests before you merge anything.\n"
     structure = parse_markdown(text)
