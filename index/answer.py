@@ -589,8 +589,12 @@ def states_count(counted: frozenset[str], text: str, context: str = "") -> bool:
 # being none). Asked as "what is the ...", not "how do I set the maximum ...".
 # "How much does/is/will ...?" (not "how much time ..."): a question about an amount, answered
 # the same way (or by it costing nothing).
+# Also "What minimum percentage ...?" and "How much RAM ... at minimum?": a question word that
+# asks for a value with the limit right after it, or a "how much/many/long" question that asks for
+# the limit later on.
 _LIMIT_Q = re.compile(
-    r"\bwhat(?:['’]?s|\s+is|\s+are)\s+the\s+(?:maximum|minimum|max|min)\b"
+    r"\b(?:what|which)(?:['’]?s|\s+is|\s+are)?(?:\s+the)?\s+(?:maximum|minimum|max|min)\b"
+    r"|\bhow\s+(?:much|many|long|big|large)\b[^?]*\b(?:maximum|minimum)\b"
     r"|\bhow\s+much\s+(?:do|does|did|is|are|was|will|would|can|could|should)\b",
     re.I,
 )

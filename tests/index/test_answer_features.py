@@ -358,6 +358,10 @@ def test_what_a_how_many_question_counts(question: str, counted: set[str]) -> No
         ("What is the maximum size of a file?", "There are a few drawbacks.", False),
         ("How do I set the maximum size of a file?", "Set max_size in the config.", None),  # no limit asked
         ("What is a file?", "A file is a named sequence of bytes.", None),
+        ("What minimum percentage of coverage must we reach?", "Aim for small pull requests.", False),
+        ("What minimum percentage of coverage must we reach?", "Reach 80% before merging.", True),
+        ("How much memory does it need at minimum?", "Builds are faster with a warm cache.", False),
+        ("How much memory does it need at minimum?", "It needs at least 512 MB.", True),
         # an amount: how much something costs, pays, matches
         ("How much does the plan cost?", "The plan costs 20 USD a month.", True),
         ("How much does the plan cost?", "The plan is free for students.", True),
