@@ -77,7 +77,9 @@ FORMAT_VERSION = 3
 #     row, ``<Alert>``): no sentence runs from one table cell into the next.
 # 37: ERB tags (``<%= current_page.data.title %>``) are template tags outside code; Markdown pages
 #     kept as templates (``.html.md.erb``, ``.md.j2``) are read.
-READER_VERSION = 37
+# 38: tags inside an HTML comment no longer cut an HTML block into shown stretches (version 36
+#     had shown the words of commented-out markup).
+READER_VERSION = 38
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

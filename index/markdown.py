@@ -68,9 +68,13 @@ _HTML_PROGRAM = re.compile(r"\A<(script|style|textarea)\b", re.I)
 # Where the text of an HTML block breaks: a block-level element's tag (a cell, a row, a list item,
 # a division, a line break) or any tag alone on its line (a component, ``<Alert type="warning">``).
 # Text on either side belongs to different sentences ("... any value.</td></tr><tr><td>IP
-# addresses</td>"); inline tags (``<a>``, ``<b>``, ``<code>``) do not break it.
+# addresses</td>"); inline tags (``<a>``, ``<b>``, ``<code>``) do not break it, nor do tags inside
+# an HTML comment (matched first, as ``comment``, so that commented-out markup stays one comment;
+# a table or row commented out is no table or row either).
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _HTML_BREAK = re.compile(
-    r"</?(?:address|article|aside|blockquote|br|caption|center|dd|details|dialog|div|dl|dt|fieldset|"
+    rf"(?P<comment>(?s:{_HTML_COMMENT.pattern}))"
+    r"|</?(?:address|article|aside|blockquote|br|caption|center|dd|details|dialog|div|dl|dt|fieldset|"
     r"figcaption|figure|footer|form|h[1-6]|header|hr|li|main|nav|ol|p|section|summary|table|tbody|td|"
     r"tfoot|th|thead|tr|ul)\b[^>]*>|^[ \t]*</?[A-Za-z][\w.:-]*(?:\s[^>]*)?/?>[ \t]*$",
     re.I | re.M,
@@ -329,30 +333,36 @@ def _html_block(reader: _Reader, token: Token) -> None:
     if _HTML_PROGRAM.match(source):
         reader.add_block(start, end, "boilerplate")  # a script or a style sheet: no words for readers
         return
-    if re.search(r"<table\b", source, re.I):
+    if re.search(r"<table\b", _HTML_COMMENT.sub("", source), re.I):
         _html_table(reader, start, end)
         return
     heading = _HTML_HEADING.match(source)
     if heading and reader.clean(heading.group(2)):
         reader.add_block(start, end, "heading", int(heading.group(1)), reader.clean(heading.group(2)))
         return
-    display = reader.clean(source)
-    if not any(ch.isalnum() for ch in display):
-        reader.add_block(start, end, "boilerplate")
-        return
-    reader.add_block(start, end, "para")
-    _html_text(reader, start, end)
+    stretches = _html_stretches(reader, start, end)
+    reader.add_block(start, end, "para" if stretches else "boilerplate")
+    _add_html_text(reader, stretches)
 
 
-def _html_text(reader: _Reader, start: int, end: int) -> None:
-    """The readable text of HTML, a view and sentences for each stretch between breaks
-    (`_HTML_BREAK`)."""
-    cuts = [start, *(p for m in _HTML_BREAK.finditer(reader.text, start, end) for p in m.span()), end]
+def _html_stretches(reader: _Reader, start: int, end: int) -> list[tuple[int, int, str]]:
+    """The stretches of HTML between breaks (`_HTML_BREAK`) that have words, with their readable
+    text."""
+    breaks = (m for m in _HTML_BREAK.finditer(reader.text, start, end) if m.group("comment") is None)
+    cuts = [start, *(p for m in breaks for p in m.span()), end]
+    stretches = []
     for s, e in zip(cuts[::2], cuts[1::2], strict=True):
         display = reader.clean(reader.text[s:e])
         if any(ch.isalnum() for ch in display):
-            reader.views.append(Unit(s, e, display))
-            reader.add_sentences(s, e)
+            stretches.append((s, e, display))
+    return stretches
+
+
+def _add_html_text(reader: _Reader, stretches: list[tuple[int, int, str]]) -> None:
+    """A view and sentences for each stretch of HTML text (`_html_stretches`)."""
+    for s, e, display in stretches:
+        reader.views.append(Unit(s, e, display))
+        reader.add_sentences(s, e)
 
 
 def _html_table(reader: _Reader, start: int, end: int) -> None:
@@ -361,7 +371,10 @@ def _html_table(reader: _Reader, start: int, end: int) -> None:
     reader.add_block(start, end, "table")
     header: list[str] = []
     rows_end = start
+    comments = [m.span() for m in _HTML_COMMENT.finditer(reader.text, start, end)]
     for row in _HTML_ROW.finditer(reader.text, start, end):
+        if any(s <= row.start() < e for s, e in comments):
+            continue
         rows_end = row.end()
         cells = [
             (m.group(1).lower(), reader.cell(reader.clean(m.group(2))))
@@ -378,7 +391,7 @@ def _html_table(reader: _Reader, start: int, end: int) -> None:
             reader.views.append(Unit(row.start(), row.end(), display))
     opened = _HTML_OPEN_ROW.search(reader.text, rows_end, end)
     if opened is not None:
-        _html_text(reader, opened.start(), end)
+        _add_html_text(reader, _html_stretches(reader, opened.start(), end))
 
 
 def _top_level(reader: _Reader, tokens: list[Token], i: int) -> int:

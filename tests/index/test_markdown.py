@@ -402,6 +402,17 @@ def test_no_sentence_runs_across_the_cells_rows_or_components_of_an_html_block()
         assert "<" not in unit.display and ">" not in unit.display
 
 
+def test_markup_commented_out_inside_an_html_block_stays_out() -> None:
+    # The cells and line breaks of a comment do not cut it into stretches of shown text.
+    text = (
+        "# Notes\n\n<div>\nKeep this sentence.\n<!-- TODO: remove <br> this old line\n"
+        "<p>and this one</p> -->\n</div>\n\n<!-- <table>\n<tr><td>old</td></tr> -->\n\nAfter.\n"
+    )
+    structure = parse_markdown(text)
+    assert [u.display for u in structure.units] == ["Keep this sentence.", "After."]
+    assert [v.display for v in structure.views] == ["Keep this sentence.", "After."]
+
+
 def test_erb_tags_of_a_middleman_page_are_template_tags() -> None:
     # A page of a Middleman site (``logging.html.md.erb``): its title heading is an ERB tag, and
     # tags stand between and inside paragraphs; one quoted in a code span is shown as typed.
