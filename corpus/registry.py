@@ -95,14 +95,12 @@ def format_for(path: Path) -> Format | None:
     and download buttons keep sources) is read as that format; a Markdown or text page kept as a
     template (`TEMPLATE_SUFFIXES`: ``logging.html.md.erb``) as Markdown or text."""
     suffix = path.suffix.lower()
+    inner = _BY_SUFFIX.get(Path(path.stem).suffix.lower())  # the format the name carries underneath
     if suffix in TEMPLATE_SUFFIXES:
-        inner = _BY_SUFFIX.get(Path(path.stem).suffix.lower())
         return inner if inner is not None and inner.name in ("markdown", "text") else None
     fmt = _BY_SUFFIX.get(suffix)
-    if fmt is not None and fmt.name == "text":
-        inner = _BY_SUFFIX.get(Path(path.stem).suffix.lower())
-        if inner is not None and not inner.isolated:
-            return inner
+    if fmt is not None and fmt.name == "text" and inner is not None and not inner.isolated:
+        return inner
     return fmt
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from index.chunking import SECTION_SEPARATOR
 from index.tokenize import tokenize
 
 FEATURES: tuple[str, ...] = (
@@ -574,8 +575,9 @@ def states_count(counted: frozenset[str], text: str, context: str = "") -> bool:
     """True when `text` gives a number of one of the `counted` things ("up to 4 weeks of leave",
     "a single instance") — what a "how many ...?" question asks for, whichever number it is — or,
     under a heading that names one of them (the last of the heading path `context`), any number
-    ("The default is 16" under "codegen-units")."""
-    heading = context.rsplit("›", 1)[-1]
+    ("The default is 16" under "codegen-units"; for a list item, what follows that heading in
+    `context` is the list's lead-in, which counts as well)."""
+    heading = context.rsplit(SECTION_SEPARATOR.strip(), 1)[-1]
     if counted & set(tokenize(heading)) and _NUMBER.search(text):
         return True
     tokens = tokenize(text)
