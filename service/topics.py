@@ -65,6 +65,11 @@ def topic_phrase(
     """
     words = _WORD.findall(question)
     verbs = _verb_positions(words)
+    names = _names(words)
+
+    def is_function(k: int) -> bool:
+        return k not in names and _is_function(words[k])
+
     weight = idf or (lambda _t: 1.0)
     # Each lookup scans the corpus's text; a word pair is asked again for every phrase holding it.
     looked_up: dict[str, bool] = {}
@@ -75,17 +80,17 @@ def topic_phrase(
         return looked_up.get(phrase, False)
 
     best: tuple[bool, float, int, str] = (False, 0.0, 0, "")
-    for i, first in enumerate(words):
-        if _is_function(first) or i in verbs:
+    for i in range(len(words)):
+        if is_function(i) or i in verbs:
             continue
         for j in range(i, min(i + _MAX_TOPIC_WORDS, len(words))):
             if _is_breaker(words[j]) or j in verbs:
                 break
-            if _is_function(words[j]):
+            if is_function(j):
                 continue
             phrase = " ".join(words[i : j + 1])
             mass = sum(weight(t) for t in tokenize(phrase))
-            spans_function = any(_is_function(w) for w in words[i : j + 1])
+            spans_function = any(is_function(k) for k in range(i, j + 1))
             found = bool(occurs and j > i and _said(words[i : j + 1], spans_function, said))
             if not found and spans_function:
                 continue  # "Job in Kubernetes" is one phrase only if the documents say so
@@ -103,6 +108,16 @@ def _said(words: list[str], spans_function: bool, occurs: Callable[[str], bool])
     if occurs(" ".join(words)):
         return True
     return not spans_function and all(occurs(f"{a} {b}") for a, b in zip(words, words[1:], strict=False))
+
+
+def _names(words: list[str]) -> set[int]:
+    """Where a function word is a name: capitalised inside a question written in sentence case
+    ("Which formatter must all *Go* code use?"). In a question in title case ("How Do I Get A
+    Badge?") a capital says nothing; "I" and the other breakers stay what they are."""
+    capitalised = [k for k in range(1, len(words)) if words[k][:1].isupper()]
+    if 2 * len(capitalised) >= len(words) - 1:
+        return set()
+    return {k for k in capitalised if _is_function(words[k]) and not _is_breaker(words[k])}
 
 
 def _verb_positions(words: list[str]) -> set[int]:

@@ -271,6 +271,17 @@ def test_a_phrase_the_documents_say_does_not_cut_the_topic_short() -> None:
     assert topic_phrase("What is a virtual manifest in a Cargo workspace?", None, said) == "virtual manifest"
 
 
+def test_a_capitalised_function_word_inside_a_question_is_a_name() -> None:
+    # "Go" is the language here, not the verb; the documents say "Go code" and "Make targets".
+    said = {"go code", "make targets"}.__contains__
+    assert topic_phrase("Which formatter must all Go code be run through?", None, said) == "Go code"
+    assert topic_phrase("Where do I find the Make targets?", None, said) == "Make targets"
+    # In a question written in title case a capital says nothing: "Get" stays a light verb.
+    assert topic_phrase("How Do I Get A PIV Card?") == "PIV Card"
+    # Lower case, "go" is the verb it usually is.
+    assert topic_phrase("Where does all the code go?") == "code"
+
+
 def test_on_its_own_has_no_owner_to_spell_out(vocab: Vocabulary) -> None:
     history = [_turn("What is a library chart?", vocab)]
     assert resolve("Can it be installed on its own?", history, vocab, {}).question == (
