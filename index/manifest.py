@@ -79,7 +79,9 @@ FORMAT_VERSION = 3
 #     kept as templates (``.html.md.erb``, ``.md.j2``) are read.
 # 38: tags inside an HTML comment no longer cut an HTML block into shown stretches (version 36
 #     had shown the words of commented-out markup).
-READER_VERSION = 38
+# 39: a pipe inside a Markdown code span is shown (``Page Title | Site Title``); only one outside
+#     code is dropped as a stray cell border.
+READER_VERSION = 39
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -199,10 +199,12 @@ def _label(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
+def _strip_inline(text: str, references: frozenset[str] = frozenset(), *, pipes: bool = True) -> str:
     """Remove inline markup, keeping the words a reader sees. Line structure is kept.
 
-    `references` are the document's link labels (`_label`), for shortcut reference links."""
+    `references` are the document's link labels (`_label`), for shortcut reference links. Without
+    `pipes`, a pipe outside code is a stray cell border and becomes a space; inside code it is
+    what the code says (``Page Title | Site Title``, ``cat log | grep error``)."""
     text = _PRIVATE_USE.sub("", text)  # icon-font glyphs: no words, and the markers used below
     text = _MYST_ROLE.sub(lambda m: role_text(m.group(2).strip()), text)
     text = _SHORTCODE.sub(_shortcode, text)
@@ -236,6 +238,8 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset()) -> str:
     text = _STRONG_LOOSE.sub(r"\2 ", text)
     text = _EMPH_STAR.sub(r"\1", text)
     text = _EMPH_UNDER.sub(r"\1", text)
+    if not pipes:
+        text = text.replace("|", " ")
     return codes.release(_release(html.unescape(text)))
 
 
@@ -252,8 +256,8 @@ def clean_markdown(text: str, references: frozenset[str] = frozenset()) -> str:
     text = _TABLE_RULE.sub(" ", text)
     text = _CLOSING_HASHES.sub("", text)
     text = _LINE_MARKERS.sub("", text)
-    text = _strip_inline(text, references)
-    text = text.replace("\\\n", " ").replace("|", " ")
+    text = _strip_inline(text, references, pipes=False)
+    text = text.replace("\\\n", " ")
     return _HALF_SINGLE.sub("", _HALF_EMPHASIS.sub("", " ".join(text.split())))
 
 

@@ -284,6 +284,23 @@ def test_code_spans_are_shown_as_typed() -> None:
     ]
 
 
+def test_a_pipe_in_code_is_shown() -> None:
+    # A pipe in a code span is what the code says (a separator, a shell pipe, a type union); only
+    # a stray cell border outside code is dropped.
+    text = (
+        "# Titles\n\n"
+        "**type:** `'doc' | 'splash'`  \n**default:** `'|'`\n\n"
+        "Every page has a `<title>` of `Page Title | Site Title`.\n"
+        "Run `cat app.log | grep error` to see errors.\n"
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        "type: 'doc' | 'splash'",
+        "default: '|'",
+        "Every page has a <title> of Page Title | Site Title.",
+        "Run cat app.log | grep error to see errors.",
+    ]
+
+
 def test_emphasis_over_wrapped_lines_and_cut_by_a_sentence_end_shows_no_marks() -> None:
     text = (
         "# Pushing\n\n**Usually, the only valid use is for capturing the\noutcome of a batch job**.\n\n"
