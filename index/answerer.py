@@ -91,6 +91,53 @@ _CODE_AFTER = re.compile(
 _INDENTED_AFTER = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]+\S")
 
 
+# A command shown with the lead-in that introduces it: a code block of one line of at most this
+# many characters ("Then, reload the configuration: $ curl -X POST …/-/reload"). Longer or
+# multi-line code is left to the passage (read off typical one-line shell commands, not fitted).
+_SHOWN_CODE_CHARS = 120
+_FENCE = re.compile(r"[ \t]{0,3}(```|~~~)")
+_ASCIIDOC_DELIMITER = re.compile(r"(-{4,}|\.{4,})[ \t]*\n?$")
+
+
+def one_line_code(text: str, end: int) -> tuple[int, int] | None:
+    """``(start, end)`` of the code a lead-in ending at `end` ("... run:") introduces, when that
+    code block (a fence, an indented block, a reStructuredText code directive or an AsciiDoc
+    listing) holds one line of at most `_SHOWN_CODE_CHARS` characters; else None."""
+    found = _CODE_AFTER.match(text, end)
+    if found is None and text[:end].rstrip().endswith("::"):
+        found = _INDENTED_AFTER.match(text, end)
+    if found is None:
+        return None
+    tail = found.group(0)
+    if tail.rstrip().endswith("*}"):
+        return None  # an included source file: its text is not here
+    fence = _FENCE.search(tail[-6:]) if tail.endswith(("```", "~~~")) else None
+    listing = _ASCIIDOC_DELIMITER.search(tail)
+    if fence is not None:
+        body, mark = text.find("\n", found.end()), fence.group(1)
+    elif listing is not None:
+        body, mark = found.end() - 1, listing.group(1)
+    else:  # indented: the block ends at the first line that is not
+        body, mark = text.rfind("\n", 0, found.end() - 1), ""
+    lines: list[tuple[int, int]] = []
+    at = body + 1
+    while body >= 0 and at < len(text):
+        stop = text.find("\n", at)
+        stop = len(text) if stop < 0 else stop
+        line = text[at:stop]
+        if line.strip() and (line.lstrip().startswith(mark) if mark else not line[:1].isspace()):
+            break
+        if line.strip():
+            lead = len(line) - len(line.lstrip())
+            lines.append((at + lead, at + len(line.rstrip())))
+            if len(lines) > 1:
+                return None
+        at = stop + 1
+    if len(lines) != 1 or lines[0][1] - lines[0][0] > _SHOWN_CODE_CHARS:
+        return None
+    return lines[0]
+
+
 def _introduces_code(text: str, start: int, end: int, layout: _Layout | None = None) -> bool:
     """True when the unit `text[start:end]` ends with ":" and a code block follows ("... add this:").
 
@@ -546,6 +593,12 @@ class Answerer:
             for row, s, e in in_chunk
             if s >= start and e <= end
         )
+        # "Then, reload the configuration:" says what to do, the line of code after it how: an
+        # answer that ends by introducing one short line of code shows it (in the same chunk).
+        lead_in = doc.text[start:end].rstrip().endswith(":") and not self._layouts.get(doc.doc_id)
+        code = one_line_code(doc.text, end) if lead_in else None
+        if code is not None and code[1] <= self.chunks[cand.chunk_id].end and display:
+            end, display = code[1], f"{display} {doc.text[code[0] : code[1]]}"
         rank = next(p.rank for p in passages if p.chunk_id == cand.chunk_id)
         where = locate(doc, start, end)
         return AnswerSpan(

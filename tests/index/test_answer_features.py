@@ -27,7 +27,7 @@ from index.answer import (
     states_count,
     unit_features,
 )
-from index.answerer import _introduces_code, _lead_in
+from index.answerer import _introduces_code, _lead_in, one_line_code
 
 
 def _features(
@@ -208,6 +208,33 @@ def test_word_order_weighs_the_pairs_the_question_says_together() -> None:
 def test_a_lead_in_to_code_is_told_from_one_to_a_list(text: str, expected: bool) -> None:
     end = text.index("\n")
     assert _introduces_code(text, 0, end) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "Then, reload it:\n\n\n```shell\n$ curl -X POST http://localhost:9090/-/reload\n```\n\nOr not.",
+            "$ curl -X POST http://localhost:9090/-/reload",
+        ),
+        ("Install it with::\n\n    pip install pager\n\nThen run it.", "pip install pager"),
+        (
+            "Configure it:\n\n.. code-block:: console\n   :caption: shell\n\n   $ pager configure\n",
+            "$ pager configure",
+        ),
+        ("Configure it:\n\n[source,toml]\n----\nlevel = 2\n----\n", "level = 2"),
+        ("Configure it:\n\n```{code-block} toml\n[agent]\n```\n", "[agent]"),
+        ("Run these:\n\n```sh\nnpm install\nnpm start\n```\n", None),  # two lines: left to the passage
+        ("Run this:\n\n```sh\n" + "x" * 121 + "\n```\n", None),  # too long to read in an answer
+        ("Use it:\n\n{* ../src/app.py hl[3] *}\n", None),  # an included file is not here
+        ("Configure it:\n\n.. note:: Back it up first.\n", None),
+        ("Configure it:\n\nNext, the pager.\n", None),
+    ],
+)
+def test_a_lead_in_to_one_line_of_code_shows_that_line(text: str, shown: str | None) -> None:
+    end = text.index("\n")
+    found = one_line_code(text, end)
+    assert (text[found[0] : found[1]] if found else None) == shown
 
 
 @pytest.mark.parametrize(

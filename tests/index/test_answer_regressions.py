@@ -120,6 +120,18 @@ def test_a_sentence_that_introduces_code_is_known_as_such(regressions_index: Any
     assert leads["Instances are replaced in the order they were created."] == 0.0
 
 
+def test_an_answer_that_introduces_one_line_of_code_shows_it(regressions_index: Any) -> None:
+    # Alone, "... run this:" says what to do but not how; the command is one line, so it is shown,
+    # and the citation covers it: the span is still exactly the document's text.
+    result = regressions_index.query("What command restarts a rollout from the command line?")
+    answer = result.answer
+    assert answer is not None
+    assert answer.display == "To restart a rollout from the command line, run this: rollout restart web"
+    doc = regressions_index.documents[answer.doc_id]
+    assert doc.text[answer.start : answer.end] == answer.text
+    assert answer.text.startswith("To restart") and answer.text.endswith("rollout restart web")
+
+
 def test_a_list_item_answers_whole_when_it_names_its_subject_in_one_sentence_and_its_value_in_the_next(
     regressions_index: Any,
 ) -> None:
