@@ -81,7 +81,8 @@ FORMAT_VERSION = 3
 #     had shown the words of commented-out markup).
 # 39: a pipe inside a Markdown code span is shown (``Page Title | Site Title``); only one outside
 #     code is dropped as a stray cell border.
-READER_VERSION = 39
+# 40: GitHub's alert marker (``> [!NOTE]``, ``> [!WARNING]``) is not shown.
+READER_VERSION = 40
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

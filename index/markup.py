@@ -91,6 +91,8 @@ _LINE_MARKERS = re.compile(
 # Admonition and container lines: MkDocs ``///`` blocks and ``!!!``/``???`` admonitions, and the
 # ``:::note`` … ``:::`` containers of Docusaurus, VitePress and Pandoc. Their body is the text.
 _ADMONITION = re.compile(r"^[ \t]*(?:/{3,}|!{3}|\?{3}\+?|:{3,})[^\n]*$", re.M)
+# GitHub's alert marker, the first line of a quote (``> [!WARNING]``): a box's kind, not words.
+_ALERT = re.compile(r"^[ \t]*\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*", re.M | re.I)
 # A content tab's label line (MkDocs ``=== "Python 3.10+"``): the label is shown, not the marker.
 # An icon shortcode (``:material-apple:``, ``:octicons-file-code-16:``; MkDocs Material and other
 # sites): a picture, not a word. Hyphenated only, so that "ratio 1:2:3" or ":smile:" stay as typed.
@@ -217,6 +219,7 @@ def _strip_inline(text: str, references: frozenset[str] = frozenset(), *, pipes:
     text = _TEMPLATE.sub(" ", text)
     text = _EMPTY_EMPHASIS.sub(" ", text)
     text = _ADMONITION.sub(" ", text)
+    text = _ALERT.sub("", text)
     text = TAB_LABEL.sub(r"\1", text)
     text = _ICON.sub("", text)
     text = _FOOTNOTE.sub("", text)

@@ -284,6 +284,21 @@ def test_code_spans_are_shown_as_typed() -> None:
     ]
 
 
+def test_a_github_alert_marker_is_not_shown() -> None:
+    # "> [!WARNING]" says what kind of box GitHub draws; it is no word of the sentence.
+    text = (
+        "# Extensions\n\n"
+        "> [!WARNING] We are deprecating extensions on November 10.\n\n"
+        "> [!NOTE]\n> This chapter is about lints.\n\n"
+        "Elsewhere, [!NOTE] is just text.\n"
+    )
+    assert [u.display for u in parse_markdown(text).units] == [
+        "We are deprecating extensions on November 10.",
+        "This chapter is about lints.",
+        "Elsewhere, [!NOTE] is just text.",
+    ]
+
+
 def test_a_pipe_in_code_is_shown() -> None:
     # A pipe in a code span is what the code says (a separator, a shell pipe, a type union); only
     # a stray cell border outside code is dropped.
