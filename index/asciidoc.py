@@ -245,7 +245,9 @@ def _table(reader: _Reader, at: At) -> int | None:
     header: list[str] = []
     for n in range(0, len(cells), columns):
         row = cells[n : n + columns]
-        texts = [reader.clean(reader.text[c.start : c.end]) for c in row]
+        # "\|" in a cell is the separator character written as text, not a cell border.
+        sep = reader.lines[i][0]
+        texts = [reader.clean(reader.text[c.start : c.end]).replace(f"\\{sep}", sep) for c in row]
         start, stop_at = reader.trim(row[0].marker, row[-1].end)
         if n == 0 and has_header:
             header = texts

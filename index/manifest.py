@@ -82,7 +82,8 @@ FORMAT_VERSION = 3
 # 39: a pipe inside a Markdown code span is shown (``Page Title | Site Title``); only one outside
 #     code is dropped as a stray cell border.
 # 40: GitHub's alert marker (``> [!NOTE]``, ``> [!WARNING]``) is not shown.
-READER_VERSION = 40
+# 41: an escaped separator in an AsciiDoc table cell (``do \|item\|``) is shown as the character.
+READER_VERSION = 41
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

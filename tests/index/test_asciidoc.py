@@ -145,6 +145,13 @@ def test_table_rows_name_their_columns(structure: Structure) -> None:
     assert not any(d.startswith(("Severity |", "Record |")) for d in displays)
 
 
+def test_an_escaped_separator_in_a_cell_is_text() -> None:
+    # "\\|" writes the cell separator as a character ("do |item|"); it divides no cells.
+    source = "= Templates\n\n|===\n|Name |Example\n\n|items\n|- items.each do \\|item\\|\n|===\n"
+    displays = [u.display for u in parse_asciidoc(source).units]
+    assert "Name: items · Example: - items.each do |item|" in displays
+
+
 @pytest.mark.parametrize(
     ("source", "shown"),
     [
