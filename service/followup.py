@@ -291,8 +291,19 @@ def resolve(
         The question to search, its subjects and topic, any newly chosen meaning, and the message
         alone as an alternative when it may not be a follow-up.
     """
-    resolution = _resolve_entities(message, history, vocab, chosen)
     previous = history[-1] if history else None
+    if previous is not None and not previous.clarifications:
+        asked = _asked_for(
+            message, previous.resolved, previous.topic or topic_phrase(previous.resolved, idf, occurs)
+        )
+        if asked is not None:
+            # "Which licence do GDS code repositories use?" -> "What should the file holding it be
+            # called?": "it" is singular, so it is not the repositories (nor their acronym).
+            question = _capitalise(
+                substitute_pronouns(_strip_conjunction(" ".join(message.split())), [asked])
+            )
+            return Resolution(question, _subjects(question, vocab), topic=asked)
+    resolution = _resolve_entities(message, history, vocab, chosen)
     if previous is None or resolution.chosen:
         resolution.topic = topic_phrase(resolution.question, idf, occurs)
         return resolution
@@ -332,6 +343,35 @@ def resolve(
     alternative = None if explicit or question == resolution.question else resolution.question
     resolution.question, resolution.topic, resolution.alternative = question, topic, alternative
     return resolution
+
+
+# "Which licence do …?", "What port does …?": the noun a question asks for, before its auxiliary.
+_ASKED_NOUN = re.compile(
+    r"^\s*(?:which|what)\s+([a-z][\w-]*)\s+(?:do|does|did|is|are|was|were|can|could|should|must|will|"
+    r"would|has|have)\b",
+    re.IGNORECASE,
+)
+_IT = re.compile(r"\b(?:it|its)\b", re.IGNORECASE)
+_NOT_IT = re.compile(r"\b(?:they|them|their|theirs|he|him|his|she|her|hers|this one|that one)\b", re.I)
+
+
+def _asked_for(message: str, previous: str, topic: str) -> str | None:
+    """The noun the previous question asked for, when the follow-up's "it" can only mean that: the
+    previous topic is plural ("Which licence do GDS code repositories use?"), "it" is singular,
+    and the follow-up has no other pronoun. None otherwise."""
+    if not _IT.search(message) or _NOT_IT.search(message) or not topic or not is_plural(topic):
+        return None
+    found = _ASKED_NOUN.match(previous)
+    if found is None:
+        return None
+    noun = found.group(1)
+    if noun.lower() in _FUNCTION_NOUNS or is_plural(noun) or noun.casefold() in topic.casefold():
+        return None
+    return noun
+
+
+# "What kind does …?", "Which one is …?": words in a question's slot that name no thing.
+_FUNCTION_NOUNS = frozenset("kind kinds type types sort sorts one ones way ways thing things".split())
 
 
 def _resolve_entities(

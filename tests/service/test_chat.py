@@ -271,6 +271,21 @@ def test_a_phrase_the_documents_say_does_not_cut_the_topic_short() -> None:
     assert topic_phrase("What is a virtual manifest in a Cargo workspace?", None, said) == "virtual manifest"
 
 
+def test_a_singular_it_after_a_plural_topic_means_what_was_asked_for(vocab: Vocabulary) -> None:
+    # The topic is the plural "COO candidates" (its acronym only a modifier): "it" can only be the
+    # salary the question asked for, neither the candidates nor the COO.
+    history = [_turn("Which salary do COO candidates get?", vocab)]
+    assert resolve("Is it negotiable?", history, vocab, {}).question == "Is the salary negotiable?"
+    history = [_turn("Which port do the web servers use?", vocab)]
+    assert resolve("Can I change it?", history, vocab, {}).question == "Can I change the port?"
+    # A singular topic keeps "it" (the rule above is for number agreement only), and "they" still
+    # means the plural topic.
+    history = [_turn("Which port does the web server use?", vocab)]
+    assert resolve("Can I restart it?", history, vocab, {}).question == "Can I restart the web server?"
+    history = [_turn("Which port do the web servers use?", vocab)]
+    assert "web servers" in resolve("Can they share it?", history, vocab, {}).question
+
+
 def test_a_capitalised_function_word_inside_a_question_is_a_name() -> None:
     # "Go" is the language here, not the verb; the documents say "Go code" and "Make targets".
     said = {"go code", "make targets"}.__contains__
