@@ -36,6 +36,8 @@ _MAX_TOPIC_WORDS = 5
 _AUXILIARIES = frozenset("do does did can could should would will shall may might must".split())
 _SUBJECTS = frozenset("i you we they".split())
 _QUESTION_WORDS = frozenset("how what where when why which who".split())
+# Prepositions and particles that end a question after its verb ("… listen on?", "… log in to?").
+_PARTICLES = frozenset("on in at for to from with about into onto up out of by over off".split())
 _DETERMINERS = frozenset("the a an this that these those my your our their its every each".split())
 # Light verbs in their bare form (of `_FUNCTION_WORDS`): after "do"/"can"/"will" and a noun subject,
 # the first of them not after "to" is the question's verb ("When do impact reviews *take* place?";
@@ -139,6 +141,14 @@ def _verb_positions(words: list[str]) -> set[int]:
         verb = next((k for k in range(4, len(lower) - 1) if lower[k + 1] in _DETERMINERS), None)
         if verb is not None:
             positions.add(verb)
+    asks_for_noun = len(lower) > 4 and lower[0] in ("which", "what") and lower[2] in _AUXILIARIES
+    if asks_for_noun and not _is_function(words[1]):
+        # "Which port do the web servers *listen* on?", "What format does the exporter *write*?":
+        # the asked noun is the object, so the clause ends with its verb (and maybe a particle).
+        last = len(lower) - 1 - int(lower[-1] in _PARTICLES)
+        if last > 3 and words[last].islower() and not _is_function(words[last]):
+            if lower[last - 1] not in _DETERMINERS:
+                positions.add(last)
     aux = next((a for a in range(min(3, len(lower))) if lower[a] in _AUXILIARIES), None)
     if aux is not None and all(w in _QUESTION_WORDS or w in _FUNCTION_WORDS for w in lower[:aux]):
         bare = (k for k in range(aux + 2, len(lower)) if lower[k] in _BARE_VERBS and lower[k - 1] != "to")

@@ -286,6 +286,18 @@ def test_a_singular_it_after_a_plural_topic_means_what_was_asked_for(vocab: Voca
     assert "web servers" in resolve("Can they share it?", history, vocab, {}).question
 
 
+def test_the_verb_that_ends_a_question_about_an_asked_noun_is_not_in_the_topic(vocab: Vocabulary) -> None:
+    # "Which port ... listen on?": the asked noun is the object, so the clause ends with its verb.
+    assert topic_phrase("Which port do the web servers listen on?") == "web servers"
+    assert topic_phrase("Which salary do COO candidates expect?") == "COO candidates"
+    said = {"build scripts"}.__contains__
+    assert topic_phrase("Which file do the build scripts read?", None, said) == "build scripts"
+    history = [_turn("Which port do the web servers listen on?", vocab)]
+    assert resolve("Where are they configured?", history, vocab, {}).question == (
+        "Where are the web servers configured?"
+    )
+
+
 def test_a_capitalised_function_word_inside_a_question_is_a_name() -> None:
     # "Go" is the language here, not the verb; the documents say "Go code" and "Make targets".
     said = {"go code", "make targets"}.__contains__
