@@ -155,6 +155,21 @@ def _verb_positions(words: list[str]) -> set[int]:
         verb = next(bare, None)
         if verb is not None:
             positions.add(verb)
+        elif aux + 1 < len(lower) and lower[aux + 1] not in _SUBJECTS:
+            # "When does the office *open*?", "How often do the runners *restart*?": a noun subject
+            # and then one more word (and maybe a particle): that word is the verb, unless it looks
+            # like a noun of its own (plural, a name, after a determiner or a light verb).
+            last = len(lower) - 1 - int(lower[-1] in _PARTICLES)
+            word, before = words[last], words[last - 1]
+            if (
+                last > aux + 2
+                and word.islower()
+                and not _is_function(word)
+                and not is_plural(word)
+                and not _is_function(before)
+                and before.lower() not in _DETERMINERS
+            ):
+                positions.add(last)
     return positions
 
 

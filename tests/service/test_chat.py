@@ -298,6 +298,18 @@ def test_the_verb_that_ends_a_question_about_an_asked_noun_is_not_in_the_topic(v
     )
 
 
+def test_the_verb_after_a_noun_subject_is_not_in_the_topic(vocab: Vocabulary) -> None:
+    # "When does the office open?": the subject is "office"; "open" is what it does.
+    assert topic_phrase("When does the office open?") == "office"
+    assert topic_phrase("How often do the runners restart?") == "runners"
+    assert topic_phrase("Who does the COO report to?") == "COO"
+    # A last word that looks like a noun of its own (plural, a name) is not taken for the verb.
+    assert topic_phrase("Where does the exporter write logs?").endswith("logs")
+    assert topic_phrase("Why does the API return JSON?").endswith("JSON")
+    history = [_turn("When does the office open?", vocab)]
+    assert resolve("Is it open on Sundays?", history, vocab, {}).question == "Is the office open on Sundays?"
+
+
 def test_a_capitalised_function_word_inside_a_question_is_a_name() -> None:
     # "Go" is the language here, not the verb; the documents say "Go code" and "Make targets".
     said = {"go code", "make targets"}.__contains__
