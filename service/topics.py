@@ -145,10 +145,7 @@ def _verb_positions(words: list[str]) -> set[int]:
     if asks_for_noun and not _is_function(words[1]):
         # "Which port do the web servers *listen* on?", "What format does the exporter *write*?":
         # the asked noun is the object, so the clause ends with its verb (and maybe a particle).
-        last = len(lower) - 1 - int(lower[-1] in _PARTICLES)
-        if last > 3 and words[last].islower() and not _is_function(words[last]):
-            if lower[last - 1] not in _DETERMINERS:
-                positions.add(last)
+        positions |= _ending_verb(words, 3)
     aux = next((a for a in range(min(3, len(lower))) if lower[a] in _AUXILIARIES), None)
     if aux is not None and all(w in _QUESTION_WORDS or w in _FUNCTION_WORDS for w in lower[:aux]):
         bare = (k for k in range(aux + 2, len(lower)) if lower[k] in _BARE_VERBS and lower[k - 1] != "to")
@@ -156,21 +153,28 @@ def _verb_positions(words: list[str]) -> set[int]:
         if verb is not None:
             positions.add(verb)
         elif aux + 1 < len(lower) and lower[aux + 1] not in _SUBJECTS:
-            # "When does the office *open*?", "How often do the runners *restart*?": a noun subject
-            # and then one more word (and maybe a particle): that word is the verb, unless it looks
-            # like a noun of its own (plural, a name, after a determiner or a light verb).
-            last = len(lower) - 1 - int(lower[-1] in _PARTICLES)
-            word, before = words[last], words[last - 1]
-            if (
-                last > aux + 2
-                and word.islower()
-                and not _is_function(word)
-                and not is_plural(word)
-                and not _is_function(before)
-                and before.lower() not in _DETERMINERS
-            ):
-                positions.add(last)
+            # "When does the office *open*?", "How often do the runners *restart*?": after a noun
+            # subject, the question's last word.
+            positions |= _ending_verb(words, aux + 2)
     return positions
+
+
+def _ending_verb(words: list[str], first: int) -> set[int]:
+    """The position of the verb that ends a question (before a particle: "… listen on?"), when the
+    clause has no object: its last word, at `first` or later, unless that looks like a noun of its
+    own (plural, a name, after a determiner or a light verb: "… write logs?", "… return JSON?")."""
+    last = len(words) - 1 - int(words[-1].lower() in _PARTICLES)
+    word, before = words[last], words[last - 1]
+    if (
+        last > first
+        and word.islower()
+        and not _is_function(word)
+        and not is_plural(word)
+        and not _is_function(before)
+        and before.lower() not in _DETERMINERS
+    ):
+        return {last}
+    return set()
 
 
 def _is_function(word: str) -> bool:
