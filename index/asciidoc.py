@@ -58,8 +58,9 @@ _CONSTRAINED = re.compile(
     r"(\*\*|__|``|##|\+\+\+|\+\+)(.{1,1000}?)\1|(?<![\w])([*_`#+^~])(?=\S)(.{1,1000}?)(?<=\S)\3(?![\w])"
 )
 _ATTRIBUTE_REF = re.compile(r"\{([\w][\w-]*)\}")
-# A link whose target is an attribute the document does not set (a site-wide ``{url-ruby}[Ruby]``).
-_UNKNOWN_LINK = re.compile(r"\{[\w][\w-]*\}\[([^\]]*)\]")
+# A link whose target is, or starts with, an attribute the document does not set (a site-wide
+# ``{url-ruby}[Ruby]``, ``{url-gems}/asciidoctor[asciidoctor^]``).
+_UNKNOWN_LINK = re.compile(r"\{[\w][\w-]*\}[^\s\[\]]*\[([^\]]*)\]")
 _ESCAPE = re.compile(r"\\(?=[*_`#+{<\[])")
 _HARD_BREAK = re.compile(r"[ \t]\+$", re.M)
 # A description list's "term:: definition" reads "term: definition".

@@ -83,7 +83,9 @@ FORMAT_VERSION = 3
 #     code is dropped as a stray cell border.
 # 40: GitHub's alert marker (``> [!NOTE]``, ``> [!WARNING]``) is not shown.
 # 41: an escaped separator in an AsciiDoc table cell (``do \|item\|``) is shown as the character.
-READER_VERSION = 41
+# 42: an AsciiDoc link whose target starts with an unset attribute (``{url-gems}/x[x]``) shows its
+#     text.
+READER_VERSION = 42
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

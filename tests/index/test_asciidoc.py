@@ -164,6 +164,7 @@ def test_an_escaped_separator_in_a_cell_is_text() -> None:
         ("An index term((pager)) here.", "An index termpager here."),
         ("Use arr[0] and https://x.y/a[the\nrelease page].", "Use arr[0] and the release page."),
         ("Needs {url-ruby}[Ruby^] &#8805; 2.7.", "Needs Ruby ≥ 2.7."),
+        ("A gem named {url-gems}/asciidoctor[asciidoctor^].", "A gem named asciidoctor."),
     ],
 )
 def test_inline_markup_is_cleaned(source: str, shown: str) -> None:
