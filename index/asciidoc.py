@@ -27,7 +27,9 @@ from index.line_reader import At, LineReader, indent_of
 from index.structure import Structure
 
 _SECTION = re.compile(r"^(={1,6}|#{1,6})[ \t]+(\S.*?)[ \t]*$")
-_ATTRIBUTE_ENTRY = re.compile(r"^:!?([\w][\w-]*)!?:(?:[ \t]+(.*))?$")
+# ``:name: value`` (``:!name:`` unsets); a name may hold spaces (``:man manual:``), which its key
+# drops, as Asciidoctor does.
+_ATTRIBUTE_ENTRY = re.compile(r"^:!?(\w[^:\n]*?)!?:(?:[ \t]+(.*))?$")
 _BLOCK_ATTRIBUTES = re.compile(r"^\[[^\]\n]*\]$")
 _BLOCK_TITLE = re.compile(r"^\.(?![.\s])\S")
 _COMMENT = re.compile(r"^//(?!//)")
@@ -154,9 +156,21 @@ def _section(reader: _Reader, at: At) -> int | None:
         return None
     level = len(found.group(1))
     label = reader.clean(found.group(2))
+    first = not any(b.kind == "heading" for b in reader.blocks)
     reader.block(*reader.span(i, i + 1), "heading", level, label)
     _take_pending(reader)
-    return i + 1
+    return _header(reader, i + 1, at.hi) if level == 1 and first else i + 1
+
+
+def _header(reader: _Reader, i: int, hi: int) -> int:
+    """The document header under its title, up to the first blank line: the author and revision
+    lines ("Dan Allen; Sarah White", "v2.0, 2024-01-01") are metadata, not text, and attribute
+    entries set values; none of it is a paragraph."""
+    while i < hi and reader.lines[i].strip():
+        if _attribute_entry(reader, At(i, hi, True)) is None:
+            reader.block(*reader.span(i, i + 1), "boilerplate")
+        i += 1
+    return i
 
 
 def _attribute_entry(reader: _Reader, at: At) -> int | None:
@@ -168,7 +182,7 @@ def _attribute_entry(reader: _Reader, at: At) -> int | None:
     value = _ATTRIBUTE_REF.sub(
         lambda m: reader.attributes.get(m.group(1).lower(), m.group(0)), found.group(2) or ""
     )
-    reader.attributes[found.group(1).lower()] = value.strip()
+    reader.attributes[re.sub(r"[^\w-]", "", found.group(1)).lower()] = value.strip()
     reader.block(*reader.span(i, i + 1), "boilerplate")
     return i + 1
 

@@ -85,7 +85,9 @@ FORMAT_VERSION = 3
 # 41: an escaped separator in an AsciiDoc table cell (``do \|item\|``) is shown as the character.
 # 42: an AsciiDoc link whose target starts with an unset attribute (``{url-gems}/x[x]``) shows its
 #     text.
-READER_VERSION = 42
+# 43: an AsciiDoc document header's author and revision lines are not text; an attribute name may
+#     hold spaces (``:man manual:``).
+READER_VERSION = 43
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `docqa build` (or `make index`) to rebuild it"
 

@@ -145,6 +145,18 @@ def test_table_rows_name_their_columns(structure: Structure) -> None:
     assert not any(d.startswith(("Severity |", "Record |")) for d in displays)
 
 
+def test_the_header_under_the_title_is_metadata_not_text() -> None:
+    # The author and revision lines under "= Title" describe the page; an attribute name may hold
+    # a space (":man manual:", referenced as {manmanual}). None of it is a paragraph.
+    source = (
+        "= pager(1)\nDan Allen; Sarah White\nv2.1, 2024-01-01\n:doctype: manpage\n"
+        ":man manual: Pager Manual\n\n== Name\n\npager - forwards alerts ({manmanual}).\n"
+    )
+    structure = parse_asciidoc(source)
+    assert structure.title == "pager(1)"
+    assert [u.display for u in structure.units] == ["pager - forwards alerts (Pager Manual)."]
+
+
 def test_an_escaped_separator_in_a_cell_is_text() -> None:
     # "\\|" writes the cell separator as a character ("do |item|"); it divides no cells.
     source = "= Templates\n\n|===\n|Name |Example\n\n|items\n|- items.each do \\|item\\|\n|===\n"
