@@ -156,10 +156,10 @@ def _section(reader: _Reader, at: At) -> int | None:
         return None
     level = len(found.group(1))
     label = reader.clean(found.group(2))
-    first = not any(b.kind == "heading" for b in reader.blocks)
+    title = level == 1 and not any(b.kind == "heading" for b in reader.blocks)
     reader.block(*reader.span(i, i + 1), "heading", level, label)
     _take_pending(reader)
-    return _header(reader, i + 1, at.hi) if level == 1 and first else i + 1
+    return _header(reader, i + 1, at.hi) if title else i + 1
 
 
 def _header(reader: _Reader, i: int, hi: int) -> int:
@@ -250,7 +250,8 @@ def _table(reader: _Reader, at: At) -> int | None:
     stop = min(end + 1, hi)
     _, attributes = _take_pending(reader)
     reader.block(*reader.span(i, stop), "table")
-    cells = _cells(reader, i + 1, end, reader.lines[i][0])
+    separator = reader.lines[i][0]
+    cells = _cells(reader, i + 1, end, separator)
     if not cells:
         return stop
     columns = _column_count(attributes) or sum(1 for c in cells if c.line == cells[0].line)
@@ -261,8 +262,7 @@ def _table(reader: _Reader, at: At) -> int | None:
     for n in range(0, len(cells), columns):
         row = cells[n : n + columns]
         # "\|" in a cell is the separator character written as text, not a cell border.
-        sep = reader.lines[i][0]
-        texts = [reader.clean(reader.text[c.start : c.end]).replace(f"\\{sep}", sep) for c in row]
+        texts = [reader.clean(reader.text[c.start : c.end]).replace(f"\\{separator}", separator) for c in row]
         start, stop_at = reader.trim(row[0].marker, row[-1].end)
         if n == 0 and has_header:
             header = texts

@@ -292,23 +292,20 @@ def resolve(
         alone as an alternative when it may not be a follow-up.
     """
     previous = history[-1] if history else None
+    topic = "" if previous is None else previous.topic or topic_phrase(previous.resolved, idf, occurs)
+    text = " ".join(message.split())
+    asked = None
     if previous is not None and not previous.clarifications:
-        asked = _asked_for(
-            message, previous.resolved, previous.topic or topic_phrase(previous.resolved, idf, occurs)
-        )
-        if asked is not None:
-            # "Which licence do GDS code repositories use?" -> "What should the file holding it be
-            # called?": "it" is singular, so it is not the repositories (nor their acronym).
-            question = _capitalise(
-                substitute_pronouns(_strip_conjunction(" ".join(message.split())), [asked])
-            )
-            return Resolution(question, _subjects(question, vocab), topic=asked)
+        asked = _asked_for(text, previous.resolved, topic)
+    if asked is not None:
+        # "Which licence do GDS code repositories use?" -> "What should the file holding it be
+        # called?": "it" is singular, so it is not the repositories (nor their acronym).
+        question = _capitalise(substitute_pronouns(_strip_conjunction(text), [asked]))
+        return Resolution(question, _subjects(question, vocab), topic=asked)
     resolution = _resolve_entities(message, history, vocab, chosen)
     if previous is None or resolution.chosen:
         resolution.topic = topic_phrase(resolution.question, idf, occurs)
         return resolution
-    topic = previous.topic or topic_phrase(previous.resolved, idf, occurs)
-    text = " ".join(message.split())
     if not _is_question(text):
         resolution.topic = topic  # "Thanks, that helps." asks nothing: nothing to resolve
         return resolution

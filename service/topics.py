@@ -164,10 +164,11 @@ def _ending_verb(words: list[str], first: int) -> set[int]:
     clause has no object: its last word, at `first` or later, unless that looks like a noun of its
     own (plural, a name, after a determiner or a light verb: "… write logs?", "… return JSON?")."""
     last = len(words) - 1 - int(words[-1].lower() in _PARTICLES)
+    if last <= first:
+        return set()
     word, before = words[last], words[last - 1]
     if (
-        last > first
-        and word.islower()
+        word.islower()
         and not _is_function(word)
         and not is_plural(word)
         and not _is_function(before)
