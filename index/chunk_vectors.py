@@ -19,7 +19,7 @@ fourth, with about half the tokens read by the model at build time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -110,3 +110,56 @@ def embed_chunks_and_units(
     if alone:
         vectors[alone] = every[len(unit_texts) + len(chunks) :]
     return vectors, unit_vectors
+
+
+# Weight of a chunk's best single answer unit (sentence, list item, table row) in its dense score;
+# the chunk vector has the rest. A chunk vector averages its units, so a question that one sentence
+# answers in other words can lose to chunks that are about its topic throughout. Fitted by
+# leave-one-corpus-out on search hit@5 + MRR@5 over the demo dev set and the three pool corpora
+# (18f-handbook, k8s-concepts, github-site-policy), grid 0 to 0.5 in steps of 0.05: the folds chose
+# 0.2 (0.3 holding out the demo set), all four 0.2 (bench/best_unit.py,
+# bench/results/2026-12-01_best_unit.md).
+BEST_UNIT_WEIGHT = 0.2
+
+
+def best_unit_sims(
+    query: npt.NDArray[np.float32],
+    unit_chunk_ids: npt.NDArray[np.int64],
+    unit_vectors: npt.NDArray[np.float32],
+    n_chunks: int,
+) -> npt.NDArray[np.float32]:
+    """Per chunk, the highest cosine similarity of one of its units to the (normalised) query;
+    NaN for a chunk without units."""
+    best = np.full(n_chunks, -np.inf, dtype=np.float32)
+    if len(unit_chunk_ids):
+        np.maximum.at(best, unit_chunk_ids, unit_vectors @ query)
+    best[np.isneginf(best)] = np.nan
+    return best
+
+
+def mix_best_unit(
+    chunk_hits: list[tuple[int, float]],
+    best: npt.NDArray[np.float32],
+    chunk_sims: Callable[[list[int]], npt.NDArray[np.float32]],
+    depth: int,
+    weight: float = BEST_UNIT_WEIGHT,
+) -> list[tuple[int, float]]:
+    """The dense ranking with each chunk scored ``(1 - weight) * chunk similarity + weight * its
+    best unit's similarity`` (`best_unit_sims`; a chunk without units keeps its chunk similarity).
+
+    Candidates are the nearest chunks by chunk vector (`chunk_hits`) and the chunks of the nearest
+    units; `chunk_sims` gives the chunk similarity of those the first list lacks.
+    """
+    if weight == 0 or not np.isfinite(best).any():
+        return chunk_hits[:depth]
+    sims = dict(chunk_hits)
+    ranked_best = np.argsort(-np.nan_to_num(best, nan=-np.inf), kind="stable")[:depth]
+    missing = [int(c) for c in ranked_best if int(c) not in sims and np.isfinite(best[c])]
+    if missing:
+        sims.update(zip(missing, (float(s) for s in chunk_sims(missing)), strict=True))
+    scored = [
+        (cid, (1 - weight) * sim + weight * (float(best[cid]) if np.isfinite(best[cid]) else sim))
+        for cid, sim in sims.items()
+    ]
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    return scored[:depth]

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from index import build_index
-from index.chunk_vectors import HEADING_WEIGHT, compose, heading_text
+from index.chunk_vectors import (
+    BEST_UNIT_WEIGHT,
+    HEADING_WEIGHT,
+    best_unit_sims,
+    compose,
+    heading_text,
+    mix_best_unit,
+)
 from index.dense import DenseIndex
 from index.runtime import default_onnx_root, make_embedder
 
@@ -85,3 +92,67 @@ def test_built_index_serves_composed_chunk_vectors(tmp_path: Path, model_path: s
         else:
             expected = embedder.encode([chunk["embed_text"]])[0]
         assert float(stored[cid] @ expected) > 1 - 1e-4, chunk["section"]
+
+
+def test_best_unit_sims_take_each_chunks_most_similar_unit() -> None:
+    units = np.stack([_unit(1, 0, 0), _unit(0, 1, 0), _unit(1, 1, 0), _unit(0, 0, 1)])
+    best = best_unit_sims(_unit(1, 0, 0), np.array([0, 0, 2, 2]), units, n_chunks=3)
+    np.testing.assert_allclose(best[[0, 2]], [1.0, _unit(1, 1, 0)[0]], atol=1e-6)
+    assert np.isnan(best[1])  # chunk 1 has no units
+
+
+def test_a_chunk_whose_one_unit_answers_outranks_one_about_the_topic_throughout() -> None:
+    # Chunk 0 is near the question as a whole; chunk 1 is further off on average, but one of its
+    # units says what is asked. Chunk 2 has no units (code) and keeps its own similarity.
+    hits = [(0, 0.70), (2, 0.65), (1, 0.60)]
+    best = np.array([0.72, 0.99, np.nan], dtype=np.float32)
+    unused = lambda ids: pytest.fail(f"asked for chunk similarities it had: {ids}")  # noqa: E731
+    assert [c for c, _ in mix_best_unit(hits, best, unused, depth=3, weight=0.0)] == [0, 2, 1]
+    mixed = mix_best_unit(hits, best, unused, depth=3, weight=0.3)
+    assert [c for c, _ in mixed] == [1, 0, 2]
+    assert dict(mixed)[1] == pytest.approx(0.7 * 0.60 + 0.3 * 0.99)
+    assert dict(mixed)[2] == pytest.approx(0.65)
+
+
+def test_a_chunk_found_only_by_its_unit_joins_with_its_chunk_similarity() -> None:
+    hits = [(0, 0.70)]
+    best = np.array([0.70, 0.99], dtype=np.float32)
+    asked: list[list[int]] = []
+
+    def chunk_sims(ids: list[int]) -> np.ndarray:
+        asked.append(ids)
+        return np.array([0.50], dtype=np.float32)
+
+    mixed = mix_best_unit(hits, best, chunk_sims, depth=2, weight=0.5)
+    assert asked == [[1]]
+    assert [c for c, _ in mixed] == [1, 0]
+    assert dict(mixed)[1] == pytest.approx(0.5 * 0.50 + 0.5 * 0.99)
+    assert len(mix_best_unit(hits, best, chunk_sims, depth=1, weight=0.5)) == 1
+
+
+@pytest.mark.model
+def test_the_engines_dense_ranking_mixes_chunk_and_best_unit(index: Any) -> None:
+    """Through the loaded demo index: the dense ranking is the chunk similarity mixed with the
+    best unit's at `BEST_UNIT_WEIGHT`, over every chunk."""
+    question = "What does the chief operating officer do all day?"
+    q = index.encode_query(question)
+    q = q / np.linalg.norm(q)
+    n = len(index.chunks)
+    chunk_sims = index._dense.vectors(list(range(n))) @ q
+    units = np.asarray(index._units)
+    unit_sims = np.asarray(index._unit_vectors, dtype=np.float32) @ q
+    expected = []
+    for cid in range(n):
+        own = unit_sims[units[:, 0] == cid]
+        best = float(own.max()) if len(own) else float(chunk_sims[cid])
+        expected.append((1 - BEST_UNIT_WEIGHT) * float(chunk_sims[cid]) + BEST_UNIT_WEIGHT * best)
+    ranked = index._ranked_ids(question, q, "dense", n)
+    order = sorted(range(n), key=lambda c: -expected[c])
+    assert [c for c, _ in ranked[:5]] == order[:5]
+    np.testing.assert_allclose([s for _, s in ranked[:5]], [expected[c] for c in order[:5]], atol=1e-5)
+    index.best_unit_weight = 0.0
+    try:
+        plain = index._ranked_ids(question, q, "dense", n)
+    finally:
+        index.best_unit_weight = BEST_UNIT_WEIGHT
+    assert [c for c, _ in plain[:5]] == [c for c, _ in index._dense.search(q, 5)]
