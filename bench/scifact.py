@@ -261,6 +261,8 @@ def report(
         f"SciFact **{split}** split ({extra['queries']} queries, {extra['documents']:,} abstracts, "
         f"{extra['chunks']:,} chunks). Published rows are test-split figures from the data's README.\n",
         table,
+        f"\nBuild: {extra['build']}; dense search's best-unit weight {extra['best_unit_weight']:g}"
+        " (`index.chunk_vectors.mix_best_unit`; it has no units to mix in a chunks-only build).",
         f"\nHybrid fusion: {params} ({extra['fusion_source']}).",
         f"\nDense index: exact (FlatIP) at this size. HNSW (as used from 50 k chunks) over the same "
         f"{hnsw['vectors']:,} chunk vectors finds {hnsw['recall@10']:.4f} of the exact top 10 "
@@ -308,6 +310,12 @@ def main() -> None:
         metavar="INDEX_DIR",
         help="build (or reuse) the index in INDEX_DIR as `docqa build` does, answer units included",
     )
+    parser.add_argument(
+        "--best-unit-weight",
+        type=float,
+        metavar="W",
+        help="weight of each chunk's best answer unit in dense search (default: the engine's)",
+    )
     args = parser.parse_args()
     folder = args.folder.resolve()
     model = common.model_path()
@@ -316,6 +324,8 @@ def main() -> None:
         index = build_as_product(folder, model, args.product_build)
     else:
         index = build(folder, model)
+    if args.best_unit_weight is not None:
+        index.best_unit_weight = args.best_unit_weight
     data: dict[str, Any] = {"split": args.split, "model": model, "product_build": bool(args.product_build)}
     fusion_source = "engine defaults, index.hybrid.FusionParams()"
     if args.tune_on_train:
@@ -334,6 +344,10 @@ def main() -> None:
         "documents": len(index.documents),
         "chunks": len(index.chunks),
         "fusion_source": fusion_source,
+        "build": "as `docqa build` builds (answer units embedded, chunk vectors composed from them)"
+        if args.product_build
+        else "chunks only (each chunk's text embedded whole, no answer units)",
+        "best_unit_weight": index.best_unit_weight,
     }
     extra["hnsw"] = hnsw_recall(index, split_queries, model)
     data.update(figures=figures, fusion=dataclasses.asdict(index.fusion), **extra)
@@ -341,7 +355,10 @@ def main() -> None:
     if "tuning" in data:
         body += "\n\n" + tuning_markdown(data["tuning"]["grid"])
     print(body)
-    write(args.split + ("-product" if args.product_build else ""), body, data)
+    name = args.split + ("-product" if args.product_build else "")
+    if args.best_unit_weight is not None:
+        name += f"-unit{args.best_unit_weight:g}"
+    write(name, body, data)
 
 
 def write(name: str, body: str, data: dict[str, Any]) -> None:
