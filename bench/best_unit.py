@@ -5,7 +5,7 @@
         [--check rust=bench/data/rust-book/questions.jsonl:var/pool-idx/rust-book ...]
 
 For each ``--set NAME=QUESTIONS:INDEX`` the built index is loaded through the real engine, its
-`Index.best_unit_weight` (`index.chunk_vectors.mix_best_unit`) is set to each weight of `WEIGHTS`
+`Index.best_unit_weight` (`index.chunk_vectors.rerank_by_best_unit`) is set to each weight of `WEIGHTS`
 in turn, and every single answerable question is searched (`Index.search`: hybrid, top 5, the
 ranking the weight changes; the answer stage later re-orders what it read, which hides a
 retrieval change from ``docqa eval``'s MRR): hit@5 and MRR@5 of the first passage that holds an

@@ -63,7 +63,7 @@ def build(folder: Path, model: str) -> Any:
     acronym table, and the engine's ``Index`` whose ``search`` serves ``/v1/query``. The one thing
     left out is the per-sentence (answer unit) embedding: SciFact's ~46 k sentences would take
     about an hour on two shared cores. Without units, ``Index.search`` ranks dense hits by chunk
-    vector alone (`index.chunk_vectors.mix_best_unit` has nothing to mix), so these figures are of
+    vector alone (`index.chunk_vectors.rerank_by_best_unit` has nothing to mix), so these figures are of
     retrieval without the best-unit term. Chunk vectors are cached in ``bench/.cache`` by model and
     text hash.
     """
@@ -262,7 +262,7 @@ def report(
         f"{extra['chunks']:,} chunks). Published rows are test-split figures from the data's README.\n",
         table,
         f"\nBuild: {extra['build']}; dense search's best-unit weight {extra['best_unit_weight']:g}"
-        " (`index.chunk_vectors.mix_best_unit`; it has no units to mix in a chunks-only build).",
+        " (`index.chunk_vectors.rerank_by_best_unit`; it has no units to mix in a chunks-only build).",
         f"\nHybrid fusion: {params} ({extra['fusion_source']}).",
         f"\nDense index: exact (FlatIP) at this size. HNSW (as used from 50 k chunks) over the same "
         f"{hnsw['vectors']:,} chunk vectors finds {hnsw['recall@10']:.4f} of the exact top 10 "

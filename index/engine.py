@@ -19,7 +19,7 @@ from corpus.models import Document
 from index.acronyms import acronyms_in, meaning_named_in
 from index.answer import AnswerModels, UnitScore, load_models
 from index.answerer import Answered, Answerer, order_by_evidence
-from index.chunk_vectors import BEST_UNIT_WEIGHT, best_unit_sims, mix_best_unit
+from index.chunk_vectors import BEST_UNIT_WEIGHT, rerank_by_best_unit, unit_bounds
 from index.embedder import CachedEmbedder
 from index.errors import UnknownDocument
 from index.hybrid import FusionParams, fuse
@@ -63,15 +63,17 @@ class Index:
         self.acronyms: dict[str, tuple[Meaning, ...]] = bundle["acronyms"]
         self._units: npt.NDArray[np.int64] = bundle["units"]
         self._unit_texts: list[str] = bundle["unit_texts"]
-        # Stored as float16; every question scores all of them (`_dense_search`), so once in float32.
-        self._unit_vectors = np.asarray(bundle["unit_vectors"], dtype=np.float32)
-        self._unit_chunks = self._units[:, 0].astype(np.int64) if len(self._units) else np.zeros(0, np.int64)
+        self._unit_vectors = bundle["unit_vectors"]
+        self._unit_bounds = unit_bounds(
+            self._units[:, 0].astype(np.int64) if len(self._units) else np.zeros(0, np.int64),
+            len(self.chunks),
+        )
         self._dense = bundle["dense"]
         self._sparse = bundle["sparse"]
         self._embedder = embedder
         self._encode_lock = threading.Lock()  # HF fast tokenizers fail when shared across threads
         self.fusion = FusionParams()
-        self.best_unit_weight = BEST_UNIT_WEIGHT  # `mix_best_unit`; benchmarks vary it
+        self.best_unit_weight = BEST_UNIT_WEIGHT  # `rerank_by_best_unit`; benchmarks vary it
         self._idf = self._idf_table()
         self._index_acronyms()
         self._answerer = Answerer(
@@ -348,15 +350,12 @@ class Index:
         return fuse(self._sparse.search(text, depth), dense_hits, depth, self.fusion)
 
     def _dense_search(self, q_vector: npt.NDArray[np.float32], depth: int) -> list[tuple[int, float]]:
-        """The dense ranking: each chunk by its vector and by its best unit (`mix_best_unit`)."""
+        """The nearest chunks by vector, re-ranked with their best units (`rerank_by_best_unit`)."""
         hits: list[tuple[int, float]] = self._dense.search(q_vector, depth)
-        if not self.best_unit_weight or not len(self._unit_chunks):
+        if not self.best_unit_weight:
             return hits
-        query = q_vector / max(float(np.linalg.norm(q_vector)), 1e-12)
-        best = best_unit_sims(query, self._unit_chunks, self._unit_vectors, len(self.chunks))
-        return mix_best_unit(
-            hits, best, lambda ids: self._dense.vectors(ids) @ query, depth, self.best_unit_weight
-        )
+        query = (q_vector / max(float(np.linalg.norm(q_vector)), 1e-12)).astype(np.float32)
+        return rerank_by_best_unit(hits, self._unit_bounds, self._unit_vectors, query, self.best_unit_weight)
 
     def _retrieve(
         self, question: str, top_k: int, mode: str, max_chars: int, need_vector: bool = True

@@ -13,10 +13,10 @@ from index import build_index
 from index.chunk_vectors import (
     BEST_UNIT_WEIGHT,
     HEADING_WEIGHT,
-    best_unit_sims,
     compose,
     heading_text,
-    mix_best_unit,
+    rerank_by_best_unit,
+    unit_bounds,
 )
 from index.dense import DenseIndex
 from index.runtime import default_onnx_root, make_embedder
@@ -94,46 +94,39 @@ def test_built_index_serves_composed_chunk_vectors(tmp_path: Path, model_path: s
         assert float(stored[cid] @ expected) > 1 - 1e-4, chunk["section"]
 
 
-def test_best_unit_sims_take_each_chunks_most_similar_unit() -> None:
-    units = np.stack([_unit(1, 0, 0), _unit(0, 1, 0), _unit(1, 1, 0), _unit(0, 0, 1)])
-    best = best_unit_sims(_unit(1, 0, 0), np.array([0, 0, 2, 2]), units, n_chunks=3)
-    np.testing.assert_allclose(best[[0, 2]], [1.0, _unit(1, 1, 0)[0]], atol=1e-6)
-    assert np.isnan(best[1])  # chunk 1 has no units
+def test_unit_bounds_give_each_chunks_rows() -> None:
+    assert list(unit_bounds(np.array([0, 0, 2, 2, 2]), n_chunks=4)) == [0, 2, 2, 5, 5]
 
 
 def test_a_chunk_whose_one_unit_answers_outranks_one_about_the_topic_throughout() -> None:
-    # Chunk 0 is near the question as a whole; chunk 1 is further off on average, but one of its
-    # units says what is asked. Chunk 2 has no units (code) and keeps its own similarity.
+    # Chunk 0 is near the question as a whole but none of its units says what is asked; chunk 1
+    # is further off on average, but its second unit is the question in other words. Chunk 2 has
+    # no units (code) and keeps its own similarity.
+    query = _unit(1, 0, 0)
+    units = np.stack([_unit(1, 1, 0), _unit(1, 0, 1), _unit(0, 1, 0), _unit(1, 0, 0.1)]).astype(np.float16)
+    bounds = unit_bounds(np.array([0, 0, 1, 1]), n_chunks=3)
     hits = [(0, 0.70), (2, 0.65), (1, 0.60)]
-    best = np.array([0.72, 0.99, np.nan], dtype=np.float32)
-    unused = lambda ids: pytest.fail(f"asked for chunk similarities it had: {ids}")  # noqa: E731
-    assert [c for c, _ in mix_best_unit(hits, best, unused, depth=3, weight=0.0)] == [0, 2, 1]
-    mixed = mix_best_unit(hits, best, unused, depth=3, weight=0.3)
+    assert rerank_by_best_unit(hits, bounds, units, query, weight=0.0) == hits
+    mixed = rerank_by_best_unit(hits, bounds, units, query, weight=0.3)
     assert [c for c, _ in mixed] == [1, 0, 2]
-    assert dict(mixed)[1] == pytest.approx(0.7 * 0.60 + 0.3 * 0.99)
+    best_of_1 = float(units[3].astype(np.float32) @ query)
+    assert dict(mixed)[1] == pytest.approx(0.7 * 0.60 + 0.3 * best_of_1, abs=1e-6)
+    assert dict(mixed)[0] == pytest.approx(0.7 * 0.70 + 0.3 * float(_unit(1, 1, 0) @ query), abs=1e-3)
     assert dict(mixed)[2] == pytest.approx(0.65)
 
 
-def test_a_chunk_found_only_by_its_unit_joins_with_its_chunk_similarity() -> None:
-    hits = [(0, 0.70)]
-    best = np.array([0.70, 0.99], dtype=np.float32)
-    asked: list[list[int]] = []
-
-    def chunk_sims(ids: list[int]) -> np.ndarray:
-        asked.append(ids)
-        return np.array([0.50], dtype=np.float32)
-
-    mixed = mix_best_unit(hits, best, chunk_sims, depth=2, weight=0.5)
-    assert asked == [[1]]
-    assert [c for c, _ in mixed] == [1, 0]
-    assert dict(mixed)[1] == pytest.approx(0.5 * 0.50 + 0.5 * 0.99)
-    assert len(mix_best_unit(hits, best, chunk_sims, depth=1, weight=0.5)) == 1
+def test_hits_without_units_come_back_as_they_were() -> None:
+    hits = [(1, 0.9), (0, 0.5)]
+    bounds = unit_bounds(np.array([2, 2]), n_chunks=3)
+    units = np.stack([_unit(1, 0, 0), _unit(0, 1, 0)])
+    assert rerank_by_best_unit(hits, bounds, units, _unit(0, 1, 0), weight=0.5) == hits
+    assert rerank_by_best_unit([], bounds, units, _unit(0, 1, 0), weight=0.5) == []
 
 
 @pytest.mark.model
 def test_the_engines_dense_ranking_mixes_chunk_and_best_unit(index: Any) -> None:
     """Through the loaded demo index: the dense ranking is the chunk similarity mixed with the
-    best unit's at `BEST_UNIT_WEIGHT`, over every chunk."""
+    best unit's at `BEST_UNIT_WEIGHT` (asked for every chunk, so every chunk is re-ranked)."""
     question = "What does the chief operating officer do all day?"
     q = index.encode_query(question)
     q = q / np.linalg.norm(q)
