@@ -416,7 +416,7 @@ def main() -> None:
     if never_fitted:
         lines += [
             "",
-            "Never fitted on: scored by the models fitted on all the corpora above (the shipped ones).",
+            "Never fitted on: scored by the models fitted on all the corpora above (what `--write` ships).",
             "",
             "| corpus | questions | answer accuracy | false abstentions | unanswerable abstained "
             "| words p90 |",
