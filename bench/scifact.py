@@ -54,6 +54,17 @@ def progress_printer(label: str) -> Any:
     return show
 
 
+def scifact_documents(folder: Path) -> list[Any]:
+    """The SciFact abstracts as ``corpus.Document``s (title, else the id; the abstract's text)."""
+    from corpus.models import Document
+
+    corpus, _, _ = common.load_scifact(folder)
+    return [
+        Document(doc_id=did, title=d["title"] or did, source=f"scifact/{did}", text=d["text"])
+        for did, d in corpus.items()
+    ]
+
+
 def build(folder: Path, model: str) -> Any:
     """docqa's ``Index`` over the SciFact abstracts, for retrieval only.
 
@@ -70,7 +81,6 @@ def build(folder: Path, model: str) -> Any:
     import numpy as np
     from embed_cache import embed
 
-    from corpus.models import Document
     from index.acronyms import build_acronym_table
     from index.chunking import ChunkerConfig, chunk_document
     from index.dense import DenseIndex
@@ -78,11 +88,7 @@ def build(folder: Path, model: str) -> Any:
     from index.engine import Index
     from index.sparse import SparseIndex
 
-    corpus, _, _ = common.load_scifact(folder)
-    documents = [
-        Document(doc_id=did, title=d["title"] or did, source=f"scifact/{did}", text=d["text"])
-        for did, d in corpus.items()
-    ]
+    documents = scifact_documents(folder)
     chunker, chunks = ChunkerConfig(), []
     for doc in documents:
         chunks.extend(chunk_document(doc, chunker, first_id=len(chunks)))
@@ -107,15 +113,10 @@ def build_as_product(folder: Path, model: str, index_dir: Path) -> Any:
     (`index.store.build_index_from_documents`: answer units embedded, chunk vectors composed from
     them, the best-unit term of dense search in play), cached in ``index_dir`` and in the embedding
     cache, so only the first run pays for the sentences."""
-    from corpus.models import Document
     from index import load_index
     from index.store import build_index_from_documents
 
-    corpus, _, _ = common.load_scifact(folder)
-    documents = [
-        Document(doc_id=did, title=d["title"] or did, source=f"scifact/{did}", text=d["text"])
-        for did, d in corpus.items()
-    ]
+    documents = scifact_documents(folder)
 
     def progress(stage: str, done: int, total: int) -> None:
         if done == total or done % 2048 == 0:

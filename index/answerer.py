@@ -38,6 +38,7 @@ from index.answer import (
     unit_sims,
     wants_number,
 )
+from index.chunk_vectors import unit_bounds
 from index.markup import CODE_DIRECTIVES
 from index.pages import locate
 from index.tokenize import tokenize
@@ -99,13 +100,20 @@ _FENCE = re.compile(r"[ \t]{0,3}(```|~~~)")
 _ASCIIDOC_DELIMITER = re.compile(r"(-{4,}|\.{4,})[ \t]*\n?$")
 
 
+def _code_block_after(text: str, end: int, literal: bool) -> re.Match[str] | None:
+    """The opening of the code block that follows offset `end` (`_CODE_AFTER`), or, after a
+    reStructuredText "::" (`literal`), of any indented block; None when no code follows."""
+    found = _CODE_AFTER.match(text, end)
+    if found is None and literal:
+        found = _INDENTED_AFTER.match(text, end)
+    return found
+
+
 def one_line_code(text: str, end: int) -> tuple[int, int] | None:
     """``(start, end)`` of the code a lead-in ending at `end` ("... run:") introduces, when that
     code block (a fence, an indented block, a reStructuredText code directive or an AsciiDoc
     listing) holds one line of at most `_SHOWN_CODE_CHARS` characters; else None."""
-    found = _CODE_AFTER.match(text, end)
-    if found is None and text[:end].rstrip().endswith("::"):
-        found = _INDENTED_AFTER.match(text, end)
+    found = _code_block_after(text, end, text[:end].rstrip().endswith("::"))
     if found is None:
         return None
     tail = found.group(0)
@@ -148,9 +156,8 @@ def _introduces_code(text: str, start: int, end: int, layout: _Layout | None = N
         return False
     if layout is not None:
         return layout.code_after(text, end)
-    if text[start:end].rstrip().endswith("::") and _INDENTED_AFTER.match(text, end):
-        return True  # a reStructuredText literal block: any indentation
-    return bool(_CODE_AFTER.match(text, end))
+    # after "::", a reStructuredText literal block: any indentation
+    return _code_block_after(text, end, text[start:end].rstrip().endswith("::")) is not None
 
 
 @dataclass(frozen=True)
@@ -311,8 +318,10 @@ class Answerer:
     models: AnswerModels
 
     def __post_init__(self) -> None:
-        count = len(self.chunks) + 1
-        self._bounds = np.searchsorted(self.units[:, 0], np.arange(count)) if len(self.units) else None
+        # Where each chunk's unit rows start and end (`unit_bounds`); dense search reads them too.
+        self.bounds = unit_bounds(
+            self.units[:, 0] if len(self.units) else np.zeros(0, dtype=np.int64), len(self.chunks)
+        )
         # Tokens (with acronym equivalents) of unit and context texts, kept across questions: the
         # same top passages come back again and again, and tokenizing their units was 4 of the 7
         # ms an answer took once ONNX Runtime made the encode 3 ms (issue 12). Bounded; a race
@@ -322,9 +331,7 @@ class Answerer:
 
     def units_of(self, chunk_id: int) -> list[tuple[int, int, int]]:
         """``(row, start, end)`` of the chunk's answer units, in order."""
-        if self._bounds is None:
-            return []
-        lo, hi = int(self._bounds[chunk_id]), int(self._bounds[chunk_id + 1])
+        lo, hi = int(self.bounds[chunk_id]), int(self.bounds[chunk_id + 1])
         return [(row, int(self.units[row, 1]), int(self.units[row, 2])) for row in range(lo, hi)]
 
     def _candidates(self, passages: list[Passage]) -> list[Candidate]:

@@ -19,7 +19,7 @@ from corpus.models import Document
 from index.acronyms import acronyms_in, meaning_named_in
 from index.answer import AnswerModels, UnitScore, load_models
 from index.answerer import Answered, Answerer, order_by_evidence
-from index.chunk_vectors import BEST_UNIT_WEIGHT, rerank_by_best_unit, unit_bounds
+from index.chunk_vectors import BEST_UNIT_WEIGHT, rerank_by_best_unit
 from index.embedder import CachedEmbedder
 from index.errors import UnknownDocument
 from index.hybrid import FusionParams, fuse
@@ -63,11 +63,6 @@ class Index:
         self.acronyms: dict[str, tuple[Meaning, ...]] = bundle["acronyms"]
         self._units: npt.NDArray[np.int64] = bundle["units"]
         self._unit_texts: list[str] = bundle["unit_texts"]
-        self._unit_vectors = bundle["unit_vectors"]
-        self._unit_bounds = unit_bounds(
-            self._units[:, 0].astype(np.int64) if len(self._units) else np.zeros(0, np.int64),
-            len(self.chunks),
-        )
         self._dense = bundle["dense"]
         self._sparse = bundle["sparse"]
         self._embedder = embedder
@@ -81,7 +76,7 @@ class Index:
             chunks=self.chunks,
             units=self._units,
             unit_texts=self._unit_texts,
-            unit_vectors=self._unit_vectors,
+            unit_vectors=bundle["unit_vectors"],
             chunk_vectors=self._dense.vectors,
             idf=self.idf,
             max_idf=self._max_idf,
@@ -355,7 +350,8 @@ class Index:
         if not self.best_unit_weight:
             return hits
         query = (q_vector / max(float(np.linalg.norm(q_vector)), 1e-12)).astype(np.float32)
-        return rerank_by_best_unit(hits, self._unit_bounds, self._unit_vectors, query, self.best_unit_weight)
+        answerer = self._answerer
+        return rerank_by_best_unit(hits, answerer.bounds, answerer.unit_vectors, query, self.best_unit_weight)
 
     def _retrieve(
         self, question: str, top_k: int, mode: str, max_chars: int, need_vector: bool = True

@@ -133,7 +133,7 @@ def test_the_engines_dense_ranking_mixes_chunk_and_best_unit(index: Any) -> None
     n = len(index.chunks)
     chunk_sims = index._dense.vectors(list(range(n))) @ q
     units = np.asarray(index._units)
-    unit_sims = np.asarray(index._unit_vectors, dtype=np.float32) @ q
+    unit_sims = np.asarray(index._answerer.unit_vectors, dtype=np.float32) @ q
     expected = []
     for cid in range(n):
         own = unit_sims[units[:, 0] == cid]
