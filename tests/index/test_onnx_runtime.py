@@ -92,16 +92,21 @@ embedder = make_embedder(sys.argv[1], "onnx", onnx_root=default_onnx_root(Path(s
 for _ in range(5):
     embedder.encode(["Who reports to the chief operating officer?"])
     time.sleep(0.05)
-embedder.encode(["How many vacation days carry over?"])
-before = time.process_time()
-time.sleep(0.3)
-print(time.process_time() - before)
+idle = []
+for question in ["How many vacation days carry over?", "How do I delete a Pod?", "Who is the CCO?"]:
+    embedder.encode([question])
+    before = time.process_time()
+    time.sleep(0.3)
+    idle.append(time.process_time() - before)
+print(min(idle))
 """
 
 
 def test_an_encode_leaves_no_thread_spinning(built_index_dir: Path, model_path: str) -> None:
     """The runtime's threads spin within a run (fast) and stop when it ends: a service that has
-    answered burns no CPU while it waits (ONNX Runtime's default kept a core busy for ~30 ms)."""
+    answered burns no CPU while it waits (ONNX Runtime's default kept a core busy for ~30 ms after
+    every encode). The quietest of three windows is checked: spinning shows in all three, while a
+    stray wake-up of another thread (seen once in CI: 7 ms in one window) shows in one."""
     result = subprocess.run(
         [sys.executable, "-c", _IDLE_CPU_SCRIPT, model_path, str(built_index_dir)],
         env=_env(),
