@@ -106,8 +106,20 @@ _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|te
 _ASKER_WORDS = frozenset({"i", "me", "my", "we", "us", "our", "you", "your"})
 _ASKS_WHO = re.compile(r"\b(who|whom|whose)\b", re.I)
 # Comparisons in general English: "more than 80 hours" must not be answered by "80 hours or less".
-_MORE = re.compile(r"\b(more than|greater than|exceeds?|exceeding|at least|longer than|or more)\b", re.I)
-_LESS = re.compile(r"\b(less than|fewer than|at most|shorter than|or less|or fewer)\b", re.I)
+# Negated, a comparison turns round: "no more than 100" and "cannot exceed 63" bound from above,
+# "not less than 5" from below. "Over 80 hours" and "under 5 minutes" compare only before a number.
+_UNNEGATED = r"(?<!\bno )(?<!\bnot )(?<!\bcannot )(?<!n't )(?<!\bnever )"
+_NEGATED = r"(?:no|not|cannot|never|\w+n't) "
+_MORE = re.compile(
+    rf"\b(?:{_UNNEGATED}(?:(?:more|greater|longer) than|exceed(?:s|ing)?)|at least|or more|"
+    rf"(?:over|above)(?= \d)|{_NEGATED}(?:less|fewer|shorter) than)\b",
+    re.I,
+)
+_LESS = re.compile(
+    rf"\b(?:{_UNNEGATED}(?:less|fewer|shorter) than|at most|or less|or fewer|(?:under|below)(?= \d)|"
+    rf"{_NEGATED}(?:(?:more|greater|longer) than|exceed))\b",
+    re.I,
+)
 _ANAPHOR = re.compile(r"^(they|these|this|it|he|she|their|its|such|both|that|those)\b", re.I)
 _WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 # A unit's opening content tokens: what it is about ("TTS is located on ..." for "Which floor is TTS

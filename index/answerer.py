@@ -188,6 +188,18 @@ class _Layout:
         return i < len(self.blocks) and self.blocks[i][2] == "code"
 
 
+def _row_cells(text: str, start: int, end: int, readable: str) -> str | None:
+    """A table row's cells as written (`Candidate.cells`), or None for any other unit: a row that
+    opens with its pipe or tag, or a GFM row written without the outer pipes (one line with a pipe,
+    read as "Name: cell · Name: cell")."""
+    source = text[start:end]
+    if source[:1] in ("|", "<"):
+        return source
+    if "|" in source and "\n" not in source.strip() and " · " in readable:
+        return source
+    return None
+
+
 def _lead_in(text: str, rows: list[tuple[int, int]], here: int) -> int | None:
     """The unit that introduces the list item `rows[here]` begins: the nearest sentence before it
     ending with ":" that is either not a list item or an item less indented (the item a nested list
@@ -344,7 +356,7 @@ class Answerer:
             spans = [(s, e) for _, s, e in rows]
             for i, (row, start, end) in enumerate(rows):
                 text = self.unit_texts[row]
-                cells = doc.text[start:end] if doc.text[start : start + 1] in ("|", "<") else None
+                cells = _row_cells(doc.text, start, end, text)
                 # A row is judged by its cells: a column named "Supported?" makes no row a question.
                 if not is_answerable_text(text if cells is None else cells):
                     continue

@@ -15,6 +15,7 @@ from index.answer import (
     UnitScore,
     asked_field,
     choose,
+    comparison_agreement,
     counted_words,
     defined_term,
     defines,
@@ -27,7 +28,8 @@ from index.answer import (
     states_count,
     unit_features,
 )
-from index.answerer import _introduces_code, _lead_in, one_line_code
+from index.answerer import _introduces_code, _lead_in, _row_cells, one_line_code
+from index.markdown import parse_markdown
 
 
 def _features(
@@ -425,3 +427,46 @@ def test_a_field_is_named_by_its_label() -> None:
     tokens = question_tokens("What is the default value of build.sourcemap?")
     assert asked_field(tokens, "Default: false")
     assert not asked_field(tokens, "Note: the default may change.")  # the label is not asked
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        ("Who approves more than 80 hours of leave?", "Over 80 hours of leave need a director.", 1.0),
+        ("Who approves more than 80 hours of leave?", "For 80 hours or less of leave, ask your lead.", -1.0),
+        # Negated, a comparison turns round.
+        ("Can a slice hold more than 100 endpoints?", "Each slice holds no more than 100 endpoints.", -1.0),
+        ("How long can a name be at most?", "Names cannot exceed 63 characters.", 1.0),
+        ("Is a request over 10 MB rejected?", "Requests exceeding 10 MB are rejected.", 1.0),
+        ("Who approves more than 80 hours of leave?", "You must work not less than 80 hours.", 1.0),
+        # "over" and "under" compare only before a number.
+        ("Who approves more than 80 hours of leave?", "Hand the request over to your lead.", 0.0),
+        ("What happens under 5 minutes?", "It runs under the service account.", 0.0),
+    ],
+)
+def test_a_comparison_is_read_the_way_it_bounds(question: str, text: str, expected: float) -> None:
+    assert comparison_agreement(question, text) == expected
+
+
+def test_a_table_row_is_told_by_its_cells_with_or_without_the_outer_pipes() -> None:
+    text = (
+        "# Phases\n\n"
+        "Value | Description\n"
+        "------|------------\n"
+        "`Pending` | Accepted, but not yet running.\n\n"
+        "| Value | Description |\n"
+        "|-------|-------------|\n"
+        "| `Failed` | A container exited with an error. |\n\n"
+        "Run `a | b` to pipe one into the other.\n"
+    )
+    units = parse_markdown(text).units
+    cells = {u.display: _row_cells(text, u.start, u.end, u.display) for u in units}
+    assert cells == {
+        "Value: Pending · Description: Accepted, but not yet running.": (
+            "`Pending` | Accepted, but not yet running."
+        ),
+        "Value: Failed · Description: A container exited with an error.": (
+            "| `Failed` | A container exited with an error. |"
+        ),
+        "Run a | b to pipe one into the other.": None,
+    }
