@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 from index.tokenize import tokenize
 from index.types import Clarification
-from service.topics import is_plural, topic_phrase
+from service.topics import AUXILIARIES, alternation, is_plural, topic_phrase
 from service.vocabulary import Vocabulary, norm
 
 _WH_OR_AUX = re.compile(
-    r"^(what|who|whom|whose|which|when|where|why|how|is|are|was|were|do|does|did|can|could|should|"
-    r"would|will|has|have|had|may|might|must|shall|tell|explain|describe|list|give|show|compare)\b",
+    rf"^(what|who|whom|whose|which|when|where|why|how|{alternation(AUXILIARIES)}|"
+    r"tell|explain|describe|list|give|show|compare)\b",
     re.IGNORECASE,
 )
 _LEADING_CONJ = re.compile(r"^(?:and|but|also|so|ok(?:ay)?|then|now)\b[\s,]*", re.IGNORECASE)
@@ -44,10 +44,7 @@ _OWNER_WORDS = 4
 _TOPIC_PREPOSITION = re.compile(r"(?:of|for|in|on|at|to|with|from|by|per)", re.IGNORECASE)
 # A follow-up that only adds a condition or a circumstance continues the previous question.
 _SUBORDINATE = re.compile(r"^(if|unless|when|whenever|while|once|in case)\b", re.IGNORECASE)
-_ASKS_WHEN = re.compile(
-    r"^when\s+(is|are|was|were|do|does|did|can|could|should|would|will|shall|may|might|must|has|have|had)\b",
-    re.IGNORECASE,
-)
+_ASKS_WHEN = re.compile(rf"^when\s+({alternation(AUXILIARIES)})\b", re.IGNORECASE)
 _QUESTION_WORD = re.compile(r"\b(what|who|whom|whose|which|where|why|how)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(the|a|an|its|their|his|her|this|that|these|those)\b", re.IGNORECASE)
 _PRONOUN = re.compile(
@@ -343,11 +340,7 @@ def resolve(
 
 
 # "Which licence do …?", "What port does …?": the noun a question asks for, before its auxiliary.
-_ASKED_NOUN = re.compile(
-    r"^\s*(?:which|what)\s+([a-z][\w-]*)\s+(?:do|does|did|is|are|was|were|can|could|should|must|will|"
-    r"would|has|have)\b",
-    re.IGNORECASE,
-)
+_ASKED_NOUN = re.compile(rf"^\s*(?:which|what)\s+([a-z][\w-]*)\s+(?:{alternation(AUXILIARIES)})\b", re.I)
 _IT = re.compile(r"\b(?:it|its)\b", re.IGNORECASE)
 _NOT_IT = re.compile(r"\b(?:they|them|their|theirs|he|him|his|she|her|hers|this one|that one)\b", re.I)
 

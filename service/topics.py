@@ -33,9 +33,23 @@ _BREAKERS = frozenset(
     them their this that these those i'm i've it's what's""".split()
 )
 _MAX_TOPIC_WORDS = 5
-_AUXILIARIES = frozenset("do does did can could should would will shall may might must".split())
+# English auxiliaries, by kind; follow-up resolution (`service.followup`) builds its patterns from them.
+DO_FORMS = frozenset("do does did".split())
+BE_FORMS = frozenset("is are was were".split())
+HAVE_FORMS = frozenset("has have had".split())
+MODALS = frozenset("can could should would will shall may might must".split())
+AUXILIARIES = DO_FORMS | BE_FORMS | HAVE_FORMS | MODALS
+# The auxiliaries a main verb follows bare ("does the scheduler *pick*", "can the pod *use*").
+_AUXILIARIES = DO_FORMS | MODALS
 _SUBJECTS = frozenset("i you we they".split())
 _QUESTION_WORDS = frozenset("how what where when why which who".split())
+
+
+def alternation(words: frozenset[str]) -> str:
+    """`words` as a regex alternation (longest first, so none stops short at a shorter one)."""
+    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
+
+
 # Prepositions and particles that end a question after its verb ("… listen on?", "… log in to?").
 _PARTICLES = frozenset("on in at for to from with about into onto up out of by over off".split())
 _DETERMINERS = frozenset("the a an this that these those my your our their its every each".split())
