@@ -43,13 +43,6 @@ AUXILIARIES = DO_FORMS | BE_FORMS | HAVE_FORMS | MODALS
 _AUXILIARIES = DO_FORMS | MODALS
 _SUBJECTS = frozenset("i you we they".split())
 _QUESTION_WORDS = frozenset("how what where when why which who".split())
-
-
-def alternation(words: frozenset[str]) -> str:
-    """`words` as a regex alternation (longest first, so none stops short at a shorter one)."""
-    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
-
-
 # Prepositions and particles that end a question after its verb ("… listen on?", "… log in to?").
 _PARTICLES = frozenset("on in at for to from with about into onto up out of by over off".split())
 _DETERMINERS = frozenset("the a an this that these those my your our their its every each".split())
@@ -60,6 +53,11 @@ _BARE_VERBS = frozenset(
     """get make use work happen mean need count handle take give go know see find keep let put set want
     say tell ask""".split()
 )
+
+
+def alternation(words: frozenset[str]) -> str:
+    """`words` as a regex alternation (longest first, so none stops short at a shorter one)."""
+    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
 
 
 # A word of a topic: letters joined by ' . / + - or :: ("std::fs", "e-mail"), with a type's parameters
