@@ -20,7 +20,7 @@ from index.acronyms import acronyms_in, meaning_named_in
 from index.answer import AnswerModels, UnitScore, load_models
 from index.answerer import Answered, Answerer, order_by_evidence
 from index.chunk_vectors import BEST_UNIT_WEIGHT, rerank_by_best_unit
-from index.embedder import CachedEmbedder
+from index.embedder import CachedEmbedder, normalised
 from index.errors import UnknownDocument
 from index.hybrid import FusionParams, fuse
 from index.pages import locate
@@ -349,7 +349,7 @@ class Index:
         hits: list[tuple[int, float]] = self._dense.search(q_vector, depth)
         if not self.best_unit_weight:
             return hits
-        query = (q_vector / max(float(np.linalg.norm(q_vector)), 1e-12)).astype(np.float32)
+        query = normalised(q_vector[None, :])[0]
         answerer = self._answerer
         return rerank_by_best_unit(hits, answerer.bounds, answerer.unit_vectors, query, self.best_unit_weight)
 
