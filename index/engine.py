@@ -19,7 +19,7 @@ from corpus.models import Document
 from index.acronyms import acronyms_in, meaning_named_in
 from index.answer import AnswerModels, UnitScore, load_models
 from index.answerer import Answered, Answerer, order_by_evidence
-from index.chunk_vectors import BEST_UNIT_WEIGHT, rerank_by_best_unit
+from index.chunk_vectors import BEST_UNIT_WEIGHT, rerank_by_best_unit, similarities
 from index.embedder import CachedEmbedder, normalised
 from index.errors import UnknownDocument
 from index.hybrid import FusionParams, fuse
@@ -176,6 +176,33 @@ class Index:
             passages=tuple(passages),
             clarifications=tuple(clarifications),
         )
+
+    def retrieval_signals(
+        self, question: str, *, max_chars: int = 4000
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """Every chunk's score on each signal hybrid retrieval ranks by, for one question.
+
+        The question goes through the same corrections and acronym expansion as `search`. Keys:
+        ``bm25`` (BM25 of the chunk's tokens), ``chunk`` (cosine of the chunk vector) and ``unit``
+        (cosine of the chunk's best unit, its chunk cosine when it has no unit). Fusion and the
+        best-unit re-rank are monotone in these, so a chunk that another beats on all three can never
+        rank above it (`bench/retrieval_ceiling.py` counts such chunks). Reads every vector: for
+        diagnostics, not for serving.
+
+        Raises:
+            EmptyQuery, InvalidText, QueryTooLong: Bad question.
+        """
+        clean = self._with_corrections(self._validate(question, 1, "hybrid", max_chars))
+        text, _, _ = self._expanded(clean)
+        query = normalised(self.encode_query(text)[None, :])[0]
+        n = len(self.chunks)
+        chunk = similarities(normalised(self._dense.vectors(list(range(n)))), query)
+        unit_sims = similarities(np.asarray(self._answerer.unit_vectors, np.float32), query)
+        bounds = self._answerer.bounds
+        unit = chunk.copy()
+        for c in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            unit[c] = unit_sims[bounds[c] : bounds[c + 1]].max()
+        return {"bm25": self._sparse.scores(text), "chunk": chunk, "unit": unit}
 
     # -- retrieval --------------------------------------------------------------------------
     def _validate(self, question: str, top_k: int, mode: str, max_chars: int) -> str:

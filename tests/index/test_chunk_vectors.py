@@ -149,3 +149,25 @@ def test_the_engines_dense_ranking_mixes_chunk_and_best_unit(index: Any) -> None
     finally:
         index.best_unit_weight = BEST_UNIT_WEIGHT
     assert [c for c, _ in plain[:5]] == [c for c, _ in index._dense.search(q, 5)]
+
+
+@pytest.mark.parametrize("question", ["Who reprts to the COO?", "How is a fractional executive paid?"])
+def test_retrieval_signals_are_what_each_mode_ranks_by(index: Any, question: str) -> None:
+    """`Index.retrieval_signals` (what bench/retrieval_ceiling.py bounds hit@5 with) gives, after the
+    same typo correction and acronym expansion as search, BM25's ranking, the dense ranking mixed at
+    `BEST_UNIT_WEIGHT`, and no hybrid top-5 chunk is beaten on all three signals by five others."""
+    signals = index.retrieval_signals(question)
+    n = len(index.chunks)
+    assert {k: v.shape for k, v in signals.items()} == {"bm25": (n,), "chunk": (n,), "unit": (n,)}
+    by_bm25 = [p.chunk_id for p in index.search(question, top_k=5, mode="bm25")]
+    assert by_bm25 == [int(c) for c in np.argsort(-signals["bm25"], kind="stable")[: len(by_bm25)]]
+    mixed = (1 - BEST_UNIT_WEIGHT) * signals["chunk"] + BEST_UNIT_WEIGHT * signals["unit"]
+    by_dense = [p.chunk_id for p in index.search(question, top_k=5, mode="dense")]
+    assert by_dense == [int(c) for c in np.argsort(-mixed)[:5]]
+    np.testing.assert_allclose(
+        [p.score for p in index.search(question, top_k=5, mode="dense")], np.sort(mixed)[::-1][:5], atol=1e-5
+    )
+    for passage in index.search(question, top_k=5):
+        c = passage.chunk_id
+        beaten = np.logical_and.reduce([v > v[c] for v in signals.values()])
+        assert beaten.sum() < 5
