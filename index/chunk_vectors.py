@@ -135,6 +135,35 @@ def unit_bounds(unit_chunk_ids: npt.NDArray[np.int64], n_chunks: int) -> npt.NDA
     return np.searchsorted(unit_chunk_ids, np.arange(n_chunks + 1)).astype(np.int64)
 
 
+def best_unit_similarities(
+    ids: npt.NDArray[np.int64],
+    chunk_sims: npt.NDArray[np.floating[Any]],
+    bounds: npt.NDArray[np.int64],
+    unit_vectors: npt.NDArray[np.floating[Any]],
+    query: npt.NDArray[np.float32],
+) -> npt.NDArray[np.floating[Any]]:
+    """The similarity to `query` of each chunk's best unit, for the chunks `ids` (a chunk without
+    units, only code, keeps its `chunk_sims` entry). Only those chunks' unit rows are read.
+
+    Args:
+        ids: Chunk ids.
+        chunk_sims: Their chunk similarities, in the same order (the result takes their dtype).
+        bounds: `unit_bounds` of the index's units.
+        unit_vectors: The normalised unit vectors (any float type).
+        query: The normalised query vector.
+    """
+    lo, counts = bounds[ids], bounds[ids + 1] - bounds[ids]
+    best = np.array(chunk_sims, copy=True)
+    has = counts > 0
+    if not has.any():
+        return best
+    offsets = np.cumsum(counts) - counts
+    rows = np.repeat(lo - offsets, counts) + np.arange(int(counts.sum()))
+    sims = similarities(np.asarray(unit_vectors[rows], dtype=np.float32), query)
+    best[has] = np.maximum.reduceat(sims, offsets[has])
+    return best
+
+
 def rerank_by_best_unit(
     chunk_hits: list[tuple[int, float]],
     bounds: npt.NDArray[np.int64],
@@ -159,15 +188,9 @@ def rerank_by_best_unit(
         return chunk_hits
     ids = np.fromiter((c for c, _ in chunk_hits), dtype=np.int64, count=len(chunk_hits))
     chunk_sims = np.fromiter((s for _, s in chunk_hits), dtype=np.float64, count=len(chunk_hits))
-    lo, counts = bounds[ids], bounds[ids + 1] - bounds[ids]
-    if not counts.any():
+    if not (bounds[ids + 1] > bounds[ids]).any():
         return chunk_hits
-    offsets = np.cumsum(counts) - counts
-    rows = np.repeat(lo - offsets, counts) + np.arange(int(counts.sum()))
-    sims = similarities(np.asarray(unit_vectors[rows], dtype=np.float32), query)
-    best = chunk_sims.copy()
-    has = counts > 0
-    best[has] = np.maximum.reduceat(sims, offsets[has])
+    best = best_unit_similarities(ids, chunk_sims, bounds, unit_vectors, query)
     mixed = (1 - weight) * chunk_sims + weight * best
     order = np.argsort(-mixed, kind="stable")
     return [(int(ids[i]), float(mixed[i])) for i in order]

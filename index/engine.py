@@ -19,7 +19,7 @@ from corpus.models import Document
 from index.acronyms import acronyms_in, meaning_named_in
 from index.answer import AnswerModels, UnitScore, load_models
 from index.answerer import Answered, Answerer, order_by_evidence
-from index.chunk_vectors import BEST_UNIT_WEIGHT, rerank_by_best_unit, similarities
+from index.chunk_vectors import BEST_UNIT_WEIGHT, best_unit_similarities, rerank_by_best_unit, similarities
 from index.embedder import CachedEmbedder, normalised
 from index.errors import UnknownDocument
 from index.hybrid import FusionParams, fuse
@@ -195,13 +195,10 @@ class Index:
         clean = self._with_corrections(self._validate(question, 1, "hybrid", max_chars))
         text, _, _ = self._expanded(clean)
         query = normalised(self.encode_query(text)[None, :])[0]
-        n = len(self.chunks)
-        chunk = similarities(normalised(self._dense.vectors(list(range(n)))), query)
-        unit_sims = similarities(np.asarray(self._answerer.unit_vectors, np.float32), query)
-        bounds = self._answerer.bounds
-        unit = chunk.copy()
-        for c in np.flatnonzero(bounds[1:] > bounds[:-1]):
-            unit[c] = unit_sims[bounds[c] : bounds[c + 1]].max()
+        ids = np.arange(len(self.chunks), dtype=np.int64)
+        chunk = similarities(normalised(self._dense.vectors(ids.tolist())), query)
+        answerer = self._answerer
+        unit = best_unit_similarities(ids, chunk, answerer.bounds, answerer.unit_vectors, query)
         return {"bm25": self._sparse.scores(text), "chunk": chunk, "unit": unit}
 
     # -- retrieval --------------------------------------------------------------------------
